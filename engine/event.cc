@@ -1,0 +1,94 @@
+#include "engine/event.h"
+
+#include <random>
+
+#include "absl/strings/ascii.h"
+
+namespace strata {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+EventId EventId::Random() {
+  thread_local std::mt19937_64 rng([] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd()};
+    return std::mt19937_64(seq);
+  }());
+  EventId id;
+  for (size_t i = 0; i < 16; i += 8) {
+    uint64_t r = rng();
+    for (size_t k = 0; k < 8; ++k) id.bytes[i + k] = static_cast<uint8_t>(r >> (8 * k));
+  }
+  id.bytes[6] = (id.bytes[6] & 0x0F) | 0x40;  // version 4
+  id.bytes[8] = (id.bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
+  return id;
+}
+
+std::optional<EventId> EventId::Parse(absl::string_view text) {
+  if (text.size() != 36) return std::nullopt;
+  EventId id;
+  size_t out = 0;
+  for (size_t i = 0; i < 36;) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (text[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    int hi = HexValue(text[i]);
+    int lo = HexValue(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    id.bytes[out++] = static_cast<uint8_t>(hi * 16 + lo);
+    i += 2;
+  }
+  return id;
+}
+
+std::optional<EventId> EventId::FromBytes(absl::string_view raw) {
+  if (raw.size() != 16) return std::nullopt;
+  EventId id;
+  for (size_t i = 0; i < 16; ++i) id.bytes[i] = static_cast<uint8_t>(raw[i]);
+  return id;
+}
+
+std::string EventId::ToString() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[bytes[i] >> 4]);
+    out.push_back(kHex[bytes[i] & 0xF]);
+  }
+  return out;
+}
+
+bool EventId::IsNil() const {
+  for (uint8_t b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+RecordedEvent EventView::ToRecorded() const {
+  RecordedEvent e;
+  e.position = position;
+  e.stream = std::string(stream);
+  e.stream_version = stream_version;
+  e.event_id = event_id;
+  e.type = std::string(type);
+  e.content_type = std::string(content_type);
+  e.data = std::string(data);
+  e.metadata = std::string(metadata);
+  e.recorded_at_us = recorded_at_us;
+  return e;
+}
+
+}  // namespace strata

@@ -1,0 +1,185 @@
+// EventLog: Strata's write model, an append-only log of events grouped into
+// streams, stored in RocksDB.
+//
+// Every event gets a global position (dense from 1, in commit order) and a
+// version in its stream (dense from 0). Appends are atomic per call, checked
+// against an expected stream version, idempotent by event id, and durable:
+// acknowledged only after their write batch is synced. Concurrent appends are
+// committed together by one writer thread (group commit) in one synced write.
+//
+// Thread-safety: every method may be called from any thread concurrently.
+#ifndef STRATA_ENGINE_EVENT_LOG_H_
+#define STRATA_ENGINE_EVENT_LOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "engine/event.h"
+#include "engine/options.h"
+
+namespace strata {
+
+// What an append expects of its stream before the append.
+class ExpectedVersion {
+ public:
+  enum class Kind { kAny, kNoStream, kStreamExists, kExact };
+
+  static ExpectedVersion Any() { return ExpectedVersion(Kind::kAny, 0); }
+  static ExpectedVersion NoStream() { return ExpectedVersion(Kind::kNoStream, 0); }
+  static ExpectedVersion StreamExists() { return ExpectedVersion(Kind::kStreamExists, 0); }
+  // The stream's last version is exactly `version`.
+  static ExpectedVersion Exact(StreamVersion version) {
+    return ExpectedVersion(Kind::kExact, version);
+  }
+
+  Kind kind() const { return kind_; }
+  StreamVersion version() const { return version_; }
+  std::string ToString() const;  // "any", "no_stream", "stream_exists" or "7"
+
+ private:
+  ExpectedVersion(Kind kind, StreamVersion version) : kind_(kind), version_(version) {}
+  Kind kind_;
+  StreamVersion version_;
+};
+
+struct AppendResult {
+  GlobalPosition first_position = 0;
+  GlobalPosition last_position = 0;
+  StreamVersion last_version = 0;  // the stream's version after the append
+  // True when every event was already stored by an earlier identical append,
+  // whose result this is; nothing was written.
+  bool deduplicated = false;
+
+  friend bool operator==(const AppendResult&, const AppendResult&) = default;
+};
+
+enum class ReadDirection { kForward, kBackward };
+
+// Sentinel: read backward from the stream's last version / the log's head.
+inline constexpr uint64_t kReadFromEnd = UINT64_MAX;
+
+struct ReadStreamOptions {
+  // First version to return. For backward reads, kReadFromEnd is the last.
+  StreamVersion from_version = 0;
+  ReadDirection direction = ReadDirection::kForward;
+  uint64_t max_count = UINT64_MAX;
+  // When set, see only events at positions <= as_of_position.
+  std::optional<GlobalPosition> as_of_position;
+};
+
+struct ReadFilter {
+  std::string stream_prefix;             // empty: every stream
+  std::vector<std::string> event_types;  // empty: every type
+  bool Matches(absl::string_view stream, absl::string_view type) const;
+  bool IsEmpty() const { return stream_prefix.empty() && event_types.empty(); }
+};
+
+struct ReadAllOptions {
+  // First position to return (inclusive). For backward reads, kReadFromEnd is
+  // the head.
+  GlobalPosition from_position = 1;
+  ReadDirection direction = ReadDirection::kForward;
+  uint64_t max_count = UINT64_MAX;  // counts matching events
+  std::optional<GlobalPosition> as_of_position;
+  ReadFilter filter;
+};
+
+// Called once per event of a scan; return false to stop early.
+using EventVisitor = std::function<bool(const EventView&)>;
+// Completion of an asynchronous append. Runs on the writer thread: keep it short.
+using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+
+class EventLog {
+ public:
+  // Opens (creating when allowed) the store in `data_dir`. Recovers the head
+  // and next position from disk in O(1): no replay. Errors: InvalidArgument for
+  // bad options, DataLoss or Internal when the store cannot be opened safely
+  // (a damaged WAL, a missing file), with RocksDB's message.
+  static absl::StatusOr<std::unique_ptr<EventLog>> Open(const std::string& data_dir,
+                                                        EventLogOptions options = {});
+
+  // Waits for queued appends to finish, stops the writer and closes the store.
+  ~EventLog();
+
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
+
+  // Appends `events` to `stream` atomically, after checking `expected`.
+  // Blocks until the write is synced. Errors (nothing is written on any):
+  //  - InvalidArgument naming the field: a bad stream name, type, duplicate
+  //    event id within the call, no events;
+  //  - ResourceExhausted naming the field: an event or call over the limits;
+  //  - Aborted: the expected version does not hold (a failed test-and-set), e.g.
+  //    "append stream 'link-42': expected version 4, stream is at 6";
+  //  - AlreadyExists: an event id already stored with other content, in
+  //    another stream, or only some of the call's ids already stored;
+  //  - Unavailable: the append queue is full or the log is closing;
+  //  - the write's own error (e.g. IO error), after which the log refuses
+  //    further appends until reopened.
+  // Repeating an append whose events are all stored already (same ids, same
+  // stream, same content, consecutive) returns the original result with
+  // deduplicated = true.
+  [[nodiscard]] absl::StatusOr<AppendResult> Append(absl::string_view stream,
+                                                    ExpectedVersion expected,
+                                                    std::vector<NewEvent> events);
+
+  // The same, completing through `done` on the writer thread (or on the
+  // calling thread when the request is rejected before queueing).
+  void AppendAsync(absl::string_view stream, ExpectedVersion expected,
+                   std::vector<NewEvent> events, AppendCallback done);
+
+  // Events of one stream. A stream that has no events (as of the position,
+  // when given) reads as empty. OutOfRange when as_of_position is beyond the
+  // head. DataLoss when a stored record is damaged.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream,
+                                                        const ReadStreamOptions& options) const;
+
+  // Events of the whole log, filtered. Errors as ReadStream.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadAll(const ReadAllOptions& options) const;
+
+  // The zero-copy form of ReadAll: calls `visit` for each matching event in
+  // order until it returns false or max_count events were visited.
+  absl::Status ScanAll(const ReadAllOptions& options, const EventVisitor& visit) const;
+
+  // The event at `position`: NotFound past the head, DataLoss when damaged.
+  absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
+
+  // The stream's last version, or nullopt for a stream with no events.
+  absl::StatusOr<std::optional<StreamVersion>> StreamHead(absl::string_view stream) const;
+
+  // Last committed (durable, readable) position; 0 when the log is empty.
+  GlobalPosition Head() const;
+
+  // Blocks until Head() >= position (OK), the deadline passes
+  // (DeadlineExceeded) or the log closes (Cancelled).
+  absl::Status WaitForHead(GlobalPosition position, absl::Time deadline) const;
+
+  // Registers `listener`, called on the writer thread with the new head after
+  // each commit. Returns an id for RemoveHeadListener. Keep listeners short.
+  uint64_t AddHeadListener(std::function<void(GlobalPosition)> listener);
+  void RemoveHeadListener(uint64_t id);
+
+  // Runs RocksDB's full checksum verification of every stored file.
+  absl::Status VerifyChecksums() const;
+
+  const std::string& data_dir() const;
+
+  class Impl;
+
+ private:
+  explicit EventLog(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata
+
+#endif  // STRATA_ENGINE_EVENT_LOG_H_

@@ -1,0 +1,44 @@
+// Encoding of the log's keys and stored records (engine/FORMAT.md).
+// Keys are big-endian so that byte order is numeric order. Records are
+// FlatBuffers EventRecord tables followed by a CRC32C trailer. Thread-safe
+// (pure functions).
+#ifndef STRATA_ENGINE_INTERNAL_CODEC_H_
+#define STRATA_ENGINE_INTERNAL_CODEC_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "engine/event.h"
+
+namespace strata::internal {
+
+void PutBigEndian64(std::string* out, uint64_t value);
+uint64_t GetBigEndian64(const char* p);
+
+// `events` key: the position, 8 bytes big-endian.
+std::string PositionKey(GlobalPosition position);
+// `streams` key: stream name, 0x00, version big-endian. Stream names hold no
+// NUL, so one stream's keys never interleave with another's.
+std::string StreamKey(absl::string_view stream, StreamVersion version);
+// The first key after every key of `stream`.
+std::string StreamKeyEnd(absl::string_view stream);
+// Splits a `streams` key; false when malformed.
+bool ParseStreamKey(absl::string_view key, absl::string_view* stream, StreamVersion* version);
+
+uint32_t Crc32c(absl::string_view data);
+
+// Serializes an event into its stored value.
+std::string EncodeRecord(const EventView& event);
+
+// Decodes a stored value into a view. `scratch` receives an aligned copy of
+// the record when needed; the view points into `scratch` or `value` and is
+// valid while both are unchanged. DataLoss when the checksum, the FlatBuffers
+// structure or the position does not match.
+absl::Status DecodeRecord(absl::string_view value, GlobalPosition expected_position,
+                          std::string* scratch, EventView* out);
+
+}  // namespace strata::internal
+
+#endif  // STRATA_ENGINE_INTERNAL_CODEC_H_

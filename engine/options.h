@@ -1,0 +1,50 @@
+// Options for opening an EventLog.
+#ifndef STRATA_ENGINE_OPTIONS_H_
+#define STRATA_ENGINE_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include "engine/limits.h"
+
+namespace strata {
+
+enum class Durability {
+  // Every acknowledged append has been fsynced (group commit shares one sync
+  // among all appends waiting at that moment). The default.
+  kSync,
+  // UNSAFE: appends are acknowledged after the write reaches the OS, without
+  // fsync. A power loss or kernel crash can lose acknowledged appends (a
+  // process crash cannot). Only for benchmarks and throw-away data.
+  kUnsafeNoSync,
+};
+
+struct EventLogOptions {
+  // Create the data directory and the store when missing. Default: true.
+  bool create_if_missing = true;
+  // Default: Durability::kSync.
+  Durability durability = Durability::kSync;
+  // Default: see engine/limits.h.
+  Limits limits;
+  // Most append requests waiting for the writer; beyond it Append fails with
+  // UNAVAILABLE instead of queueing without bound. Default: 65,536.
+  size_t append_queue_max = 65'536;
+  // Most events committed in one group (one synced write). Default: 50,000.
+  size_t group_events_max = 50'000;
+  // Most stream heads cached in memory (the cache is refilled from disk on a
+  // miss). Default: 1,000,000.
+  size_t stream_head_cache_max = 1'000'000;
+  // Block cache shared by the log's column families, bytes. Default: 64 MiB.
+  size_t block_cache_bytes = 64 << 20;
+  // Clock for recorded_at, microseconds since the Unix epoch. Default: the
+  // system clock.
+  std::function<int64_t()> clock_us;
+  // Test hook, called on the writer thread after a group's write returned OK
+  // and before any of its appends is acknowledged. Default: none.
+  std::function<void()> after_write_hook_for_testing;
+};
+
+}  // namespace strata
+
+#endif  // STRATA_ENGINE_OPTIONS_H_
