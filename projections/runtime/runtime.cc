@@ -1,0 +1,830 @@
+// ProjectionRuntime implementation: catalog, generations, workers, reads.
+#include "projections/runtime/runtime.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "engine/base/macros.h"
+#include "engine/internal/codec.h"
+#include "engine/internal/rocksdb_setup.h"
+#include "projections/runtime/state.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/table.h"
+
+namespace strata {
+
+using projections_internal::CurrentStateReader;
+using projections_internal::FromRocks;
+using projections_internal::HistoryStateReader;
+using projections_internal::OverlayWriter;
+
+const char* GenerationStateName(GenerationState state) {
+  switch (state) {
+    case GenerationState::kBuilding:
+      return "building";
+    case GenerationState::kLive:
+      return "live";
+    case GenerationState::kFailed:
+      return "failed";
+    case GenerationState::kRetired:
+      return "retired";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr char kCatalogCf[] = "catalog";
+constexpr char kNextGenerationKey[] = "next_generation";
+constexpr char kGenerationKeyPrefix[] = "gen/";
+constexpr absl::Duration kRateWindow = absl::Seconds(5);
+// How often an idle worker wakes to notice a stop request.
+constexpr absl::Duration kIdleWake = absl::Milliseconds(100);
+
+bool ValidProjectionName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string GenerationKey(uint64_t id) {
+  std::string key = kGenerationKeyPrefix;
+  internal::PutBigEndian64(&key, id);
+  return key;
+}
+
+std::optional<GenerationState> ParseState(absl::string_view s) {
+  for (GenerationState st : {GenerationState::kBuilding, GenerationState::kLive,
+                             GenerationState::kFailed, GenerationState::kRetired}) {
+    if (s == GenerationStateName(st)) return st;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+// One generation of one projection version: its column family, its worker.
+struct Generation {
+  uint64_t id = 0;
+  std::string name;
+  ProjectionVersion version = 0;
+  std::string cf_name;
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  rocksdb::DB* db = nullptr;
+
+  // Guarded by the runtime's mu_.
+  GenerationState state = GenerationState::kBuilding;
+  GlobalPosition checkpoint = 0;
+  std::string error;
+  GlobalPosition error_position = 0;
+  std::shared_ptr<Projection> projection;  // null: no code registered (serves reads only)
+  std::deque<std::pair<absl::Time, GlobalPosition>> rate_samples;
+
+  std::thread worker;
+  std::atomic<bool> stop{false};
+  std::mutex join_mu;  // one joiner at a time: close and retire may race
+
+  // Asks the worker to stop and waits for it (unless called from the worker).
+  void StopAndJoin() {
+    stop = true;
+    std::lock_guard<std::mutex> lock(join_mu);
+    if (worker.joinable() && worker.get_id() != std::this_thread::get_id()) worker.join();
+  }
+
+  ~Generation() {
+    if (cf != nullptr && db != nullptr) db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  }
+
+  std::string Record() const {
+    std::string error_line = error;
+    std::replace(error_line.begin(), error_line.end(), '\n', ' ');
+    return absl::StrCat("name=", name, "\nversion=", version, "\nstate=",
+                        GenerationStateName(state), "\ncf=", cf_name, "\nerror_position=",
+                        error_position, "\nerror=", error_line, "\n");
+  }
+  static absl::StatusOr<std::shared_ptr<Generation>> FromRecord(uint64_t id,
+                                                                absl::string_view record) {
+    auto g = std::make_shared<Generation>();
+    g->id = id;
+    bool have_state = false;
+    for (absl::string_view line : absl::StrSplit(record, '\n', absl::SkipEmpty())) {
+      std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+      if (kv.first == "name") {
+        g->name = std::string(kv.second);
+      } else if (kv.first == "version") {
+        if (!absl::SimpleAtoi(kv.second, &g->version)) return absl::DataLossError("bad version");
+      } else if (kv.first == "state") {
+        std::optional<GenerationState> st = ParseState(kv.second);
+        if (!st) return absl::DataLossError("bad state");
+        g->state = *st;
+        have_state = true;
+      } else if (kv.first == "cf") {
+        g->cf_name = std::string(kv.second);
+      } else if (kv.first == "error_position") {
+        if (!absl::SimpleAtoi(kv.second, &g->error_position)) {
+          return absl::DataLossError("bad error_position");
+        }
+      } else if (kv.first == "error") {
+        g->error = std::string(kv.second);
+      }
+    }
+    if (g->name.empty() || g->cf_name.empty() || !have_state) {
+      return absl::DataLossError(absl::StrCat("projection catalog record ", id, " is incomplete"));
+    }
+    return g;
+  }
+};
+
+class ProjectionRuntime::Impl {
+ public:
+  Impl(std::string dir, EventLog* log, ProjectionRuntimeOptions options)
+      : dir_(std::move(dir)), log_(log), options_(std::move(options)) {}
+  ~Impl();
+
+  absl::Status Open();
+  absl::Status Register(std::shared_ptr<Projection> projection);
+  absl::Status Rebuild(const std::string& name);
+  absl::Status WaitFor(const std::string& name, GlobalPosition position, absl::Time deadline);
+  std::vector<ProjectionStatus> Status() const;
+  absl::Status Read(const std::vector<std::string>& names, std::optional<GlobalPosition> as_of,
+                    const ConsistentReadFn& fn) const;
+
+ private:
+  struct Entry {  // all generations of one projection name
+    std::shared_ptr<Generation> live;
+    std::shared_ptr<Generation> building;
+    std::map<ProjectionVersion, std::shared_ptr<Projection>> code;  // registered versions
+  };
+
+  rocksdb::ColumnFamilyOptions GenerationCfOptions() const;
+  absl::StatusOr<std::shared_ptr<Generation>> CreateGeneration(const std::string& name,
+                                                               ProjectionVersion version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PersistGeneration(const Generation& g);
+  void StartWorker(const std::shared_ptr<Generation>& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Retire(std::shared_ptr<Generation> g);
+  void RunWorker(std::shared_ptr<Generation> g);
+  absl::Status ApplyBatch(Generation& g, GlobalPosition from, GlobalPosition to,
+                          GlobalPosition* failed_at);
+  absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, GlobalPosition end);
+  void CutOver(const std::shared_ptr<Generation>& g);
+  void Fail(Generation& g, const absl::Status& error, GlobalPosition position);
+  void LogLine(const std::string& line) const;
+  // A reader of `g` exactly at `position`: the durable snapshot at or below it
+  // plus a replay of the events after it.
+  absl::StatusOr<std::unique_ptr<StateReader>> ReaderAsOf(const Generation& g,
+                                                          const rocksdb::Snapshot* snapshot,
+                                                          GlobalPosition position) const;
+
+  const std::string dir_;
+  EventLog* const log_;
+  const ProjectionRuntimeOptions options_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  std::shared_ptr<rocksdb::MergeOperator> merge_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* catalog_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 1;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  // Generations whose worker must be joined at close.
+  std::vector<std::shared_ptr<Generation>> workers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Generation>> retired_ ABSL_GUARDED_BY(mu_);
+};
+
+void ProjectionRuntime::Impl::LogLine(const std::string& line) const {
+  if (options_.log_line) {
+    options_.log_line(line);
+  } else {
+    std::fprintf(stderr, "strata: %s\n", line.c_str());
+  }
+}
+
+rocksdb::ColumnFamilyOptions ProjectionRuntime::Impl::GenerationCfOptions() const {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache_;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.merge_operator = merge_;
+  return cf;
+}
+
+absl::Status ProjectionRuntime::Impl::Open() {
+  if (options_.snapshot_interval_events == 0 || options_.batch_events_max == 0) {
+    return absl::InvalidArgumentError(
+        "projection options: snapshot_interval_events and batch_events_max must be > 0");
+  }
+  STRATA_RETURN_IF_ERROR(internal::CheckNotHeadless(dir_));
+  STRATA_RETURN_IF_ERROR(internal::CreateDirIfAllowed(dir_, true));
+  cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  merge_ = projections_internal::NewCounterMergeOperator();
+  rocksdb::DBOptions db_options = internal::StrataDbOptions(true);
+
+  std::vector<std::string> existing;
+  rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir_, &existing);
+  if (!s.ok()) existing = {rocksdb::kDefaultColumnFamilyName};  // a new store
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  cfs.emplace_back(kCatalogCf, rocksdb::ColumnFamilyOptions());
+  for (const std::string& name : existing) {
+    if (name != rocksdb::kDefaultColumnFamilyName && name != kCatalogCf) {
+      cfs.emplace_back(name, GenerationCfOptions());
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  s = rocksdb::DB::Open(db_options, dir_, cfs, &handles, &raw);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("open projection store '", dir_, "'"));
+  db_.reset(raw);
+  default_cf_ = handles[0];
+  catalog_cf_ = handles[1];
+  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
+  for (size_t i = 2; i < handles.size(); ++i) by_name[cfs[i].name] = handles[i];
+
+  absl::MutexLock lock(&mu_);
+  std::string value;
+  s = db_->Get(rocksdb::ReadOptions(), catalog_cf_, kNextGenerationKey, &value);
+  if (s.ok() && value.size() == 8) next_generation_ = internal::GetBigEndian64(value.data());
+
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), catalog_cf_));
+  std::vector<std::shared_ptr<Generation>> retired;
+  for (it->Seek(kGenerationKeyPrefix); it->Valid() && it->key().starts_with(kGenerationKeyPrefix);
+       it->Next()) {
+    const rocksdb::Slice key = it->key();
+    if (key.size() != std::strlen(kGenerationKeyPrefix) + 8) {
+      return absl::DataLossError("projection catalog key is malformed");
+    }
+    const uint64_t id = internal::GetBigEndian64(key.data() + std::strlen(kGenerationKeyPrefix));
+    STRATA_ASSIGN_OR_RETURN(std::shared_ptr<Generation> g,
+                            Generation::FromRecord(id, absl::string_view(it->value().data(),
+                                                                         it->value().size())));
+    g->db = db_.get();
+    auto h = by_name.find(g->cf_name);
+    if (h == by_name.end()) {
+      if (g->state == GenerationState::kRetired) {
+        retired.push_back(g);  // dropped before the crash; only the record remains
+        continue;
+      }
+      return absl::DataLossError(absl::StrCat("projection '", g->name, "' generation ", id,
+                                              " has no column family '", g->cf_name, "'"));
+    }
+    g->cf = h->second;
+    by_name.erase(h);
+    if (g->state == GenerationState::kRetired) {
+      retired.push_back(g);
+      continue;
+    }
+    STRATA_ASSIGN_OR_RETURN(g->checkpoint,
+                            projections_internal::ReadCheckpoint(db_.get(), g->cf, nullptr));
+    if (g->checkpoint > log_->Head() && g->state != GenerationState::kFailed) {
+      g->state = GenerationState::kFailed;
+      g->error = absl::StrCat("checkpoint ", g->checkpoint, " is beyond the log's head ",
+                              log_->Head(), ": the log lost events this read model has seen");
+      g->error_position = g->checkpoint;
+      STRATA_RETURN_IF_ERROR(PersistGeneration(*g));
+      LogLine(absl::StrCat("projection ", g->name, " v", g->version, " failed: ", g->error));
+    }
+    Entry& e = entries_[g->name];
+    if (g->state == GenerationState::kLive) {
+      e.live = g;
+    } else if (e.building == nullptr || e.building->id < g->id) {
+      // The newest unfinished generation is the one to build (or to show failed).
+      if (e.building != nullptr) retired.push_back(e.building);
+      e.building = g;
+    } else {
+      retired.push_back(g);
+    }
+  }
+  STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "read projection catalog"));
+  // Column families without a catalog record: created just before a crash.
+  for (auto& [name, handle] : by_name) {
+    LogLine(absl::StrCat("dropping orphan projection column family ", name));
+    STRATA_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(handle), "drop orphan"));
+    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  for (auto& g : retired) {
+    if (g->cf != nullptr) {
+      STRATA_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(g->cf), "drop retired generation"));
+    }
+    STRATA_RETURN_IF_ERROR(
+        FromRocks(db_->Delete(rocksdb::WriteOptions(), catalog_cf_, GenerationKey(g->id)),
+                  "delete retired generation record"));
+  }
+  return absl::OkStatus();
+}
+
+ProjectionRuntime::Impl::~Impl() {
+  std::vector<std::shared_ptr<Generation>> workers;
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+    workers = workers_;
+  }
+  for (auto& g : workers) g->stop = true;
+  for (auto& g : workers) g->StopAndJoin();
+  {
+    absl::MutexLock lock(&mu_);
+    entries_.clear();
+    workers_.clear();
+    retired_.clear();
+  }
+  workers.clear();
+  if (db_ != nullptr) {
+    db_->DestroyColumnFamilyHandle(catalog_cf_).PermitUncheckedError();
+    db_->DestroyColumnFamilyHandle(default_cf_).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+absl::Status ProjectionRuntime::Impl::PersistGeneration(const Generation& g) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, catalog_cf_, GenerationKey(g.id), g.Record()),
+                   "write projection catalog");
+}
+
+absl::StatusOr<std::shared_ptr<Generation>> ProjectionRuntime::Impl::CreateGeneration(
+    const std::string& name, ProjectionVersion version) {
+  auto g = std::make_shared<Generation>();
+  g->id = next_generation_++;
+  g->name = name;
+  g->version = version;
+  g->cf_name = absl::StrCat("p/", name, "/v", version, "/g", g->id);
+  g->db = db_.get();
+  g->state = GenerationState::kBuilding;
+  std::string next;
+  internal::PutBigEndian64(&next, next_generation_);
+  STRATA_RETURN_IF_ERROR(
+      FromRocks(db_->Put(rocksdb::WriteOptions(), catalog_cf_, kNextGenerationKey, next),
+                "write projection catalog"));
+  STRATA_RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(GenerationCfOptions(), g->cf_name, &g->cf),
+                                   absl::StrCat("create column family ", g->cf_name)));
+  STRATA_RETURN_IF_ERROR(PersistGeneration(*g));
+  LogLine(absl::StrCat("projection ", name, " v", version, " generation ", g->id,
+                       ": building from the start of the log"));
+  return g;
+}
+
+void ProjectionRuntime::Impl::StartWorker(const std::shared_ptr<Generation>& g) {
+  if (g->worker.joinable() || g->projection == nullptr || closing_ ||
+      g->state == GenerationState::kFailed) {
+    return;
+  }
+  workers_.push_back(g);
+  g->worker = std::thread([this, g] { RunWorker(g); });
+}
+
+absl::Status ProjectionRuntime::Impl::Register(std::shared_ptr<Projection> projection) {
+  if (projection == nullptr) return absl::InvalidArgumentError("projection: null");
+  const std::string name = projection->name();
+  const ProjectionVersion version = projection->version();
+  if (!ValidProjectionName(name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "projection name '", name, "': must be 1-64 characters of [A-Za-z0-9_.-]"));
+  }
+  std::shared_ptr<Generation> to_retire;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = entries_[name];
+    if (e.code.count(version) != 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("projection ", name, " v", version, " is already registered"));
+    }
+    if (e.live != nullptr && e.live->version > version) {
+      return absl::FailedPreconditionError(absl::StrCat("projection ", name, " v", version,
+                                                        " is older than the live version v",
+                                                        e.live->version));
+    }
+    if (e.building != nullptr && e.building->version > version) {
+      return absl::FailedPreconditionError(absl::StrCat("projection ", name, " v", version,
+                                                        " is older than v", e.building->version,
+                                                        ", which is building"));
+    }
+    e.code[version] = projection;
+    if (e.live != nullptr && e.live->version == version) {
+      e.live->projection = projection;
+      StartWorker(e.live);
+    }
+    if (e.building != nullptr && e.building->version == version) {
+      e.building->projection = projection;
+      StartWorker(e.building);
+    } else if (e.live == nullptr || e.live->version < version) {
+      to_retire = std::move(e.building);
+      STRATA_ASSIGN_OR_RETURN(e.building, CreateGeneration(name, version));
+      e.building->projection = projection;
+      StartWorker(e.building);
+    }
+  }
+  if (to_retire != nullptr) Retire(std::move(to_retire));
+  return absl::OkStatus();
+}
+
+absl::Status ProjectionRuntime::Impl::Rebuild(const std::string& name) {
+  std::shared_ptr<Generation> to_retire;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || it->second.code.empty()) {
+      return absl::NotFoundError(absl::StrCat("projection '", name, "' is not registered"));
+    }
+    Entry& e = it->second;
+    auto [version, code] = *e.code.rbegin();
+    to_retire = std::move(e.building);
+    STRATA_ASSIGN_OR_RETURN(e.building, CreateGeneration(name, version));
+    e.building->projection = code;
+    StartWorker(e.building);
+  }
+  if (to_retire != nullptr) Retire(std::move(to_retire));
+  return absl::OkStatus();
+}
+
+void ProjectionRuntime::Impl::Retire(std::shared_ptr<Generation> g) {
+  g->StopAndJoin();
+  {
+    absl::MutexLock lock(&mu_);
+    g->state = GenerationState::kRetired;
+    workers_.erase(std::remove(workers_.begin(), workers_.end(), g), workers_.end());
+    if (g->worker.joinable()) retired_.push_back(g);  // joined at close
+  }
+  absl::Status s = PersistGeneration(*g);
+  if (s.ok()) s = FromRocks(db_->DropColumnFamily(g->cf), "drop retired generation");
+  if (s.ok()) {
+    s = FromRocks(db_->Delete(rocksdb::WriteOptions(), catalog_cf_, GenerationKey(g->id)),
+                  "delete retired generation record");
+  }
+  LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id,
+                       s.ok() ? ": retired and dropped" : ": retire failed: " + s.ToString()));
+}
+
+void ProjectionRuntime::Impl::Fail(Generation& g, const absl::Status& error,
+                                   GlobalPosition position) {
+  {
+    absl::MutexLock lock(&mu_);
+    g.state = GenerationState::kFailed;
+    g.error = std::string(error.ToString());
+    g.error_position = position;
+  }
+  PersistGeneration(g).IgnoreError();  // best effort: the failure is also in memory and the log
+  LogLine(absl::StrCat("projection ", g.name, " v", g.version, " generation ", g.id,
+                       " failed at position ", position, ": ", error.ToString()));
+}
+
+absl::Status ProjectionRuntime::Impl::ApplyBatch(Generation& g, GlobalPosition from,
+                                                 GlobalPosition to, GlobalPosition* failed_at) {
+  CurrentStateReader base(db_.get(), g.cf, nullptr);
+  OverlayWriter overlay(&base);
+  ReadAllOptions read;
+  read.from_position = from;
+  read.max_count = to - from + 1;
+  absl::Status apply_error;
+  std::shared_ptr<Projection> projection;
+  {
+    absl::MutexLock lock(&mu_);
+    projection = g.projection;
+  }
+  STRATA_RETURN_IF_ERROR(log_->ScanAll(read, [&](const EventView& e) {
+    absl::Status s = projection->Apply(e, overlay);
+    if (s.ok()) s = overlay.status();
+    if (!s.ok()) {
+      apply_error = s;
+      *failed_at = e.position;
+      return false;
+    }
+    return true;
+  }));
+  STRATA_RETURN_IF_ERROR(apply_error);
+  return CommitBatch(g, overlay, to);
+}
+
+absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWriter& overlay,
+                                                  GlobalPosition end) {
+  rocksdb::WriteBatch batch;
+  const bool snapshot = end % options_.snapshot_interval_events == 0;
+  overlay.AppendTo(&batch, g.cf, /*mark_dirty=*/!snapshot);
+  if (snapshot) {
+    // Record the value at `end` of every key changed since the last snapshot.
+    std::set<std::string> keys;
+    overlay.ForEachKey([&](const std::string& k) { keys.insert(k); });
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), g.cf));
+    const std::string dirty(1, projections_internal::kDirtyPrefix);
+    for (it->Seek(dirty); it->Valid() && it->key().starts_with(dirty); it->Next()) {
+      std::string key(it->key().data() + 1, it->key().size() - 1);
+      batch.Delete(g.cf, it->key());
+      keys.insert(std::move(key));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scan dirty keys"));
+    for (const std::string& key : keys) {
+      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, overlay.Get(key));
+      batch.Put(g.cf, projections_internal::HistoryKey(key, end),
+                value.has_value() ? absl::StrCat("\x01", *value) : std::string(1, '\0'));
+    }
+    batch.Put(g.cf, projections_internal::SnapshotKey(end), "");
+  }
+  std::string checkpoint;
+  internal::PutBigEndian64(&checkpoint, end);
+  batch.Put(g.cf, projections_internal::kMetaCheckpoint, checkpoint);
+  // Derived state: no fsync. State and checkpoint share one WAL record, so a
+  // lost tail rolls both back together and the worker re-applies it.
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch");
+}
+
+void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
+  std::shared_ptr<Generation> old;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = entries_[g->name];
+    if (e.building != g) return;
+    old = e.live;
+    e.live = g;
+    e.building = nullptr;
+    g->state = GenerationState::kLive;
+    if (old != nullptr) old->state = GenerationState::kRetired;
+  }
+  // One catalog write makes the new generation live and the old one retired.
+  rocksdb::WriteBatch batch;
+  batch.Put(catalog_cf_, GenerationKey(g->id), g->Record());
+  if (old != nullptr) batch.Put(catalog_cf_, GenerationKey(old->id), old->Record());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  absl::Status s = FromRocks(db_->Write(wo, &batch), "write projection catalog");
+  LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id,
+                       " is live at position ", g->checkpoint,
+                       s.ok() ? "" : " (catalog write failed: " + s.ToString() + ")"));
+  if (old != nullptr) Retire(std::move(old));
+}
+
+void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
+  while (!g->stop.load()) {
+    GlobalPosition checkpoint;
+    GenerationState state;
+    {
+      absl::MutexLock lock(&mu_);
+      checkpoint = g->checkpoint;
+      state = g->state;
+    }
+    const GlobalPosition head = log_->Head();
+    if (checkpoint >= head) {
+      if (state == GenerationState::kBuilding) {
+        CutOver(g);
+        continue;
+      }
+      absl::Status s = log_->WaitForHead(checkpoint + 1, absl::Now() + kIdleWake);
+      if (absl::IsCancelled(s)) return;
+      continue;
+    }
+    const uint64_t k = options_.snapshot_interval_events;
+    const GlobalPosition next_snapshot = (checkpoint / k + 1) * k;
+    const GlobalPosition end =
+        std::min({head, checkpoint + options_.batch_events_max, next_snapshot});
+    GlobalPosition failed_at = checkpoint + 1;
+    absl::Status s = ApplyBatch(*g, checkpoint + 1, end, &failed_at);
+    if (!s.ok()) {
+      Fail(*g, s, failed_at);
+      return;
+    }
+    const absl::Time now = absl::Now();
+    absl::MutexLock lock(&mu_);
+    g->checkpoint = end;
+    g->rate_samples.emplace_back(now, end);
+    while (g->rate_samples.size() > 2 && now - g->rate_samples.front().first > kRateWindow) {
+      g->rate_samples.pop_front();
+    }
+  }
+}
+
+absl::Status ProjectionRuntime::Impl::WaitFor(const std::string& name, GlobalPosition position,
+                                              absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    auto it = entries_.find(name);
+    if (it == entries_.end() || closing_) return true;
+    const Entry& e = it->second;
+    if (e.live != nullptr && (e.live->checkpoint >= position ||
+                              e.live->state == GenerationState::kFailed)) {
+      return true;
+    }
+    return e.live == nullptr && e.building != nullptr &&
+           e.building->state == GenerationState::kFailed;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
+  auto it = entries_.find(name);
+  if (it == entries_.end()) {
+    return absl::NotFoundError(absl::StrCat("projection '", name, "' is not registered"));
+  }
+  const Entry& e = it->second;
+  const Generation* g = e.live != nullptr ? e.live.get() : e.building.get();
+  if (g != nullptr && g->state == GenerationState::kFailed) {
+    return absl::FailedPreconditionError(absl::StrCat("projection ", name, " failed at position ",
+                                                      g->error_position, ": ", g->error));
+  }
+  if (e.live != nullptr && e.live->checkpoint >= position) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat(
+      "projection ", name, " has not applied position ", position, " yet (checkpoint ",
+      e.live != nullptr ? e.live->checkpoint : 0, ")"));
+}
+
+std::vector<ProjectionStatus> ProjectionRuntime::Impl::Status() const {
+  const GlobalPosition head = log_->Head();
+  std::vector<ProjectionStatus> out;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, e] : entries_) {
+    for (const auto& g : {e.live, e.building}) {
+      if (g == nullptr) continue;
+      ProjectionStatus st;
+      st.name = name;
+      st.version = g->version;
+      st.generation = g->id;
+      st.state = g->state;
+      st.checkpoint = g->checkpoint;
+      st.head = std::max(head, g->checkpoint);
+      st.lag = st.head - g->checkpoint;
+      st.progress = st.head == 0 ? 1.0 : static_cast<double>(g->checkpoint) / st.head;
+      if (g->rate_samples.size() >= 2) {
+        const auto& [t0, p0] = g->rate_samples.front();
+        const auto& [t1, p1] = g->rate_samples.back();
+        const double seconds = absl::ToDoubleSeconds(absl::Now() - t0);
+        if (seconds > 0) st.events_per_second = static_cast<double>(p1 - p0) / seconds;
+        (void)t1;
+      }
+      if (st.state == GenerationState::kBuilding && st.events_per_second > 0) {
+        st.time_left = absl::Seconds(static_cast<double>(st.lag) / st.events_per_second);
+      }
+      st.running = g->worker.joinable() && !g->stop.load() && st.state != GenerationState::kFailed;
+      st.error = g->error;
+      st.error_position = g->error_position;
+      out.push_back(std::move(st));
+    }
+  }
+  return out;
+}
+
+// An as-of reader: owns the history reader and the overlay replayed over it.
+class AsOfReader : public StateReader {
+ public:
+  AsOfReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snapshot,
+             GlobalPosition at)
+      : history_(db, cf, snapshot, at), overlay_(&history_) {}
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override {
+    return overlay_.Get(key);
+  }
+  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override {
+    return overlay_.Scan(prefix, visit);
+  }
+  OverlayWriter& overlay() { return overlay_; }
+
+ private:
+  HistoryStateReader history_;
+  OverlayWriter overlay_;
+};
+
+absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::ReaderAsOf(
+    const Generation& g, const rocksdb::Snapshot* snapshot, GlobalPosition position) const {
+  std::shared_ptr<Projection> projection;
+  {
+    absl::MutexLock lock(&mu_);
+    projection = g.projection;
+  }
+  STRATA_ASSIGN_OR_RETURN(GlobalPosition base,
+                          projections_internal::FindSnapshot(db_.get(), g.cf, snapshot, position));
+  auto reader = std::make_unique<AsOfReader>(db_.get(), g.cf, snapshot, base);
+  if (base == position) return reader;
+  if (projection == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "projection ", g.name, " v", g.version,
+        " has no registered code to replay the events after its snapshot at ", base));
+  }
+  ReadAllOptions read;
+  read.from_position = base + 1;
+  read.max_count = position - base;
+  absl::Status apply_error;
+  STRATA_RETURN_IF_ERROR(log_->ScanAll(read, [&](const EventView& e) {
+    absl::Status s = projection->Apply(e, reader->overlay());
+    if (s.ok()) s = reader->overlay().status();
+    if (!s.ok()) {
+      apply_error = absl::Status(s.code(), absl::StrCat("replaying position ", e.position,
+                                                         " for a read as of ", position, ": ",
+                                                         s.message()));
+      return false;
+    }
+    return true;
+  }));
+  STRATA_RETURN_IF_ERROR(apply_error);
+  return reader;
+}
+
+absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names,
+                                           std::optional<GlobalPosition> as_of,
+                                           const ConsistentReadFn& fn) const {
+  if (names.empty()) return absl::InvalidArgumentError("names: at least one projection");
+  std::vector<std::shared_ptr<Generation>> gens;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& name : names) {
+      auto it = entries_.find(name);
+      if (it == entries_.end()) {
+        return absl::NotFoundError(absl::StrCat("projection '", name, "' is not registered"));
+      }
+      const Entry& e = it->second;
+      if (e.live == nullptr) {
+        if (e.building != nullptr && e.building->state == GenerationState::kFailed) {
+          return absl::FailedPreconditionError(
+              absl::StrCat("projection ", name, " failed at position ",
+                           e.building->error_position, ": ", e.building->error));
+        }
+        const double progress =
+            e.building == nullptr || log_->Head() == 0
+                ? 0
+                : 100.0 * static_cast<double>(e.building->checkpoint) / log_->Head();
+        return absl::FailedPreconditionError(absl::StrCat(
+            "projection ", name, " has no live version yet: it is building (",
+            static_cast<int>(progress), "%)"));
+      }
+      if (e.live->state == GenerationState::kFailed) {
+        return absl::FailedPreconditionError(absl::StrCat("projection ", name,
+                                                          " failed at position ",
+                                                          e.live->error_position, ": ",
+                                                          e.live->error));
+      }
+      gens.push_back(e.live);
+    }
+  }
+  if (as_of.has_value() && *as_of > log_->Head()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("as_of_position ", *as_of, " is beyond the head (", log_->Head(), ")"));
+  }
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{db_.get(), snapshot};
+
+  std::vector<GlobalPosition> checkpoints;
+  for (const auto& g : gens) {
+    STRATA_ASSIGN_OR_RETURN(GlobalPosition cp,
+                            projections_internal::ReadCheckpoint(db_.get(), g->cf, snapshot));
+    checkpoints.push_back(cp);
+  }
+  const GlobalPosition position =
+      as_of.has_value() ? *as_of : *std::min_element(checkpoints.begin(), checkpoints.end());
+  std::vector<std::unique_ptr<StateReader>> owned;
+  std::vector<const StateReader*> readers;
+  for (size_t i = 0; i < gens.size(); ++i) {
+    if (checkpoints[i] == position) {
+      owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, snapshot));
+    } else {
+      STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r,
+                              ReaderAsOf(*gens[i], snapshot, position));
+      owned.push_back(std::move(r));
+    }
+    readers.push_back(owned.back().get());
+  }
+  return fn(absl::MakeConstSpan(readers), position);
+}
+
+// ---- ProjectionRuntime ----
+
+ProjectionRuntime::ProjectionRuntime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ProjectionRuntime::~ProjectionRuntime() = default;
+
+absl::StatusOr<std::unique_ptr<ProjectionRuntime>> ProjectionRuntime::Open(
+    const std::string& dir, EventLog* log, ProjectionRuntimeOptions options) {
+  if (log == nullptr) return absl::InvalidArgumentError("log: null");
+  auto impl = std::make_unique<Impl>(dir, log, std::move(options));
+  STRATA_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<ProjectionRuntime>(new ProjectionRuntime(std::move(impl)));
+}
+
+absl::Status ProjectionRuntime::Register(std::shared_ptr<Projection> projection) {
+  return impl_->Register(std::move(projection));
+}
+absl::Status ProjectionRuntime::Rebuild(const std::string& name) { return impl_->Rebuild(name); }
+absl::Status ProjectionRuntime::WaitFor(const std::string& name, GlobalPosition position,
+                                        absl::Time deadline) {
+  return impl_->WaitFor(name, position, deadline);
+}
+std::vector<ProjectionStatus> ProjectionRuntime::Status() const { return impl_->Status(); }
+absl::Status ProjectionRuntime::Read(const std::vector<std::string>& names,
+                                     std::optional<GlobalPosition> as_of,
+                                     const ConsistentReadFn& fn) const {
+  return impl_->Read(names, as_of, fn);
+}
+
+}  // namespace strata

@@ -1,0 +1,326 @@
+#include "projections/runtime/state.h"
+
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/base/macros.h"
+#include "engine/internal/codec.h"
+#include "engine/internal/rocksdb_status.h"
+
+namespace strata {
+
+std::string EncodeCounter(uint64_t value) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFF);
+  return out;
+}
+
+std::optional<uint64_t> DecodeCounter(absl::string_view value) {
+  if (value.size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(value[i]);
+  return v;
+}
+
+absl::StatusOr<uint64_t> StateReader::GetCounter(absl::string_view key) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(key));
+  if (!value.has_value()) return 0;
+  std::optional<uint64_t> counter = DecodeCounter(*value);
+  if (!counter.has_value()) {
+    return absl::DataLossError(absl::StrCat("projection key '", key, "' holds ", value->size(),
+                                            " bytes, not an 8-byte counter"));
+  }
+  return *counter;
+}
+
+namespace projections_internal {
+namespace {
+
+rocksdb::Slice ToSlice(absl::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
+absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+class CounterMergeOperator : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
+             const rocksdb::Slice& operand, std::string* new_value,
+             rocksdb::Logger* /*logger*/) const override {
+    uint64_t base = 0;
+    if (existing != nullptr) {
+      std::optional<uint64_t> v = DecodeCounter(ToView(*existing));
+      if (!v.has_value()) return false;
+      base = *v;
+    }
+    std::optional<uint64_t> delta = DecodeCounter(ToView(operand));
+    if (!delta.has_value()) return false;
+    *new_value = EncodeCounter(base + *delta);
+    return true;
+  }
+  const char* Name() const override { return "strata.u64add"; }
+};
+
+rocksdb::ReadOptions ReadAt(const rocksdb::Snapshot* snapshot) {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  return ro;
+}
+
+}  // namespace
+
+std::string StateKey(absl::string_view key) { return absl::StrCat("s", key); }
+std::string DirtyKey(absl::string_view key) { return absl::StrCat("d", key); }
+std::string HistoryKey(absl::string_view key, GlobalPosition snapshot) {
+  std::string out = absl::StrCat("h", key);
+  out.push_back('\0');
+  internal::PutBigEndian64(&out, snapshot);
+  return out;
+}
+std::string SnapshotKey(GlobalPosition snapshot) {
+  std::string out = kMetaSnapshotPrefix;
+  internal::PutBigEndian64(&out, snapshot);
+  return out;
+}
+
+std::shared_ptr<rocksdb::MergeOperator> NewCounterMergeOperator() {
+  return std::make_shared<CounterMergeOperator>();
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
+  return internal::FromRocksDb(s, context);
+}
+
+absl::StatusOr<GlobalPosition> ReadCheckpoint(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                                              const rocksdb::Snapshot* snapshot) {
+  std::string value;
+  rocksdb::Status s = db->Get(ReadAt(snapshot), cf, kMetaCheckpoint, &value);
+  if (s.IsNotFound()) return 0;
+  STRATA_RETURN_IF_ERROR(FromRocks(s, "read projection checkpoint"));
+  if (value.size() != 8) return absl::DataLossError("projection checkpoint is malformed");
+  return internal::GetBigEndian64(value.data());
+}
+
+absl::StatusOr<GlobalPosition> FindSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                                            const rocksdb::Snapshot* snapshot,
+                                            GlobalPosition position) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ReadAt(snapshot), cf));
+  it->SeekForPrev(SnapshotKey(position));
+  GlobalPosition found = 0;
+  if (it->Valid()) {
+    const rocksdb::Slice key = it->key();
+    const size_t prefix = std::strlen(kMetaSnapshotPrefix);
+    if (key.size() == prefix + 8 && key.starts_with(kMetaSnapshotPrefix)) {
+      found = internal::GetBigEndian64(key.data() + prefix);
+    }
+  }
+  STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "find projection snapshot"));
+  return found;
+}
+
+absl::StatusOr<std::optional<std::string>> CurrentStateReader::Get(absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(ReadAt(snapshot_), cf_, StateKey(key), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  STRATA_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read projection key '", key, "'")));
+  return value;
+}
+
+absl::Status CurrentStateReader::Scan(absl::string_view prefix, const StateVisitor& visit) const {
+  const std::string start = StateKey(prefix);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(snapshot_), cf_));
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    absl::string_view key = ToView(it->key()).substr(1);
+    if (!visit(key, ToView(it->value()))) break;
+  }
+  return FromRocks(it->status(), absl::StrCat("scan projection prefix '", prefix, "'"));
+}
+
+absl::StatusOr<std::optional<std::string>> HistoryStateReader::Get(absl::string_view key) const {
+  if (at_ == 0) return std::nullopt;  // before the first event, every key is absent
+  const std::string lower = HistoryKey(key, 0);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(snapshot_), cf_));
+  it->SeekForPrev(HistoryKey(key, at_));
+  std::optional<std::string> out;
+  if (it->Valid() && it->key().compare(ToSlice(lower)) >= 0 &&
+      it->key().size() == lower.size()) {
+    const rocksdb::Slice v = it->value();
+    if (v.size() < 1) return absl::DataLossError("projection history entry is malformed");
+    if (v[0] == '\x01') out = std::string(v.data() + 1, v.size() - 1);
+  }
+  STRATA_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("read projection key '", key, "'")));
+  return out;
+}
+
+absl::Status HistoryStateReader::Scan(absl::string_view prefix, const StateVisitor& visit) const {
+  if (at_ == 0) return absl::OkStatus();
+  const std::string start = absl::StrCat("h", prefix);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(snapshot_), cf_));
+  // Entries of one key are contiguous (keys hold no NUL) and ordered by
+  // snapshot position: keep the last one at or below at_.
+  std::string current_key;
+  std::optional<std::string> current_value;
+  bool have_key = false;
+  auto flush = [&]() -> bool {
+    if (have_key && current_value.has_value()) return visit(current_key, *current_value);
+    return true;
+  };
+  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+    const rocksdb::Slice raw = it->key();
+    if (raw.size() < 10 || raw[raw.size() - 9] != '\0') {
+      return absl::DataLossError("projection history key is malformed");
+    }
+    absl::string_view key(raw.data() + 1, raw.size() - 10);
+    const GlobalPosition at = internal::GetBigEndian64(raw.data() + raw.size() - 8);
+    if (!have_key || key != current_key) {
+      if (!flush()) return absl::OkStatus();
+      current_key = std::string(key);
+      current_value.reset();
+      have_key = true;
+    }
+    if (at <= at_) {
+      const rocksdb::Slice v = it->value();
+      if (v.size() < 1) return absl::DataLossError("projection history entry is malformed");
+      if (v[0] == '\x01') {
+        current_value = std::string(v.data() + 1, v.size() - 1);
+      } else {
+        current_value.reset();
+      }
+    }
+  }
+  STRATA_RETURN_IF_ERROR(
+      FromRocks(it->status(), absl::StrCat("scan projection prefix '", prefix, "'")));
+  flush();
+  return absl::OkStatus();
+}
+
+bool OverlayWriter::CheckKey(absl::string_view key) {
+  if (!status_.ok()) return false;
+  if (key.find('\0') != absl::string_view::npos) {
+    status_ = absl::InvalidArgumentError("projection keys must not contain NUL");
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::optional<std::string>> OverlayWriter::Get(absl::string_view key) const {
+  auto it = ops_.find(key);
+  if (it == ops_.end()) return base_->Get(key);
+  switch (it->second.kind) {
+    case Op::Kind::kPut:
+      return it->second.value;
+    case Op::Kind::kDelete:
+      return std::nullopt;
+    case Op::Kind::kAdd: {
+      STRATA_ASSIGN_OR_RETURN(uint64_t base, base_->GetCounter(key));
+      return EncodeCounter(base + it->second.delta);
+    }
+  }
+  return std::nullopt;
+}
+
+absl::Status OverlayWriter::Scan(absl::string_view prefix, const StateVisitor& visit) const {
+  // Merge the base's keys with the overlay's, overlay first on equal keys.
+  auto it = ops_.lower_bound(prefix);
+  auto in_prefix = [&](decltype(it) i) {
+    return i != ops_.end() && absl::string_view(i->first).substr(0, prefix.size()) == prefix;
+  };
+  bool stopped = false;
+  absl::Status error;
+  // Emits overlay entries below `limit` (all when null); false when stopped.
+  auto emit_overlay_until = [&](const absl::string_view* limit) -> bool {
+    while (in_prefix(it) && (limit == nullptr || it->first < *limit)) {
+      absl::StatusOr<std::optional<std::string>> v = Get(it->first);
+      if (!v.ok()) {
+        error = v.status();
+        return false;
+      }
+      if (v->has_value() && !visit(it->first, **v)) return false;
+      ++it;
+    }
+    return true;
+  };
+  STRATA_RETURN_IF_ERROR(base_->Scan(prefix, [&](absl::string_view key, absl::string_view value) {
+    if (!emit_overlay_until(&key)) {
+      stopped = true;
+      return false;
+    }
+    if (in_prefix(it) && it->first == key) return true;  // overlay wins; emitted next round
+    if (!visit(key, value)) {
+      stopped = true;
+      return false;
+    }
+    return true;
+  }));
+  STRATA_RETURN_IF_ERROR(error);
+  if (!stopped) emit_overlay_until(nullptr);
+  return error;
+}
+
+void OverlayWriter::Put(absl::string_view key, absl::string_view value) {
+  if (!CheckKey(key)) return;
+  Op& op = ops_[std::string(key)];
+  op.kind = Op::Kind::kPut;
+  op.value = std::string(value);
+}
+
+void OverlayWriter::Delete(absl::string_view key) {
+  if (!CheckKey(key)) return;
+  Op& op = ops_[std::string(key)];
+  op.kind = Op::Kind::kDelete;
+  op.value.clear();
+}
+
+void OverlayWriter::Add(absl::string_view key, uint64_t delta) {
+  if (!CheckKey(key)) return;
+  auto [it, inserted] = ops_.try_emplace(std::string(key));
+  Op& op = it->second;
+  if (inserted) {
+    op.kind = Op::Kind::kAdd;
+    op.delta = delta;
+    return;
+  }
+  switch (op.kind) {
+    case Op::Kind::kAdd:
+      op.delta += delta;
+      break;
+    case Op::Kind::kDelete:
+      op.kind = Op::Kind::kPut;
+      op.value = EncodeCounter(delta);
+      break;
+    case Op::Kind::kPut: {
+      std::optional<uint64_t> v = DecodeCounter(op.value);
+      if (!v.has_value()) {
+        status_ = absl::InvalidArgumentError(
+            absl::StrCat("Add on projection key '", key, "', which holds a non-counter value"));
+        return;
+      }
+      op.value = EncodeCounter(*v + delta);
+      break;
+    }
+  }
+}
+
+void OverlayWriter::AppendTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
+                             bool mark_dirty) const {
+  for (const auto& [key, op] : ops_) {
+    const std::string state_key = StateKey(key);
+    switch (op.kind) {
+      case Op::Kind::kPut:
+        batch->Put(cf, state_key, op.value);
+        break;
+      case Op::Kind::kDelete:
+        batch->Delete(cf, state_key);
+        break;
+      case Op::Kind::kAdd:
+        batch->Merge(cf, state_key, EncodeCounter(op.delta));
+        break;
+    }
+    if (mark_dirty) batch->Put(cf, DirtyKey(key), "");
+  }
+}
+
+void OverlayWriter::ForEachKey(const std::function<void(const std::string&)>& fn) const {
+  for (const auto& [key, op] : ops_) fn(key);
+}
+
+}  // namespace projections_internal
+}  // namespace strata

@@ -1,0 +1,118 @@
+// Internal: how a generation's column family is laid out, the readers over it
+// and the in-memory overlay that Apply writes into. See projections/FORMAT.md.
+// Not thread-safe unless stated; each object belongs to one thread.
+#ifndef STRATA_PROJECTIONS_RUNTIME_STATE_H_
+#define STRATA_PROJECTIONS_RUNTIME_STATE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "projections/projection.h"
+#include "rocksdb/db.h"
+#include "rocksdb/merge_operator.h"
+#include "rocksdb/write_batch.h"
+
+namespace strata::projections_internal {
+
+// Key prefixes inside a generation's column family.
+inline constexpr char kStatePrefix = 's';    // 's' key -> current value
+inline constexpr char kDirtyPrefix = 'd';    // 'd' key -> "" (changed since last snapshot)
+inline constexpr char kHistoryPrefix = 'h';  // 'h' key 0x00 S(8, BE) -> 0x01 value | 0x00
+inline constexpr char kMetaCheckpoint[] = "mcheckpoint";  // -> position (8, BE)
+inline constexpr char kMetaSnapshotPrefix[] = "msnap";    // "msnap" S(8, BE) -> ""
+
+std::string StateKey(absl::string_view key);
+std::string DirtyKey(absl::string_view key);
+std::string HistoryKey(absl::string_view key, GlobalPosition snapshot);
+std::string SnapshotKey(GlobalPosition snapshot);
+
+// u64 add for counters (8-byte little-endian values).
+std::shared_ptr<rocksdb::MergeOperator> NewCounterMergeOperator();
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context);
+
+// The checkpoint stored in `cf` (0 when none).
+absl::StatusOr<GlobalPosition> ReadCheckpoint(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                                              const rocksdb::Snapshot* snapshot);
+// The newest snapshot position <= `position` (0 when none).
+absl::StatusOr<GlobalPosition> FindSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                                            const rocksdb::Snapshot* snapshot,
+                                            GlobalPosition position);
+
+// Current state ('s' keys), optionally at a RocksDB snapshot. Thread-safe.
+class CurrentStateReader : public StateReader {
+ public:
+  CurrentStateReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                     const rocksdb::Snapshot* snapshot)
+      : db_(db), cf_(cf), snapshot_(snapshot) {}
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
+  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override;
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
+// State as of a durable snapshot position ('h' keys). Thread-safe.
+class HistoryStateReader : public StateReader {
+ public:
+  HistoryStateReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                     const rocksdb::Snapshot* snapshot, GlobalPosition at)
+      : db_(db), cf_(cf), snapshot_(snapshot), at_(at) {}
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
+  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override;
+
+ private:
+  rocksdb::DB* db_;
+  rocksdb::ColumnFamilyHandle* cf_;
+  const rocksdb::Snapshot* snapshot_;
+  GlobalPosition at_;
+};
+
+// Writes of one batch kept in memory over a base reader; reads see them.
+// The first misuse (a NUL in a key, Add on a value that is not a counter) is
+// kept in status() and ends the batch.
+class OverlayWriter : public ProjectionWriter {
+ public:
+  explicit OverlayWriter(const StateReader* base) : base_(base) {}
+
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
+  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override;
+  void Put(absl::string_view key, absl::string_view value) override;
+  void Delete(absl::string_view key) override;
+  void Add(absl::string_view key, uint64_t delta) override;
+
+  const absl::Status& status() const { return status_; }
+  bool empty() const { return ops_.empty(); }
+  void Clear() { ops_.clear(); }
+
+  // Adds the state changes to `batch`: Put/Delete/Merge of 's' keys, and a
+  // dirty marker per key unless `mark_dirty` is false.
+  void AppendTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
+                bool mark_dirty) const;
+  // Calls `fn` for each key written.
+  void ForEachKey(const std::function<void(const std::string&)>& fn) const;
+
+ private:
+  struct Op {
+    enum class Kind { kPut, kDelete, kAdd } kind;
+    std::string value;   // kPut
+    uint64_t delta = 0;  // kAdd
+  };
+  bool CheckKey(absl::string_view key);
+
+  const StateReader* base_;
+  // Ordered, so Scan can merge it with the base in key order.
+  std::map<std::string, Op, std::less<>> ops_;
+  absl::Status status_;
+};
+
+}  // namespace strata::projections_internal
+
+#endif  // STRATA_PROJECTIONS_RUNTIME_STATE_H_
