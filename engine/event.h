@@ -52,6 +52,9 @@ struct NewEvent {
   std::string content_type;         // e.g. "application/json"; may be empty
   std::string data;
   std::string metadata;
+  // Commit time to record instead of the log's clock; for imports that must
+  // keep the original times. Default: the clock at commit.
+  std::optional<int64_t> recorded_at_us;
 };
 
 // A stored event, owning its bytes.

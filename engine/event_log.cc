@@ -488,7 +488,7 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
       view.content_type = e.content_type;
       view.data = e.data;
       view.metadata = e.metadata;
-      view.recorded_at_us = now_us;
+      view.recorded_at_us = e.recorded_at_us.value_or(now_us);
       const std::string position_key = PositionKey(next);
       batch.Put(events_cf_, position_key, internal::EncodeRecord(view));
       batch.Put(streams_cf_, StreamKey(append->stream, view.stream_version), position_key);

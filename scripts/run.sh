@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Sets everything up (Debian packages, configure, build) and runs Strata on an
-# embedded default: a local data folder ./data, nothing else to start.
-# Extra arguments go to the program.
+# Sets everything up (Debian packages, configure, build) and runs the Strata
+# server stratad on an embedded default: a local data folder ./data and
+# 127.0.0.1:50051, nothing else to start. Extra arguments go to stratad
+# (see ./build/server/stratad --help). Ctrl-C stops it cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "${JOBS:-2}" --target strata_log_demo
-exec ./build/tools/strata_log_demo --data_dir ./data "$@"
+cmake --build build -j "${JOBS:-2}" --target stratad
+exec ./build/server/stratad --data_dir ./data --listen 127.0.0.1:50051 "$@"

@@ -1,0 +1,109 @@
+#include "server/strata_server.h"
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "engine/base/macros.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "projections/links/links.h"
+#include "server/link_service.h"
+#include "server/streams_service.h"
+
+namespace strata::server {
+
+class StrataServer::Impl {
+ public:
+  explicit Impl(ServerOptions options) : options_(std::move(options)) {}
+  ~Impl() { Shutdown(absl::Seconds(5)); }
+
+  absl::Status Start() {
+    const absl::Time start = absl::Now();
+    STRATA_ASSIGN_OR_RETURN(log_, EventLog::Open(options_.data_dir + "/log", options_.log));
+    STRATA_ASSIGN_OR_RETURN(runtime_, ProjectionRuntime::Open(options_.data_dir + "/projections",
+                                                              log_.get(), options_.projections));
+    STRATA_RETURN_IF_ERROR(runtime_->Register(std::make_shared<links::LinkDetailsProjection>()));
+    STRATA_RETURN_IF_ERROR(runtime_->Register(std::make_shared<links::LinkClicksProjection>()));
+
+    hub_ = std::make_unique<SubscriptionHub>(log_.get());
+    streams_ = std::make_unique<StreamsService>(log_.get(), hub_.get());
+    std::function<int64_t()> now_us = options_.log.clock_us;
+    if (!now_us) now_us = [] { return absl::ToUnixMicros(absl::Now()); };
+    commands_ = std::make_unique<LinkCommandsService>(log_.get(), now_us);
+    queries_ = std::make_unique<LinkQueriesService>(log_.get(), runtime_.get(),
+                                                    options_.default_wait);
+    admin_ = std::make_unique<ProjectionsService>(runtime_.get());
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+    builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+    builder.RegisterService(streams_.get());
+    builder.RegisterService(commands_.get());
+    builder.RegisterService(queries_.get());
+    builder.RegisterService(admin_.get());
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on '", options_.listen,
+                                                 "' (address in use or invalid)"));
+    }
+    std::fprintf(stderr,
+                 "strata: stratad listening on %s (port %d), data directory '%s', recovered head "
+                 "position %llu, started in %s\n",
+                 options_.listen.c_str(), port_, options_.data_dir.c_str(),
+                 static_cast<unsigned long long>(log_->Head()),
+                 absl::FormatDuration(absl::Now() - start).c_str());
+    return absl::OkStatus();
+  }
+
+  void Shutdown(absl::Duration grace) {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (server_ != nullptr) {
+      // Stop accepting; in-flight calls (appends waiting for their sync) finish.
+      server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+      hub_->Stop();
+      server_->Wait();
+      server_.reset();
+    }
+    if (hub_ != nullptr) hub_->Stop();
+    runtime_.reset();  // stops workers after their current batch
+    log_.reset();      // drains queued appends, closes RocksDB
+  }
+
+  int port() const { return port_; }
+  EventLog& log() { return *log_; }
+  ProjectionRuntime& runtime() { return *runtime_; }
+
+ private:
+  ServerOptions options_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<ProjectionRuntime> runtime_;
+  std::unique_ptr<SubscriptionHub> hub_;
+  std::unique_ptr<StreamsService> streams_;
+  std::unique_ptr<LinkCommandsService> commands_;
+  std::unique_ptr<LinkQueriesService> queries_;
+  std::unique_ptr<ProjectionsService> admin_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  absl::Mutex shutdown_mu_;
+};
+
+StrataServer::StrataServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StrataServer::~StrataServer() = default;
+
+absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(ServerOptions options) {
+  auto impl = std::make_unique<Impl>(std::move(options));
+  STRATA_RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<StrataServer>(new StrataServer(std::move(impl)));
+}
+
+int StrataServer::port() const { return impl_->port(); }
+EventLog& StrataServer::log() { return impl_->log(); }
+ProjectionRuntime& StrataServer::runtime() { return impl_->runtime(); }
+void StrataServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }
+
+}  // namespace strata::server

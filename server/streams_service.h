@@ -1,0 +1,70 @@
+// Streams: the generic event log over gRPC (callback API: no gRPC thread ever
+// blocks). Reads and subscriptions stream one event per message with at most
+// one message in flight, so a stalled client holds one message of memory.
+// Live subscriptions park on a SubscriptionHub, one thread that follows the
+// log's head and resumes them. Thread-safe.
+#ifndef STRATA_SERVER_STREAMS_SERVICE_H_
+#define STRATA_SERVER_STREAMS_SERVICE_H_
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "engine/event_log.h"
+#include "schemas/strata.grpc.pb.h"
+
+namespace strata::server {
+
+// Something parked until the head moves past its cursor.
+class Parkable {
+ public:
+  virtual ~Parkable() = default;
+  virtual GlobalPosition cursor() const = 0;
+  virtual void Resume() = 0;  // called on the hub thread
+  virtual void Unref() = 0;   // drops the reference taken by Park
+};
+
+class SubscriptionHub {
+ public:
+  explicit SubscriptionHub(EventLog* log);
+  ~SubscriptionHub();  // calls Stop()
+  // Holds `p` (which has taken a reference for the hub) until the head passes
+  // its cursor, then calls Resume and Unref on the hub thread.
+  void Park(Parkable* p);
+  // Stops the thread and drops every parked subscription.
+  void Stop();
+
+ private:
+  void Loop();
+  EventLog* log_;
+  absl::Mutex mu_;
+  std::vector<Parkable*> parked_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+class StreamsService final : public strata::v1::Streams::CallbackService {
+ public:
+  StreamsService(EventLog* log, SubscriptionHub* hub) : log_(log), hub_(hub) {}
+
+  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
+                                   const strata::v1::AppendRequest* request,
+                                   strata::v1::AppendResponse* response) override;
+  grpc::ServerWriteReactor<strata::v1::ReadStreamResponse>* ReadStream(
+      grpc::CallbackServerContext* context, const strata::v1::ReadStreamRequest* request) override;
+  grpc::ServerWriteReactor<strata::v1::ReadAllResponse>* ReadAll(
+      grpc::CallbackServerContext* context, const strata::v1::ReadAllRequest* request) override;
+  grpc::ServerWriteReactor<strata::v1::SubscribeResponse>* Subscribe(
+      grpc::CallbackServerContext* context, const strata::v1::SubscribeRequest* request) override;
+
+ private:
+  EventLog* log_;
+  SubscriptionHub* hub_;
+};
+
+}  // namespace strata::server
+
+#endif  // STRATA_SERVER_STREAMS_SERVICE_H_
