@@ -64,7 +64,9 @@ class StrataServer::Impl {
     absl::MutexLock lock(&shutdown_mu_);
     if (server_ != nullptr) {
       // Stop accepting; in-flight calls (appends waiting for their sync) finish.
-      server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+      // gRPC waits up to `grace` for in-flight calls (and for idle clients to
+      // acknowledge the GOAWAY), then cancels what is left.
+      server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
       hub_->Stop();
       server_->Wait();
       server_.reset();

@@ -1,0 +1,139 @@
+// The stratad binary as an operator runs it: --help, a start-up line naming
+// the address, data directory and recovered head, a clean stop on SIGTERM and
+// SIGINT (exit 0, appends acknowledged before the signal kept), and a clear
+// one-line error for an address it cannot bind.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <regex>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "schemas/strata.grpc.pb.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+
+struct Child {
+  pid_t pid = -1;
+  int err_fd = -1;  // the child's stderr
+};
+
+Child Spawn(const std::vector<std::string>& args) {
+  int pipe_fds[2];
+  EXPECT_EQ(pipe(pipe_fds), 0);
+  Child c;
+  c.pid = fork();
+  if (c.pid == 0) {
+    dup2(pipe_fds[1], 2);
+    dup2(pipe_fds[1], 1);
+    close(pipe_fds[0]);
+    std::vector<char*> argv;
+    std::string path = STRATAD_PATH;
+    argv.push_back(path.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(path.c_str(), argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  c.err_fd = pipe_fds[0];
+  return c;
+}
+
+// Reads the child's output until `pattern` matches or it closes (10 s max).
+std::string ReadUntil(int fd, const std::regex& pattern, std::smatch* match) {
+  std::string out;
+  char buf[4096];
+  for (int waited_ms = 0; waited_ms < 10000;) {
+    pollfd p{fd, POLLIN, 0};
+    int r = poll(&p, 1, 100);
+    if (r == 0) {
+      waited_ms += 100;
+      continue;
+    }
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n <= 0) break;
+    out.append(buf, n);
+    if (std::regex_search(out, *match, pattern)) break;
+  }
+  return out;
+}
+
+int WaitExit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string ReadRest(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+TEST(StratadTest, HelpListsTheFlags) {
+  Child c = Spawn({"--help"});
+  std::string out = ReadRest(c.err_fd);
+  EXPECT_EQ(WaitExit(c.pid), 0);
+  EXPECT_THAT(out, HasSubstr("--data_dir"));
+  EXPECT_THAT(out, HasSubstr("--listen"));
+  EXPECT_THAT(out, HasSubstr("--unsafe_no_sync"));
+}
+
+TEST(StratadTest, StopsCleanlyOnSignalsAndKeepsAcknowledgedAppends) {
+  strata::testing::TempDir dir;
+  for (int signal : {SIGTERM, SIGINT}) {
+    Child c = Spawn({"--data_dir", dir.path(), "--listen", "127.0.0.1:0"});
+    std::smatch m;
+    std::string out = ReadUntil(
+        c.err_fd, std::regex(R"(port (\d+)\), data directory '[^']+', recovered head position (\d+))"),
+        &m);
+    ASSERT_EQ(m.size(), 3u) << out;
+    const int port = std::stoi(m[1]);
+    const uint64_t recovered = std::stoull(m[2]);
+    EXPECT_EQ(recovered, signal == SIGTERM ? 0u : 2u);
+
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                       grpc::InsecureChannelCredentials());
+    auto streams = strata::v1::Streams::NewStub(channel);
+    strata::v1::AppendRequest req;
+    req.set_stream("s");
+    req.mutable_expected_version()->set_kind(strata::v1::ExpectedVersion::ANY);
+    req.add_events()->set_type("T");
+    req.add_events()->set_type("T");
+    strata::v1::AppendResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    ASSERT_TRUE(streams->Append(&ctx, req, &resp).ok());
+    EXPECT_EQ(resp.last_position(), recovered + 2);
+
+    kill(c.pid, signal);
+    out += ReadRest(c.err_fd);
+    EXPECT_EQ(WaitExit(c.pid), 0) << out;
+    EXPECT_THAT(out, HasSubstr("shutting down"));
+    EXPECT_THAT(out, HasSubstr("stopped cleanly"));
+  }
+}
+
+TEST(StratadTest, UnusableAddressIsOneClearLine) {
+  strata::testing::TempDir dir;
+  Child c = Spawn({"--data_dir", dir.path(), "--listen", "256.1.1.1:99999"});
+  std::string out = ReadRest(c.err_fd);
+  EXPECT_EQ(WaitExit(c.pid), 1);
+  EXPECT_THAT(out, HasSubstr("stratad: UNAVAILABLE: cannot listen on '256.1.1.1:99999'"));
+}
+
+}  // namespace
