@@ -227,35 +227,53 @@ absl::Status WaitForMinPosition(grpc::ServerContext* context, EventLog* log,
 
 }  // namespace
 
+namespace {
+
+// What both queries share: wait for min_position, read `names` (link_details
+// first) at one position (as_of_position or the live checkpoints), NOT_FOUND
+// for a link that does not exist at that position, then `fill`.
+template <typename Request>
+absl::Status QueryLink(grpc::ServerContext* context, EventLog* log, ProjectionRuntime* runtime,
+                       absl::Duration default_wait, const Request& request,
+                       const std::vector<std::string>& names,
+                       const std::function<absl::Status(absl::Span<const StateReader* const>,
+                                                        GlobalPosition,
+                                                        const links::LinkDetails&)>& fill) {
+  STRATA_RETURN_IF_ERROR(WaitForMinPosition(context, log, runtime, names,
+                                            request.has_min_position(), request.min_position(),
+                                            default_wait));
+  std::optional<GlobalPosition> as_of;
+  if (request.has_as_of_position()) as_of = request.as_of_position();
+  return runtime->Read(names, as_of, [&](auto readers, GlobalPosition position) -> absl::Status {
+    STRATA_ASSIGN_OR_RETURN(std::optional<links::LinkDetails> details,
+                            links::ReadLinkDetails(*readers[0], request.link_id()));
+    if (!details.has_value()) {
+      return absl::NotFoundError(absl::StrCat("link '", request.link_id(),
+                                              "' does not exist at position ", position));
+    }
+    return fill(readers, position, *details);
+  });
+}
+
+}  // namespace
+
 grpc::Status LinkQueriesService::GetLink(grpc::ServerContext* context,
                                          const strata::v1::GetLinkRequest* request,
                                          strata::v1::GetLinkResponse* response) {
   absl::Status s = links::ValidateLinkId(request->link_id());
-  const std::vector<std::string> names = {links::kLinkDetailsProjection};
-  if (s.ok()) {
-    s = WaitForMinPosition(context, log_, runtime_, names, request->has_min_position(),
-                           request->min_position(), default_wait_);
-  }
   if (!s.ok()) return ToGrpc(s);
-  std::optional<GlobalPosition> as_of;
-  if (request->has_as_of_position()) as_of = request->as_of_position();
-  s = runtime_->Read(names, as_of, [&](auto readers, GlobalPosition position) -> absl::Status {
-    STRATA_ASSIGN_OR_RETURN(std::optional<links::LinkDetails> details,
-                            links::ReadLinkDetails(*readers[0], request->link_id()));
-    if (!details.has_value()) {
-      return absl::NotFoundError(absl::StrCat("link '", request->link_id(),
-                                              "' does not exist at position ", position));
-    }
-    response->set_link_id(request->link_id());
-    response->set_destination(details->destination);
-    response->set_owner(details->owner);
-    response->set_created_at(details->created_at_us);
-    response->set_updated_at(details->updated_at_us);
-    response->set_version(details->version);
-    response->set_position(position);
-    return absl::OkStatus();
-  });
-  return ToGrpc(s);
+  return ToGrpc(QueryLink(
+      context, log_, runtime_, default_wait_, *request, {links::kLinkDetailsProjection},
+      [&](auto, GlobalPosition position, const links::LinkDetails& details) {
+        response->set_link_id(request->link_id());
+        response->set_destination(details.destination);
+        response->set_owner(details.owner);
+        response->set_created_at(details.created_at_us);
+        response->set_updated_at(details.updated_at_us);
+        response->set_version(details.version);
+        response->set_position(position);
+        return absl::OkStatus();
+      }));
 }
 
 grpc::Status LinkQueriesService::GetLinkAnalytics(
@@ -266,46 +284,35 @@ grpc::Status LinkQueriesService::GetLinkAnalytics(
   absl::StatusOr<absl::CivilDay> to = links::ParseDate(request->to_date(), "to_date");
   if (s.ok() && !from.ok()) s = from.status();
   if (s.ok() && !to.ok()) s = to.status();
-  const std::vector<std::string> names = {links::kLinkDetailsProjection,
-                                          links::kLinkClicksProjection};
-  if (s.ok()) {
-    s = WaitForMinPosition(context, log_, runtime_, names, request->has_min_position(),
-                           request->min_position(), default_wait_);
-  }
   if (!s.ok()) return ToGrpc(s);
-  std::optional<GlobalPosition> as_of;
-  if (request->has_as_of_position()) as_of = request->as_of_position();
-  s = runtime_->Read(names, as_of, [&](auto readers, GlobalPosition position) -> absl::Status {
-    STRATA_ASSIGN_OR_RETURN(std::optional<links::LinkDetails> details,
-                            links::ReadLinkDetails(*readers[0], request->link_id()));
-    if (!details.has_value()) {
-      return absl::NotFoundError(absl::StrCat("link '", request->link_id(),
-                                              "' does not exist at position ", position));
-    }
-    STRATA_ASSIGN_OR_RETURN(links::LinkAnalytics a,
-                            links::ReadLinkAnalytics(*readers[1], request->link_id(), *from, *to));
-    response->set_link_id(request->link_id());
-    response->set_total_clicks(a.total_clicks);
-    for (const auto& [day, clicks] : a.by_day) {
-      auto* d = response->add_by_day();
-      d->set_date(day);
-      d->set_clicks(clicks);
-    }
-    for (const auto& [key, clicks] : a.by_country) {
-      auto* k = response->add_by_country();
-      k->set_key(key);
-      k->set_clicks(clicks);
-    }
-    for (const auto& [key, clicks] : a.by_device) {
-      auto* k = response->add_by_device();
-      k->set_key(key);
-      k->set_clicks(clicks);
-    }
-    response->set_all_time_clicks(a.all_time_clicks);
-    response->set_position(position);
-    return absl::OkStatus();
-  });
-  return ToGrpc(s);
+  return ToGrpc(QueryLink(
+      context, log_, runtime_, default_wait_, *request,
+      {links::kLinkDetailsProjection, links::kLinkClicksProjection},
+      [&](auto readers, GlobalPosition position, const links::LinkDetails&) -> absl::Status {
+        STRATA_ASSIGN_OR_RETURN(
+            links::LinkAnalytics a,
+            links::ReadLinkAnalytics(*readers[1], request->link_id(), *from, *to));
+        response->set_link_id(request->link_id());
+        response->set_total_clicks(a.total_clicks);
+        for (const auto& [day, clicks] : a.by_day) {
+          auto* d = response->add_by_day();
+          d->set_date(day);
+          d->set_clicks(clicks);
+        }
+        for (const auto& [key, clicks] : a.by_country) {
+          auto* k = response->add_by_country();
+          k->set_key(key);
+          k->set_clicks(clicks);
+        }
+        for (const auto& [key, clicks] : a.by_device) {
+          auto* k = response->add_by_device();
+          k->set_key(key);
+          k->set_clicks(clicks);
+        }
+        response->set_all_time_clicks(a.all_time_clicks);
+        response->set_position(position);
+        return absl::OkStatus();
+      }));
 }
 
 grpc::Status ProjectionsService::ListProjections(grpc::ServerContext* /*context*/,
