@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "engine/base/crash_point.h"
 #include "engine/base/macros.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/rocksdb_setup.h"
@@ -188,6 +189,7 @@ absl::Status EventLog::Impl::Open() {
   STRATA_RETURN_IF_ERROR(internal::CheckNotHeadless(data_dir_));
   STRATA_RETURN_IF_ERROR(internal::CreateDirIfAllowed(data_dir_, options_.create_if_missing));
   rocksdb::DBOptions db_options = internal::StrataDbOptions(options_.create_if_missing);
+  if (options_.env != nullptr) db_options.env = options_.env;
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   auto make_cf = [&](bool bloom, size_t block_size) {
@@ -231,6 +233,7 @@ absl::Status EventLog::Impl::Open() {
     absl::MutexLock lock(&head_mu_);
     head_guarded_ = head;
   }
+  CrashPoint("recovery.after_open");
   writer_ = std::thread([this] { WriterLoop(); });
   return absl::OkStatus();
 }
@@ -506,6 +509,7 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.durability == Durability::kSync;
+    CrashPoint("append.before_write");
     rocksdb::Status s = db_->Write(wo, &batch);
     if (!s.ok()) {
       // Nothing of this group is acknowledged. RocksDB may hold the batch in
@@ -523,10 +527,12 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
         head_cache_[stream] = head;
       }
       if (options_.after_write_hook_for_testing) options_.after_write_hook_for_testing();
+      CrashPoint("append.after_write");
       Publish(next - 1);
     }
   }
   for (auto& append : group) append->done(std::move(append->result));
+  if (batch.Count() > 0) CrashPoint("append.after_ack");
 }
 
 void EventLog::Impl::Publish(GlobalPosition head) {

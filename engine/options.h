@@ -8,6 +8,10 @@
 
 #include "engine/limits.h"
 
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
 namespace strata {
 
 enum class Durability {
@@ -40,6 +44,9 @@ struct EventLogOptions {
   // Clock for recorded_at, microseconds since the Unix epoch. Default: the
   // system clock.
   std::function<int64_t()> clock_us;
+  // RocksDB environment (file system, clock) for fault-injection tests; must
+  // outlive the log. Default: null, RocksDB's default environment.
+  rocksdb::Env* env = nullptr;
   // Test hook, called on the writer thread after a group's write returned OK
   // and before any of its appends is acknowledged. Default: none.
   std::function<void()> after_write_hook_for_testing;

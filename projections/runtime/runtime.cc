@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "engine/base/crash_point.h"
 #include "engine/base/macros.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/rocksdb_setup.h"
@@ -236,6 +237,7 @@ absl::Status ProjectionRuntime::Impl::Open() {
   cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
   merge_ = projections_internal::NewCounterMergeOperator();
   rocksdb::DBOptions db_options = internal::StrataDbOptions(true);
+  if (options_.env != nullptr) db_options.env = options_.env;
 
   std::vector<std::string> existing;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(db_options, dir_, &existing);
@@ -542,7 +544,11 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWr
   batch.Put(g.cf, projections_internal::kMetaCheckpoint, checkpoint);
   // Derived state: no fsync. State and checkpoint share one WAL record, so a
   // lost tail rolls both back together and the worker re-applies it.
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch");
+  CrashPoint("projection.before_commit");
+  STRATA_RETURN_IF_ERROR(
+      FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch"));
+  CrashPoint("projection.after_commit");
+  return absl::OkStatus();
 }
 
 void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
@@ -564,6 +570,7 @@ void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   absl::Status s = FromRocks(db_->Write(wo, &batch), "write projection catalog");
+  if (s.ok()) CrashPoint("projection.cutover.after_catalog");
   LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id,
                        " is live at position ", g->checkpoint,
                        s.ok() ? "" : " (catalog write failed: " + s.ToString() + ")"));

@@ -43,6 +43,9 @@ struct ProjectionRuntimeOptions {
   uint64_t batch_events_max = 10'000;
   // Block cache for projection state, bytes. Default: 64 MiB.
   size_t block_cache_bytes = 64 << 20;
+  // RocksDB environment for fault-injection tests; must outlive the runtime.
+  // Default: null, RocksDB's default environment.
+  rocksdb::Env* env = nullptr;
   // Receives one line per projection state change. Default: stderr.
   std::function<void(const std::string&)> log_line;
 };
