@@ -180,8 +180,9 @@ class ProjectionRuntime::Impl {
   void StartWorker(const std::shared_ptr<Generation>& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Retire(std::shared_ptr<Generation> g);
   void RunWorker(std::shared_ptr<Generation> g);
-  absl::Status ApplyBatch(Generation& g, GlobalPosition from, GlobalPosition to,
-                          GlobalPosition* failed_at);
+  // Applies [from, to] and commits at every batch or snapshot boundary.
+  absl::Status ApplyRange(const std::shared_ptr<Generation>& g, GlobalPosition from,
+                          GlobalPosition to, GlobalPosition* failed_at);
   absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, GlobalPosition end);
   void CutOver(const std::shared_ptr<Generation>& g);
   void Fail(Generation& g, const absl::Status& error, GlobalPosition position);
@@ -488,31 +489,53 @@ void ProjectionRuntime::Impl::Fail(Generation& g, const absl::Status& error,
                        " failed at position ", position, ": ", error.ToString()));
 }
 
-absl::Status ProjectionRuntime::Impl::ApplyBatch(Generation& g, GlobalPosition from,
-                                                 GlobalPosition to, GlobalPosition* failed_at) {
-  CurrentStateReader base(db_.get(), g.cf, nullptr);
-  OverlayWriter overlay(&base);
-  ReadAllOptions read;
-  read.from_position = from;
-  read.max_count = to - from + 1;
-  absl::Status apply_error;
+absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generation>& g,
+                                                 GlobalPosition from, GlobalPosition to,
+                                                 GlobalPosition* failed_at) {
   std::shared_ptr<Projection> projection;
   {
     absl::MutexLock lock(&mu_);
-    projection = g.projection;
+    projection = g->projection;
   }
+  CurrentStateReader base(db_.get(), g->cf, nullptr);
+  OverlayWriter overlay(&base);
+  const uint64_t k = options_.snapshot_interval_events;
+  GlobalPosition batch_start = from;
+  absl::Status error;
+  ReadAllOptions read;
+  read.from_position = from;
+  read.max_count = to - from + 1;
+  // One scan over the whole range; a batch ends after batch_events_max events
+  // or on a snapshot boundary, whichever comes first.
   STRATA_RETURN_IF_ERROR(log_->ScanAll(read, [&](const EventView& e) {
     absl::Status s = projection->Apply(e, overlay);
     if (s.ok()) s = overlay.status();
     if (!s.ok()) {
-      apply_error = s;
+      error = s;
       *failed_at = e.position;
       return false;
     }
-    return true;
+    const bool boundary = e.position == to || e.position % k == 0 ||
+                          e.position - batch_start + 1 >= options_.batch_events_max;
+    if (!boundary) return true;
+    s = CommitBatch(*g, overlay, e.position);
+    if (!s.ok()) {
+      error = s;
+      *failed_at = e.position;
+      return false;
+    }
+    overlay.Clear();
+    batch_start = e.position + 1;
+    const absl::Time now = absl::Now();
+    absl::MutexLock lock(&mu_);
+    g->checkpoint = e.position;
+    g->rate_samples.emplace_back(now, e.position);
+    while (g->rate_samples.size() > 2 && now - g->rate_samples.front().first > kRateWindow) {
+      g->rate_samples.pop_front();
+    }
+    return !g->stop.load();
   }));
-  STRATA_RETURN_IF_ERROR(apply_error);
-  return CommitBatch(g, overlay, to);
+  return error;
 }
 
 absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWriter& overlay,
@@ -596,22 +619,11 @@ void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
       if (absl::IsCancelled(s)) return;
       continue;
     }
-    const uint64_t k = options_.snapshot_interval_events;
-    const GlobalPosition next_snapshot = (checkpoint / k + 1) * k;
-    const GlobalPosition end =
-        std::min({head, checkpoint + options_.batch_events_max, next_snapshot});
     GlobalPosition failed_at = checkpoint + 1;
-    absl::Status s = ApplyBatch(*g, checkpoint + 1, end, &failed_at);
+    absl::Status s = ApplyRange(g, checkpoint + 1, head, &failed_at);
     if (!s.ok()) {
       Fail(*g, s, failed_at);
       return;
-    }
-    const absl::Time now = absl::Now();
-    absl::MutexLock lock(&mu_);
-    g->checkpoint = end;
-    g->rate_samples.emplace_back(now, end);
-    while (g->rate_samples.size() > 2 && now - g->rate_samples.front().first > kRateWindow) {
-      g->rate_samples.pop_front();
     }
   }
 }

@@ -1,5 +1,6 @@
 #include "projections/runtime/state.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -218,32 +219,34 @@ absl::StatusOr<std::optional<std::string>> OverlayWriter::Get(absl::string_view 
 }
 
 absl::Status OverlayWriter::Scan(absl::string_view prefix, const StateVisitor& visit) const {
-  // Merge the base's keys with the overlay's, overlay first on equal keys.
-  auto it = ops_.lower_bound(prefix);
-  auto in_prefix = [&](decltype(it) i) {
-    return i != ops_.end() && absl::string_view(i->first).substr(0, prefix.size()) == prefix;
-  };
+  // The overlay's keys under `prefix`, sorted, merged with the base's keys in
+  // order; on equal keys the overlay wins.
+  std::vector<absl::string_view> mine;
+  for (const auto& [key, op] : ops_) {
+    if (absl::string_view(key).substr(0, prefix.size()) == prefix) mine.push_back(key);
+  }
+  std::sort(mine.begin(), mine.end());
+  size_t next = 0;
   bool stopped = false;
   absl::Status error;
-  // Emits overlay entries below `limit` (all when null); false when stopped.
-  auto emit_overlay_until = [&](const absl::string_view* limit) -> bool {
-    while (in_prefix(it) && (limit == nullptr || it->first < *limit)) {
-      absl::StatusOr<std::optional<std::string>> v = Get(it->first);
+  // Emits overlay keys below `limit` (all when null); false when stopped.
+  auto emit_until = [&](const absl::string_view* limit) -> bool {
+    for (; next < mine.size() && (limit == nullptr || mine[next] < *limit); ++next) {
+      absl::StatusOr<std::optional<std::string>> v = Get(mine[next]);
       if (!v.ok()) {
         error = v.status();
         return false;
       }
-      if (v->has_value() && !visit(it->first, **v)) return false;
-      ++it;
+      if (v->has_value() && !visit(mine[next], **v)) return false;
     }
     return true;
   };
   STRATA_RETURN_IF_ERROR(base_->Scan(prefix, [&](absl::string_view key, absl::string_view value) {
-    if (!emit_overlay_until(&key)) {
+    if (!emit_until(&key)) {
       stopped = true;
       return false;
     }
-    if (in_prefix(it) && it->first == key) return true;  // overlay wins; emitted next round
+    if (next < mine.size() && mine[next] == key) return true;  // overlay wins; emitted next
     if (!visit(key, value)) {
       stopped = true;
       return false;
@@ -251,33 +254,40 @@ absl::Status OverlayWriter::Scan(absl::string_view prefix, const StateVisitor& v
     return true;
   }));
   STRATA_RETURN_IF_ERROR(error);
-  if (!stopped) emit_overlay_until(nullptr);
+  if (!stopped) emit_until(nullptr);
   return error;
+}
+
+OverlayWriter::Op& OverlayWriter::Slot(absl::string_view key) {
+  auto it = ops_.find(key);
+  if (it != ops_.end()) return it->second;
+  return ops_[std::string(key)];
 }
 
 void OverlayWriter::Put(absl::string_view key, absl::string_view value) {
   if (!CheckKey(key)) return;
-  Op& op = ops_[std::string(key)];
+  Op& op = Slot(key);
   op.kind = Op::Kind::kPut;
   op.value = std::string(value);
 }
 
 void OverlayWriter::Delete(absl::string_view key) {
   if (!CheckKey(key)) return;
-  Op& op = ops_[std::string(key)];
+  Op& op = Slot(key);
   op.kind = Op::Kind::kDelete;
   op.value.clear();
 }
 
 void OverlayWriter::Add(absl::string_view key, uint64_t delta) {
   if (!CheckKey(key)) return;
-  auto [it, inserted] = ops_.try_emplace(std::string(key));
-  Op& op = it->second;
-  if (inserted) {
+  auto it = ops_.find(key);
+  if (it == ops_.end()) {
+    Op& op = ops_[std::string(key)];
     op.kind = Op::Kind::kAdd;
     op.delta = delta;
     return;
   }
+  Op& op = it->second;
   switch (op.kind) {
     case Op::Kind::kAdd:
       op.delta += delta;

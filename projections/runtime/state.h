@@ -106,10 +106,10 @@ class OverlayWriter : public ProjectionWriter {
     uint64_t delta = 0;  // kAdd
   };
   bool CheckKey(absl::string_view key);
+  Op& Slot(absl::string_view key);  // the op for `key`, created empty when absent
 
   const StateReader* base_;
-  // Ordered, so Scan can merge it with the base in key order.
-  std::map<std::string, Op, std::less<>> ops_;
+  absl::flat_hash_map<std::string, Op> ops_;
   absl::Status status_;
 };
 
