@@ -284,6 +284,7 @@ grpc::Status LinkQueriesService::GetLinkAnalytics(
   absl::StatusOr<absl::CivilDay> to = links::ParseDate(request->to_date(), "to_date");
   if (s.ok() && !from.ok()) s = from.status();
   if (s.ok() && !to.ok()) s = to.status();
+  if (s.ok()) s = links::ValidateDateRange(*from, *to);  // before any wait or lookup
   if (!s.ok()) return ToGrpc(s);
   return ToGrpc(QueryLink(
       context, log_, runtime_, default_wait_, *request,

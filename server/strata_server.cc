@@ -66,8 +66,9 @@ class StrataServer::Impl {
       // Stop accepting; in-flight calls (appends waiting for their sync) finish.
       // gRPC waits up to `grace` for in-flight calls (and for idle clients to
       // acknowledge the GOAWAY), then cancels what is left.
-      server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
+      // Subscriptions never end on their own: end the idle ones first.
       hub_->Stop();
+      server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
       server_->Wait();
       server_.reset();
     }

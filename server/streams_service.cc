@@ -41,6 +41,10 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
 
   GlobalPosition cursor() const override { return cursor_fn_ ? cursor_fn_() : 0; }
   void Resume() override { Pump(); }
+  void Close() override {
+    FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "server is shutting down; resubscribe after the last position seen"));
+  }
   void Unref() override {
     if (refs_.fetch_sub(1) == 1) delete this;
   }
@@ -178,6 +182,7 @@ void SubscriptionHub::Park(Parkable* p) {
       return;
     }
   }
+  p->Close();
   p->Unref();
 }
 
@@ -190,7 +195,10 @@ void SubscriptionHub::Stop() {
     stopped_ = true;
     parked.swap(parked_);
   }
-  for (Parkable* p : parked) p->Unref();
+  for (Parkable* p : parked) {
+    p->Close();
+    p->Unref();
+  }
 }
 
 void SubscriptionHub::Loop() {
@@ -354,6 +362,12 @@ grpc::ServerWriteReactor<ReadAllResponse>* StreamsService::ReadAll(
 grpc::ServerWriteReactor<SubscribeResponse>* StreamsService::Subscribe(
     grpc::CallbackServerContext* /*context*/, const strata::v1::SubscribeRequest* request) {
   absl::Status valid = CheckPositionArg("after_position", request->after_position());
+  if (valid.ok() && request->after_position() > log_->Head()) {
+    // Claiming to be caught up past the head would later skip positions
+    // silently (e.g. after a restore from an older backup).
+    valid = absl::OutOfRangeError(absl::StrCat("after_position ", request->after_position(),
+                                               " is beyond the head (", log_->Head(), ")"));
+  }
   if (!valid.ok()) return Reject<SubscribeResponse>(valid);
   struct State {
     std::atomic<GlobalPosition> cursor;  // everything <= cursor was delivered

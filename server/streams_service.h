@@ -23,6 +23,7 @@ class Parkable {
   virtual ~Parkable() = default;
   virtual GlobalPosition cursor() const = 0;
   virtual void Resume() = 0;  // called on the hub thread
+  virtual void Close() = 0;   // ends it with a clear status: the hub is stopping
   virtual void Unref() = 0;   // drops the reference taken by Park
 };
 
@@ -33,7 +34,8 @@ class SubscriptionHub {
   // Holds `p` (which has taken a reference for the hub) until the head passes
   // its cursor, then calls Resume and Unref on the hub thread.
   void Park(Parkable* p);
-  // Stops the thread and drops every parked subscription.
+  // Stops the thread and ends every parked subscription (and any parked
+  // later) with UNAVAILABLE.
   void Stop();
 
  private:

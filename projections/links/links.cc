@@ -282,10 +282,7 @@ absl::StatusOr<std::optional<LinkDetails>> ReadLinkDetails(const StateReader& de
   return decoded;
 }
 
-absl::StatusOr<LinkAnalytics> ReadLinkAnalytics(const StateReader& clicks,
-                                                absl::string_view link_id, absl::CivilDay from,
-                                                absl::CivilDay to) {
-  STRATA_RETURN_IF_ERROR(ValidateLinkId(link_id));
+absl::Status ValidateDateRange(absl::CivilDay from, absl::CivilDay to) {
   if (from > to) {
     return absl::InvalidArgumentError(absl::StrCat("from_date: ", FormatDate(from),
                                                    " is after to_date ", FormatDate(to)));
@@ -295,6 +292,14 @@ absl::StatusOr<LinkAnalytics> ReadLinkAnalytics(const StateReader& clicks,
                                                    " days after from_date ", FormatDate(from),
                                                    ", more than ", kAnalyticsDaysMax));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LinkAnalytics> ReadLinkAnalytics(const StateReader& clicks,
+                                                absl::string_view link_id, absl::CivilDay from,
+                                                absl::CivilDay to) {
+  STRATA_RETURN_IF_ERROR(ValidateLinkId(link_id));
+  STRATA_RETURN_IF_ERROR(ValidateDateRange(from, to));
   LinkAnalytics out;
   std::map<std::string, uint64_t> countries;
   std::map<std::string, uint64_t> devices;

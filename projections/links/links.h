@@ -53,6 +53,9 @@ absl::Status ValidateDevice(absl::string_view device, absl::string_view field = 
 // Parses "YYYY-MM-DD" (a real calendar date).
 absl::StatusOr<absl::CivilDay> ParseDate(absl::string_view text, absl::string_view field);
 std::string FormatDate(absl::CivilDay day);  // "YYYY-MM-DD"
+// from <= to and at most kAnalyticsDaysMax days apart; InvalidArgument naming
+// from_date or to_date otherwise.
+absl::Status ValidateDateRange(absl::CivilDay from, absl::CivilDay to);
 
 // Event payloads.
 std::string EncodeLinkCreated(absl::string_view link_id, absl::string_view destination,
