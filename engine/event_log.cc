@@ -512,13 +512,21 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
     CrashPoint("append.before_write");
     rocksdb::Status s = db_->Write(wo, &batch);
     if (!s.ok()) {
-      // Nothing of this group is acknowledged. RocksDB may hold the batch in
-      // memory after a failed sync, so positions cannot be reused safely:
+      // Nothing of this group is acknowledged, but its outcome is unknown: the
+      // batch may have reached the WAL before the sync failed, and recovery
+      // would then replay it. So the positions cannot be handed out again:
       // refuse every further append until the store is reopened.
-      write_error_ = FromRocksDb(s, "append: write failed; the log refuses appends until reopened");
-      std::fprintf(stderr, "strata: %s\n", write_error_.ToString().c_str());
+      const absl::Status cause = FromRocksDb(s, "write failed");
+      std::fprintf(stderr, "strata: append %s; refusing appends until the log is reopened\n",
+                   cause.ToString().c_str());
+      const absl::Status unknown = absl::UnknownError(absl::StrCat(
+          "append outcome unknown: ", cause.message(),
+          "; the events may be stored. Reopen the log and retry with the same event ids"));
+      write_error_ = absl::UnavailableError(absl::StrCat(
+          "the log refuses appends after an earlier write error (", cause.message(),
+          "); reopen it"));
       for (auto& append : group) {
-        if (append->wrote || append->needs_group_write) append->result = write_error_;
+        if (append->wrote || append->needs_group_write) append->result = unknown;
       }
     } else {
       next_position_ = next;

@@ -114,7 +114,7 @@ class EventLog {
   EventLog& operator=(const EventLog&) = delete;
 
   // Appends `events` to `stream` atomically, after checking `expected`.
-  // Blocks until the write is synced. Errors (nothing is written on any):
+  // Blocks until the write is synced. Rejections (nothing is written):
   //  - InvalidArgument naming the field: a bad stream name, type, duplicate
   //    event id within the call, no events;
   //  - ResourceExhausted naming the field: an event or call over the limits;
@@ -122,9 +122,11 @@ class EventLog {
   //    "append stream 'link-42': expected version 4, stream is at 6";
   //  - AlreadyExists: an event id already stored with other content, in
   //    another stream, or only some of the call's ids already stored;
-  //  - Unavailable: the append queue is full or the log is closing;
-  //  - the write's own error (e.g. IO error), after which the log refuses
-  //    further appends until reopened.
+  //  - Unavailable: the append queue is full, the log is closing, or an
+  //    earlier write failed (the log refuses appends until reopened).
+  // Unknown: the write itself failed (an I/O error, a full disk): the events
+  // may or may not be stored, as after a timeout. Reopen the log and retry
+  // with the same event ids: the retry returns the stored result if they were.
   // Repeating an append whose events are all stored already (same ids, same
   // stream, same content, consecutive) returns the original result with
   // deduplicated = true.
