@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "${JOBS:-2}" --target stratad
+cmake --build build -j "${JOBS:-2}" --target stratad strata
 exec ./build/server/stratad --data_dir ./data --listen 127.0.0.1:50051 "$@"

@@ -1,0 +1,421 @@
+// ReadOnlyLog: a read-only RocksDB view of a closed log store, its scan and its
+// integrity check (engine/FORMAT.md).
+#include "engine/verify.h"
+
+#include <filesystem>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "engine/base/macros.h"
+#include "engine/internal/codec.h"
+#include "engine/internal/rocksdb_setup.h"
+#include "engine/internal/rocksdb_status.h"
+#include "rocksdb/db.h"
+#include "rocksdb/env.h"
+
+namespace strata {
+namespace {
+
+constexpr char kCfEvents[] = "events";
+constexpr char kCfStreams[] = "streams";
+constexpr char kCfEventIds[] = "event_ids";
+
+absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+rocksdb::Slice ToSlice(absl::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
+
+// Collects findings up to a bound.
+class Findings {
+ public:
+  Findings(LogVerifyReport* report, size_t max) : report_(report), max_(max) {}
+  void Add(std::string finding) {
+    if (report_->findings.size() < max_) {
+      report_->findings.push_back(std::move(finding));
+    } else {
+      ++report_->findings_omitted;
+    }
+  }
+
+ private:
+  LogVerifyReport* report_;
+  size_t max_;
+};
+
+std::string Printable(absl::string_view bytes) {
+  return absl::StrCat("'", absl::CHexEscape(bytes), "'");
+}
+
+}  // namespace
+
+class ReadOnlyLog::Impl {
+ public:
+  explicit Impl(std::string dir) : dir_(std::move(dir)) {}
+  ~Impl() {
+    if (db_ != nullptr) {
+      for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      db_->Close().PermitUncheckedError();
+      db_.reset();
+    }
+    if (lock_ != nullptr) rocksdb::Env::Default()->UnlockFile(lock_).PermitUncheckedError();
+  }
+
+  absl::Status Open() {
+    std::error_code ec;
+    if (!std::filesystem::exists(std::filesystem::path(dir_) / "CURRENT", ec)) {
+      return absl::NotFoundError(absl::StrCat("no event log in '", dir_, "' (no CURRENT file)"));
+    }
+    rocksdb::Status s = rocksdb::Env::Default()->LockFile(dir_ + "/LOCK", &lock_);
+    if (!s.ok()) {
+      lock_ = nullptr;
+      return absl::UnavailableError(
+          absl::StrCat("event log '", dir_, "' is in use by another process: ", s.ToString()));
+    }
+    rocksdb::DBOptions options = internal::StrataDbOptions(false);
+    // Errors only: the check reports what matters as findings.
+    options.info_log->SetInfoLogLevel(rocksdb::InfoLogLevel::ERROR_LEVEL);
+    std::vector<std::string> names;
+    s = rocksdb::DB::ListColumnFamilies(options, dir_, &names);
+    if (!s.ok()) return internal::FromRocksDb(s, absl::StrCat("open event log '", dir_, "'"));
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& name : names) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* raw = nullptr;
+    s = rocksdb::DB::OpenForReadOnly(options, dir_, cfs, &handles_, &raw);
+    if (!s.ok()) {
+      absl::Status st = internal::FromRocksDb(s, absl::StrCat("open event log '", dir_, "'"));
+      // Whatever stops RocksDB from opening the store is damage to report.
+      return absl::DataLossError(st.message());
+    }
+    db_.reset(raw);
+    for (size_t i = 0; i < cfs.size(); ++i) {
+      if (cfs[i].name == kCfEvents) events_ = handles_[i];
+      if (cfs[i].name == kCfStreams) streams_ = handles_[i];
+      if (cfs[i].name == kCfEventIds) ids_ = handles_[i];
+    }
+    if (events_ != nullptr) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
+      it->SeekToLast();
+      if (it->Valid() && it->key().size() == 8) head_ = internal::GetBigEndian64(it->key().data());
+      if (!it->status().ok()) {
+        head_status_ = internal::FromRocksDb(it->status(), "read the log's head");
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  GlobalPosition head() const { return head_; }
+  const absl::Status& head_status() const { return head_status_; }
+
+  absl::Status Scan(GlobalPosition from, GlobalPosition to, const EventVisitor& visit) const {
+    if (events_ == nullptr) {
+      return absl::DataLossError(
+          absl::StrCat("event log '", dir_, "' has no events column family"));
+    }
+    if (from == 0) from = 1;
+    to = std::min(to, head_);
+    if (from > to) return absl::OkStatus();
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_));
+    GlobalPosition expected = from;
+    std::string scratch;
+    for (it->Seek(ToSlice(internal::PositionKey(from))); it->Valid() && expected <= to;
+         it->Next()) {
+      if (it->key().size() != 8) {
+        return absl::DataLossError(
+            absl::StrCat("event log: malformed key after position ", expected - 1));
+      }
+      const GlobalPosition position = internal::GetBigEndian64(it->key().data());
+      if (position != expected) {
+        return absl::DataLossError(absl::StrCat("event log: position ", expected, " is missing"));
+      }
+      EventView view;
+      STRATA_RETURN_IF_ERROR(
+          internal::DecodeRecord(ToView(it->value()), position, &scratch, &view));
+      if (!visit(view)) return absl::OkStatus();
+      ++expected;
+    }
+    STRATA_RETURN_IF_ERROR(internal::FromRocksDb(it->status(), "scan event log"));
+    if (expected <= to) {
+      return absl::DataLossError(absl::StrCat("event log: position ", expected, " is missing"));
+    }
+    return absl::OkStatus();
+  }
+
+  LogVerifyReport Verify(const LogVerifyOptions& options) const {
+    LogVerifyReport report;
+    report.head = head_;
+    Findings findings(&report, options.findings_max);
+
+    rocksdb::Status s = db_->VerifyChecksum();
+    if (!s.ok()) findings.Add(absl::StrCat("RocksDB checksum verification failed: ", s.ToString()));
+    for (auto [cf, name] : {std::pair{events_, kCfEvents}, std::pair{streams_, kCfStreams},
+                            std::pair{ids_, kCfEventIds}}) {
+      if (cf == nullptr) findings.Add(absl::StrCat("column family '", name, "' is missing"));
+    }
+    if (events_ == nullptr || streams_ == nullptr || ids_ == nullptr) return report;
+
+    // (stream, version) pairs already reported as lacking their index entry,
+    // so the version-density check does not report them twice.
+    absl::flat_hash_set<std::string> missing_stream_keys;
+    VerifyEvents(&report, &findings, &missing_stream_keys);
+    VerifyStreams(&report, &findings, missing_stream_keys);
+    VerifyEventIds(&report, &findings);
+    return report;
+  }
+
+ private:
+  // Index entries whose event RocksDB cannot read (a damaged block): one
+  // finding per index, since the checksum and events findings name the cause.
+  struct Unreadable {
+    uint64_t count = 0;
+    std::string first_error;
+    void Report(Findings* findings, const char* index) const {
+      if (count == 0) return;
+      findings->Add(absl::StrCat(index, ": ", count,
+                                 count == 1 ? " entry points" : " entries point",
+                                 " at events that cannot be read: ", first_error));
+    }
+  };
+
+  // Reads and decodes the event at `position`: nullopt when absent (`why`
+  // says so), unreadable (counted in `unreadable`, `why` empty) or damaged
+  // (`why` empty: the events pass reports damaged records already).
+  std::optional<EventView> ReadEvent(GlobalPosition position, std::string* value,
+                                     std::string* scratch, std::string* why,
+                                     Unreadable* unreadable) const {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    rocksdb::Status s = db_->Get(ro, events_, internal::PositionKey(position), value);
+    if (s.IsNotFound()) {
+      *why = "which has no event";
+      return std::nullopt;
+    }
+    if (!s.ok()) {
+      why->clear();
+      if (unreadable->count++ == 0) unreadable->first_error = s.ToString();
+      return std::nullopt;
+    }
+    EventView view;
+    absl::Status d = internal::DecodeRecord(*value, position, scratch, &view);
+    if (!d.ok()) {
+      why->clear();
+      return std::nullopt;
+    }
+    return view;
+  }
+
+  void VerifyEvents(LogVerifyReport* report, Findings* findings,
+                    absl::flat_hash_set<std::string>* missing_stream_keys) const {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_));
+    GlobalPosition expected = 1;
+    std::string scratch;
+    std::string index_value;
+    uint64_t unreadable_streams = 0;
+    uint64_t unreadable_ids = 0;
+    std::string first_streams_error;
+    std::string first_ids_error;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (it->key().size() != 8) {
+        findings->Add(absl::StrCat("events: malformed key ", Printable(ToView(it->key()))));
+        continue;
+      }
+      ++report->events;
+      const GlobalPosition position = internal::GetBigEndian64(it->key().data());
+      if (position > expected) {
+        findings->Add(
+            position == expected + 1
+                ? absl::StrCat("events: position ", expected, " is missing")
+                : absl::StrCat("events: positions ", expected, "..", position - 1, " are missing"));
+      }
+      expected = position + 1;
+      EventView view;
+      absl::Status d = internal::DecodeRecord(ToView(it->value()), position, &scratch, &view);
+      if (!d.ok()) {
+        findings->Add(absl::StrCat("events: ", d.message()));
+        continue;
+      }
+      const std::string where = absl::StrCat("event at position ", position, " (stream '",
+                                             view.stream, "' version ", view.stream_version, ")");
+      const std::string stream_key = internal::StreamKey(view.stream, view.stream_version);
+      rocksdb::Status s = db_->Get(ro, streams_, stream_key, &index_value);
+      if (s.IsNotFound()) {
+        findings->Add(absl::StrCat(where, " has no streams index entry"));
+        missing_stream_keys->insert(stream_key);
+      } else if (!s.ok()) {
+        if (unreadable_streams++ == 0) first_streams_error = s.ToString();
+      } else if (index_value != internal::PositionKey(position)) {
+        findings->Add(absl::StrCat(where, ": its streams index entry points at ",
+                                   DescribePosition(index_value)));
+      }
+      s = db_->Get(ro, ids_, ToSlice(view.event_id.AsBytes()), &index_value);
+      if (s.IsNotFound()) {
+        findings->Add(absl::StrCat("event at position ", position, " (id ",
+                                   view.event_id.ToString(), ") has no event_ids index entry"));
+      } else if (!s.ok()) {
+        if (unreadable_ids++ == 0) first_ids_error = s.ToString();
+      } else if (index_value != internal::PositionKey(position)) {
+        findings->Add(
+            absl::StrCat("event at position ", position, " (id ", view.event_id.ToString(),
+                         "): its event_ids index entry points at ", DescribePosition(index_value)));
+      }
+    }
+    if (unreadable_streams > 0) {
+      findings->Add(absl::StrCat("events: the streams index entries of ", unreadable_streams,
+                                 " events cannot be read: ", first_streams_error));
+    }
+    if (unreadable_ids > 0) {
+      findings->Add(absl::StrCat("events: the event_ids index entries of ", unreadable_ids,
+                                 " events cannot be read: ", first_ids_error));
+    }
+    if (!it->status().ok()) {
+      findings->Add(absl::StrCat("events: reading stopped after position ", expected - 1, ": ",
+                                 it->status().ToString()));
+    }
+  }
+
+  void VerifyStreams(LogVerifyReport* report, Findings* findings,
+                     const absl::flat_hash_set<std::string>& missing_stream_keys) const {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_));
+    std::string current;
+    bool have_stream = false;
+    StreamVersion expected = 0;
+    std::string value;
+    std::string scratch;
+    std::string why;
+    Unreadable unreadable;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      absl::string_view stream;
+      StreamVersion version = 0;
+      if (!internal::ParseStreamKey(ToView(it->key()), &stream, &version)) {
+        findings->Add(absl::StrCat("streams: malformed key ", Printable(ToView(it->key()))));
+        continue;
+      }
+      ++report->stream_entries;
+      if (!have_stream || stream != current) {
+        current = std::string(stream);
+        have_stream = true;
+        expected = 0;
+        ++report->streams;
+      }
+      for (StreamVersion v = expected; v < version; ++v) {
+        if (missing_stream_keys.contains(internal::StreamKey(stream, v))) continue;
+        findings->Add(absl::StrCat("stream '", stream, "': version ", v,
+                                   " is missing from the streams index"));
+        if (v - expected >= 10) break;  // a long gap: one finding per version is enough
+      }
+      expected = version + 1;
+      const std::string where =
+          absl::StrCat("streams index entry '", stream, "' version ", version);
+      if (it->value().size() != 8) {
+        findings->Add(absl::StrCat(where, ": malformed position ", Printable(ToView(it->value()))));
+        continue;
+      }
+      const GlobalPosition position = internal::GetBigEndian64(it->value().data());
+      std::optional<EventView> e = ReadEvent(position, &value, &scratch, &why, &unreadable);
+      if (!e.has_value()) {
+        if (!why.empty())
+          findings->Add(absl::StrCat(where, " points at position ", position, ", ", why));
+      } else if (e->stream != stream || e->stream_version != version) {
+        findings->Add(absl::StrCat(where, " points at position ", position,
+                                   ", which holds stream '", e->stream, "' version ",
+                                   e->stream_version));
+      }
+    }
+    unreadable.Report(findings, "streams");
+    if (!it->status().ok()) {
+      findings->Add(absl::StrCat("streams: reading stopped: ", it->status().ToString()));
+    }
+  }
+
+  void VerifyEventIds(LogVerifyReport* report, Findings* findings) const {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, ids_));
+    std::string value;
+    std::string scratch;
+    std::string why;
+    Unreadable unreadable;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      std::optional<EventId> id = EventId::FromBytes(ToView(it->key()));
+      if (!id.has_value()) {
+        findings->Add(absl::StrCat("event_ids: malformed key ", Printable(ToView(it->key()))));
+        continue;
+      }
+      ++report->event_ids;
+      const std::string where = absl::StrCat("event_ids index entry ", id->ToString());
+      if (it->value().size() != 8) {
+        findings->Add(absl::StrCat(where, ": malformed position ", Printable(ToView(it->value()))));
+        continue;
+      }
+      const GlobalPosition position = internal::GetBigEndian64(it->value().data());
+      std::optional<EventView> e = ReadEvent(position, &value, &scratch, &why, &unreadable);
+      if (!e.has_value()) {
+        if (!why.empty())
+          findings->Add(absl::StrCat(where, " points at position ", position, ", ", why));
+      } else if (!(e->event_id == *id)) {
+        findings->Add(absl::StrCat(where, " points at position ", position, ", which holds event ",
+                                   e->event_id.ToString()));
+      }
+    }
+    unreadable.Report(findings, "event_ids");
+    if (!it->status().ok()) {
+      findings->Add(absl::StrCat("event_ids: reading stopped: ", it->status().ToString()));
+    }
+  }
+
+  static std::string DescribePosition(absl::string_view value) {
+    if (value.size() != 8) return absl::StrCat("a malformed position ", Printable(value));
+    return absl::StrCat("position ", internal::GetBigEndian64(value.data()));
+  }
+
+  const std::string dir_;
+  rocksdb::FileLock* lock_ = nullptr;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_ = nullptr;
+  rocksdb::ColumnFamilyHandle* ids_ = nullptr;
+  GlobalPosition head_ = 0;
+  absl::Status head_status_;
+};
+
+ReadOnlyLog::ReadOnlyLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ReadOnlyLog::~ReadOnlyLog() = default;
+
+absl::StatusOr<std::unique_ptr<ReadOnlyLog>> ReadOnlyLog::Open(const std::string& log_dir) {
+  auto impl = std::make_unique<Impl>(log_dir);
+  STRATA_RETURN_IF_ERROR(impl->Open());
+  return std::unique_ptr<ReadOnlyLog>(new ReadOnlyLog(std::move(impl)));
+}
+
+GlobalPosition ReadOnlyLog::Head() const { return impl_->head(); }
+const absl::Status& ReadOnlyLog::HeadStatus() const { return impl_->head_status(); }
+
+absl::Status ReadOnlyLog::Scan(GlobalPosition from, GlobalPosition to,
+                               const EventVisitor& visit) const {
+  return impl_->Scan(from, to, visit);
+}
+
+LogVerifyReport ReadOnlyLog::Verify(const LogVerifyOptions& options) const {
+  return impl_->Verify(options);
+}
+
+absl::StatusOr<LogVerifyReport> VerifyLogStore(const std::string& log_dir,
+                                               const LogVerifyOptions& options) {
+  absl::StatusOr<std::unique_ptr<ReadOnlyLog>> log = ReadOnlyLog::Open(log_dir);
+  if (absl::IsDataLoss(log.status())) {
+    LogVerifyReport report;
+    report.findings.push_back(std::string(log.status().message()));
+    return report;
+  }
+  if (!log.ok()) return log.status();
+  return (*log)->Verify(options);
+}
+
+}  // namespace strata

@@ -1,0 +1,51 @@
+// The strata CLI's subcommands. Each Run* function takes the arguments after
+// its command words and returns the process exit code (see common.h); each
+// *Spec function describes the command for parsing and --help.
+#ifndef STRATA_TOOLS_COMMANDS_COMMANDS_H_
+#define STRATA_TOOLS_COMMANDS_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+#include "tools/commands/args.h"
+
+namespace strata::cli {
+
+using Argv = std::vector<std::string>;
+
+const CommandSpec& ProjectionsListSpec();
+const CommandSpec& ProjectionsStatusSpec();
+const CommandSpec& ProjectionsRebuildSpec();
+int RunProjectionsList(const Argv& argv);
+int RunProjectionsStatus(const Argv& argv);
+int RunProjectionsRebuild(const Argv& argv);
+
+const CommandSpec& StreamsReadSpec();
+const CommandSpec& LogReadSpec();
+const CommandSpec& LogTailSpec();
+int RunStreamsRead(const Argv& argv);
+int RunLogRead(const Argv& argv);
+int RunLogTail(const Argv& argv);
+
+const CommandSpec& LinksGetSpec();
+const CommandSpec& LinksAnalyticsSpec();
+int RunLinksGet(const Argv& argv);
+int RunLinksAnalytics(const Argv& argv);
+
+const CommandSpec& VerifySpec();
+int RunVerify(const Argv& argv);
+
+const CommandSpec& ExportSpec();
+const CommandSpec& ImportSpec();
+int RunExport(const Argv& argv);
+int RunImport(const Argv& argv);
+
+const CommandSpec& DemoSpec();
+int RunDemo(const Argv& argv);
+
+// The whole CLI: dispatches argv[1..] to a subcommand.
+int RunCli(int argc, char** argv);
+
+}  // namespace strata::cli
+
+#endif  // STRATA_TOOLS_COMMANDS_COMMANDS_H_

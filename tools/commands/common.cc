@@ -1,0 +1,268 @@
+#include "tools/commands/common.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "engine/base/macros.h"
+#include "rocksdb/env.h"
+#include "tools/commands/output.h"
+
+namespace strata::cli {
+namespace {
+
+constexpr char kLocalPayload[] = "strata.cli/local";
+
+std::atomic<bool> g_interrupted{false};
+
+// Never destroyed: the watcher thread may use them while the process exits.
+std::mutex& ContextsMutex() {
+  static auto* mu = new std::mutex();
+  return *mu;
+}
+std::set<grpc::ClientContext*>& Contexts() {
+  static auto* contexts = new std::set<grpc::ClientContext*>();
+  return *contexts;
+}
+
+void OnSignal(int) { g_interrupted.store(true); }
+
+// Cancels the registered calls once a signal arrived; polls, because a
+// signal handler may not take locks.
+void WatchInterrupts() {
+  while (!g_interrupted.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::lock_guard<std::mutex> lock(ContextsMutex());
+  for (grpc::ClientContext* c : Contexts()) c->TryCancel();
+}
+
+}  // namespace
+
+void InstallInterruptHandler() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C kills the process
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::thread(WatchInterrupts).detach();
+}
+
+bool Interrupted() { return g_interrupted.load(); }
+
+CancelOnInterrupt::CancelOnInterrupt(grpc::ClientContext* context) : context_(context) {
+  std::lock_guard<std::mutex> lock(ContextsMutex());
+  Contexts().insert(context_);
+  if (g_interrupted.load()) context_->TryCancel();
+}
+
+CancelOnInterrupt::~CancelOnInterrupt() {
+  std::lock_guard<std::mutex> lock(ContextsMutex());
+  Contexts().erase(context_);
+}
+
+absl::Status LocalError(absl::StatusCode code, const std::string& message) {
+  absl::Status s(code, message);
+  s.SetPayload(kLocalPayload, absl::Cord("1"));
+  return s;
+}
+
+int Fail(const absl::Status& status) {
+  if (Interrupted()) {
+    WriteAll(stderr, "strata: interrupted\n");
+    return kExitInterrupted;
+  }
+  if (status.GetPayload(kLocalPayload).has_value()) return FailWith(std::string(status.message()));
+  WriteAll(stderr, absl::StrCat("strata: ", absl::StatusCodeToString(status.code()), ": ",
+                                status.message(), "\n"));
+  return kExitFailure;
+}
+
+int FailWith(const std::string& message) {
+  WriteAll(stderr, absl::StrCat("strata: ", message, "\n"));
+  return kExitFailure;
+}
+
+int UsageError(const CommandSpec& spec, const std::string& message) {
+  WriteAll(stderr, absl::StrCat("strata ", spec.path, ": ", message, "\n\n", Usage(spec)));
+  return kExitUsage;
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+std::optional<Args> ParseOrExit(const CommandSpec& spec, const std::vector<std::string>& argv,
+                                int* exit_code) {
+  absl::StatusOr<Args> args = ParseArgs(spec, argv);
+  if (!args.ok()) {
+    *exit_code = UsageError(spec, std::string(args.status().message()));
+    return std::nullopt;
+  }
+  if (args->help()) {
+    WriteAll(stdout, Usage(spec));
+    *exit_code = kExitOk;
+    return std::nullopt;
+  }
+  return std::move(*args);
+}
+
+absl::Status CheckTarget(const Args& args) {
+  if (args.Has("server") && args.Has("data-dir")) {
+    return absl::InvalidArgumentError(
+        "--server and --data_dir exclude each other: talk to a running server or open a stopped "
+        "one's data directory");
+  }
+  return absl::OkStatus();
+}
+
+// ---- Connection ----
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Args& args) {
+  std::unique_ptr<Connection> c(new Connection());
+  absl::StatusOr<std::optional<double>> timeout = args.GetDouble("timeout");
+  if (timeout.ok() && timeout->has_value() && **timeout > 0) {
+    c->timeout_ = absl::Seconds(**timeout);
+  }
+  std::string address;
+  if (std::optional<std::string> dir = args.Get("data-dir"); dir.has_value()) {
+    STRATA_RETURN_IF_ERROR(CheckHasLog(*dir));
+    server::ServerOptions options;
+    options.data_dir = *dir;
+    options.listen = "127.0.0.1:0";
+    options.log.create_if_missing = false;
+    options.projections.log_line = [](const std::string&) {};
+    // Offline queries wait for the read models to catch up with the log.
+    options.default_wait = absl::Hours(1);
+    // The in-process server's start-up lines are not this command's output.
+    absl::StatusOr<std::unique_ptr<server::StrataServer>> server;
+    {
+      std::fflush(stderr);
+      const int saved = dup(STDERR_FILENO);
+      const int devnull = open("/dev/null", O_WRONLY);
+      if (saved >= 0 && devnull >= 0) dup2(devnull, STDERR_FILENO);
+      server = server::StrataServer::Start(options);
+      if (saved >= 0 && devnull >= 0) dup2(saved, STDERR_FILENO);
+      if (saved >= 0) close(saved);
+      if (devnull >= 0) close(devnull);
+    }
+    if (!server.ok()) return ExplainOpenError(*dir, server.status());
+    c->server_ = std::move(*server);
+    address = absl::StrCat("127.0.0.1:", c->server_->port());
+    c->target_ = absl::StrCat("data directory ", *dir);
+    if (c->timeout_ < absl::Hours(1)) c->timeout_ = absl::Hours(1);
+  } else {
+    address = args.GetOr("server", kDefaultServer);
+    c->server_flag_ = args.GetOr("server", "");
+    c->target_ = address;
+  }
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(64 << 20);
+  c->channel_ =
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), channel_args);
+  c->streams_ = v1::Streams::NewStub(c->channel_);
+  c->commands_ = v1::LinkCommands::NewStub(c->channel_);
+  c->queries_ = v1::LinkQueries::NewStub(c->channel_);
+  c->projections_ = v1::Projections::NewStub(c->channel_);
+  return c;
+}
+
+Connection::~Connection() {
+  streams_.reset();
+  commands_.reset();
+  queries_.reset();
+  projections_.reset();
+  channel_.reset();
+  if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
+}
+
+std::unique_ptr<grpc::ClientContext> Connection::Context(bool deadline) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (deadline) {
+    ctx->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout_));
+  }
+  return ctx;
+}
+
+GlobalPosition Connection::OfflineHead() const {
+  return server_ != nullptr ? server_->log().Head() : 0;
+}
+
+absl::Status Explain(const Connection& connection, const grpc::Status& status) {
+  absl::Status s = FromGrpc(status);
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !connection.offline()) {
+    return absl::UnavailableError(absl::StrCat(status.error_message(), " (server ",
+                                               connection.target(), ": is stratad running?)"));
+  }
+  return s;
+}
+
+// ---- Offline ----
+
+std::string LogDir(const std::string& data_dir) { return data_dir + "/log"; }
+std::string ProjectionsDir(const std::string& data_dir) { return data_dir + "/projections"; }
+
+absl::Status CheckHasLog(const std::string& data_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_dir, ec)) {
+    return LocalError(absl::StatusCode::kNotFound,
+                      absl::StrCat("data directory ", data_dir, " does not exist"));
+  }
+  if (!std::filesystem::exists(std::filesystem::path(LogDir(data_dir)) / "CURRENT", ec)) {
+    return LocalError(absl::StatusCode::kNotFound,
+                      absl::StrCat("data directory ", data_dir, " has no event log (no ",
+                                   LogDir(data_dir), "/CURRENT)"));
+  }
+  return CheckNotInUse(data_dir);
+}
+
+absl::Status CheckNotInUse(const std::string& data_dir) {
+  for (const std::string& dir : {LogDir(data_dir), ProjectionsDir(data_dir)}) {
+    std::error_code ec;
+    const std::string lock_path = dir + "/LOCK";
+    if (!std::filesystem::exists(lock_path, ec)) continue;
+    rocksdb::FileLock* lock = nullptr;
+    rocksdb::Status s = rocksdb::Env::Default()->LockFile(lock_path, &lock);
+    if (!s.ok()) {
+      return LocalError(
+          absl::StatusCode::kUnavailable,
+          absl::StrCat("data directory ", data_dir, " is in use (is stratad running?)"));
+    }
+    rocksdb::Env::Default()->UnlockFile(lock).PermitUncheckedError();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ExplainOpenError(const std::string& data_dir, const absl::Status& status) {
+  const std::string message(status.message());
+  if (absl::StrContains(message, "/LOCK") ||
+      absl::StrContains(message, "in use by another process") ||
+      absl::StrContains(message, "lock hold")) {
+    return LocalError(
+        absl::StatusCode::kUnavailable,
+        absl::StrCat("data directory ", data_dir, " is in use (is stratad running?)"));
+  }
+  return status;
+}
+
+absl::StatusOr<std::unique_ptr<EventLog>> OpenOfflineLog(const std::string& data_dir, bool create) {
+  STRATA_RETURN_IF_ERROR(create ? CheckNotInUse(data_dir) : CheckHasLog(data_dir));
+  EventLogOptions options;
+  options.create_if_missing = create;
+  absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(LogDir(data_dir), options);
+  if (!log.ok()) return ExplainOpenError(data_dir, log.status());
+  return log;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,298 @@
+// strata streams read | log read | log tail
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "tools/commands/commands.h"
+#include "tools/commands/common.h"
+#include "tools/commands/events.h"
+#include "tools/commands/output.h"
+
+namespace strata::cli {
+namespace {
+
+constexpr uint64_t kOfflinePageEvents = 256;
+
+std::string JsonHelp() {
+  return "--json prints one JSON object per event per line, the format of strata export:\n" +
+         std::string(kNdjsonFormatHelp);
+}
+
+// Prints a server stream of events until it ends; the exit code.
+template <typename Reader, typename Response>
+int PrintStream(Connection& c, grpc::ClientContext* ctx, Reader& reader, EventPrinter& printer) {
+  Response response;
+  absl::Status bad;
+  while (reader->Read(&response)) {
+    absl::StatusOr<RecordedEvent> e = FromProto(response.event());
+    if (!e.ok()) {
+      bad = e.status();
+      ctx->TryCancel();
+      break;
+    }
+    printer.Add(*e);
+  }
+  grpc::Status s = reader->Finish();
+  if (!bad.ok()) return Fail(bad);
+  if (Interrupted()) {
+    printer.Finish();
+    return Fail(absl::CancelledError("interrupted"));
+  }
+  if (!s.ok()) return Fail(Explain(c, s));
+  printer.Finish();
+  return kExitOk;
+}
+
+}  // namespace
+
+const CommandSpec& StreamsReadSpec() {
+  static const CommandSpec spec{
+      "streams read",
+      "STREAM [--from-version V] [--backwards] [--max N] [--as-of P] [--json]",
+      "Print the events of one stream.",
+      "--as-of P shows the stream as it was when the log's head was at position P.\n" + JsonHelp(),
+      {ServerFlag(),
+       DataDirFlag("read a stopped server's data directory"),
+       {"from-version", "V", "first stream version (default: 0, or the last with --backwards)"},
+       {"backwards", "", "newest first"},
+       {"max", "N", "at most N events (default: all)"},
+       {"as-of", "P", "only events at positions <= P"},
+       JsonFlag(),
+       TimeoutFlag()},
+      1,
+      1};
+  return spec;
+}
+
+const CommandSpec& LogReadSpec() {
+  static const CommandSpec spec{
+      "log read",
+      "[--from P] [--backwards] [--max N] [--as-of P] [--stream-prefix S] [--type T ...] [--json]",
+      "Print events of the whole log, filtered, in position order.",
+      "Filters: --stream-prefix keeps streams whose name starts with S; each --type adds an\n"
+      "event type to keep. --max counts matching events.\n" +
+          JsonHelp(),
+      {ServerFlag(),
+       DataDirFlag("read a stopped server's data directory"),
+       {"from", "P", "first position, inclusive (default: 1, or the head with --backwards)"},
+       {"backwards", "", "newest first"},
+       {"max", "N", "at most N events (default: all)"},
+       {"as-of", "P", "only events at positions <= P"},
+       {"stream-prefix", "S", "only streams whose name starts with S"},
+       {"type", "T", "only events of type T", true},
+       JsonFlag(),
+       TimeoutFlag()},
+      0,
+      0};
+  return spec;
+}
+
+const CommandSpec& LogTailSpec() {
+  static const CommandSpec spec{
+      "log tail",
+      "[--from P] [--stream-prefix S] [--type T ...] [--max N] [--json]",
+      "Follow new events like tail -f, until Ctrl-C.",
+      "Starts after the current head, or at position P with --from (catching up first).\n"
+      "Needs a running server (--server). " +
+          JsonHelp(),
+      {ServerFlag(),
+       DataDirFlag("not supported: a stopped server has no new events (use log read)"),
+       {"from", "P", "start at position P (default: after the current head)"},
+       {"stream-prefix", "S", "only streams whose name starts with S"},
+       {"type", "T", "only events of type T", true},
+       {"max", "N", "stop after N events"},
+       JsonFlag(),
+       TimeoutFlag()},
+      0,
+      0};
+  return spec;
+}
+
+int RunStreamsRead(const Argv& argv) {
+  const CommandSpec& spec = StreamsReadSpec();
+  int code = 0;
+  std::optional<Args> args = ParseOrExit(spec, argv, &code);
+  if (!args) return code;
+  if (absl::Status s = CheckTarget(*args); !s.ok())
+    return UsageError(spec, std::string(s.message()));
+  auto from = args->GetUint("from-version");
+  auto max = args->GetUint("max");
+  auto as_of = args->GetUint("as-of");
+  for (const auto* v : {&from, &max, &as_of}) {
+    if (!v->ok()) return UsageError(spec, std::string(v->status().message()));
+  }
+  const std::string stream = args->positional()[0];
+  const bool backwards = args->Has("backwards");
+  EventPrinter printer(args->Has("json"), /*live=*/false);
+
+  if (std::optional<std::string> dir = args->Get("data-dir"); dir.has_value()) {
+    absl::StatusOr<std::unique_ptr<EventLog>> log = OpenOfflineLog(*dir, false);
+    if (!log.ok()) return Fail(log.status());
+    ReadStreamOptions o;
+    o.direction = backwards ? ReadDirection::kBackward : ReadDirection::kForward;
+    o.from_version = from->has_value() ? **from : backwards ? kReadFromEnd : 0;
+    o.as_of_position = as_of->has_value() ? **as_of : (*log)->Head();
+    uint64_t remaining = max->value_or(0) == 0 ? UINT64_MAX : **max;
+    while (remaining > 0 && !Interrupted()) {
+      o.max_count = std::min(remaining, kOfflinePageEvents);
+      absl::StatusOr<std::vector<RecordedEvent>> page = (*log)->ReadStream(stream, o);
+      if (!page.ok()) return Fail(page.status());
+      for (const RecordedEvent& e : *page) printer.Add(e);
+      remaining -= page->size();
+      if (page->size() < o.max_count) break;
+      const StreamVersion last = page->back().stream_version;
+      if (!backwards) {
+        o.from_version = last + 1;
+      } else if (last == 0) {
+        break;
+      } else {
+        o.from_version = last - 1;
+      }
+    }
+    printer.Finish();
+    return Interrupted() ? Fail(absl::CancelledError("interrupted")) : kExitOk;
+  }
+
+  absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(*args);
+  if (!c.ok()) return Fail(c.status());
+  v1::ReadStreamRequest request;
+  request.set_stream(stream);
+  if (from->has_value()) request.set_from_version(**from);
+  request.set_backwards(backwards);
+  request.set_max_count(max->value_or(0));
+  if (as_of->has_value()) request.set_as_of_position(**as_of);
+  auto ctx = (*c)->Context(/*deadline=*/false);
+  CancelOnInterrupt cancel(ctx.get());
+  auto reader = (*c)->streams().ReadStream(ctx.get(), request);
+  return PrintStream<decltype(reader), v1::ReadStreamResponse>(**c, ctx.get(), reader, printer);
+}
+
+int RunLogRead(const Argv& argv) {
+  const CommandSpec& spec = LogReadSpec();
+  int code = 0;
+  std::optional<Args> args = ParseOrExit(spec, argv, &code);
+  if (!args) return code;
+  if (absl::Status s = CheckTarget(*args); !s.ok())
+    return UsageError(spec, std::string(s.message()));
+  auto from = args->GetUint("from");
+  auto max = args->GetUint("max");
+  auto as_of = args->GetUint("as-of");
+  for (const auto* v : {&from, &max, &as_of}) {
+    if (!v->ok()) return UsageError(spec, std::string(v->status().message()));
+  }
+  const bool backwards = args->Has("backwards");
+  const std::string prefix = args->GetOr("stream-prefix", "");
+  const std::vector<std::string> types = args->GetAll("type");
+  EventPrinter printer(args->Has("json"), /*live=*/false);
+
+  if (std::optional<std::string> dir = args->Get("data-dir"); dir.has_value()) {
+    absl::StatusOr<std::unique_ptr<EventLog>> log = OpenOfflineLog(*dir, false);
+    if (!log.ok()) return Fail(log.status());
+    ReadAllOptions o;
+    o.direction = backwards ? ReadDirection::kBackward : ReadDirection::kForward;
+    o.from_position = from->has_value() ? **from : backwards ? kReadFromEnd : 1;
+    o.max_count = max->value_or(0) == 0 ? UINT64_MAX : **max;
+    o.as_of_position = as_of->has_value() ? **as_of : (*log)->Head();
+    o.filter.stream_prefix = prefix;
+    o.filter.event_types = types;
+    absl::Status s = (*log)->ScanAll(o, [&](const EventView& e) {
+      printer.Add(e.ToRecorded());
+      return !Interrupted();
+    });
+    if (!s.ok()) return Fail(s);
+    printer.Finish();
+    return Interrupted() ? Fail(absl::CancelledError("interrupted")) : kExitOk;
+  }
+
+  absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(*args);
+  if (!c.ok()) return Fail(c.status());
+  v1::ReadAllRequest request;
+  if (from->has_value()) request.set_from_position(**from);
+  request.set_backwards(backwards);
+  request.set_max_count(max->value_or(0));
+  if (as_of->has_value()) request.set_as_of_position(**as_of);
+  request.mutable_filter()->set_stream_prefix(prefix);
+  for (const std::string& t : types) request.mutable_filter()->add_event_types(t);
+  auto ctx = (*c)->Context(/*deadline=*/false);
+  CancelOnInterrupt cancel(ctx.get());
+  auto reader = (*c)->streams().ReadAll(ctx.get(), request);
+  return PrintStream<decltype(reader), v1::ReadAllResponse>(**c, ctx.get(), reader, printer);
+}
+
+int RunLogTail(const Argv& argv) {
+  const CommandSpec& spec = LogTailSpec();
+  int code = 0;
+  std::optional<Args> args = ParseOrExit(spec, argv, &code);
+  if (!args) return code;
+  auto from = args->GetUint("from");
+  auto max = args->GetUint("max");
+  for (const auto* v : {&from, &max}) {
+    if (!v->ok()) return UsageError(spec, std::string(v->status().message()));
+  }
+  if (args->Has("data-dir")) {
+    return UsageError(spec,
+                      "log tail follows a running server (--server); for a stopped "
+                      "server's data directory use log read --data_dir");
+  }
+  const bool json = args->Has("json");
+  absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(*args);
+  if (!opened.ok()) return Fail(opened.status());
+  Connection& c = **opened;
+
+  v1::SubscribeRequest request;
+  if (from->has_value()) {
+    request.set_after_position(**from == 0 ? 0 : **from - 1);
+  } else {
+    // After the current head: read the last event's position.
+    v1::ReadAllRequest last;
+    last.set_backwards(true);
+    last.set_max_count(1);
+    auto ctx = c.Context();
+    CancelOnInterrupt cancel(ctx.get());
+    auto reader = c.streams().ReadAll(ctx.get(), last);
+    v1::ReadAllResponse response;
+    while (reader->Read(&response)) request.set_after_position(response.event().position());
+    grpc::Status s = reader->Finish();
+    if (!s.ok()) return Fail(Explain(c, s));
+  }
+  request.mutable_filter()->set_stream_prefix(args->GetOr("stream-prefix", ""));
+  for (const std::string& t : args->GetAll("type")) request.mutable_filter()->add_event_types(t);
+
+  EventPrinter printer(json, /*live=*/true);
+  const uint64_t max_events = max->value_or(0);
+  auto ctx = c.Context(/*deadline=*/false);
+  CancelOnInterrupt cancel(ctx.get());
+  auto reader = c.streams().Subscribe(ctx.get(), request);
+  v1::SubscribeResponse response;
+  bool told_caught_up = false;
+  bool done = false;
+  absl::Status bad;
+  while (!done && reader->Read(&response)) {
+    if (response.has_caught_up()) {
+      if (!json && !told_caught_up && isatty(STDERR_FILENO)) {
+        WriteAll(stderr, absl::StrCat("(caught up at position ", response.caught_up().position(),
+                                      "; following new events, Ctrl-C to stop)\n"));
+      }
+      told_caught_up = true;
+      continue;
+    }
+    absl::StatusOr<RecordedEvent> e = FromProto(response.event());
+    if (!e.ok()) {
+      bad = e.status();
+      break;
+    }
+    printer.Add(*e);
+    if (max_events != 0 && printer.count() >= max_events) done = true;
+  }
+  ctx->TryCancel();
+  while (reader->Read(&response)) {
+  }
+  grpc::Status s = reader->Finish();
+  if (!bad.ok()) return Fail(bad);
+  // Ctrl-C and --max are the normal ends of a tail.
+  if (done || Interrupted() || s.ok()) return kExitOk;
+  return Fail(Explain(c, s));
+}
+
+}  // namespace strata::cli
