@@ -29,7 +29,10 @@ class StrataServer::Impl {
     STRATA_RETURN_IF_ERROR(runtime_->Register(std::make_shared<links::LinkClicksProjection>()));
 
     hub_ = std::make_unique<SubscriptionHub>(log_.get());
-    streams_ = std::make_unique<StreamsService>(log_.get(), hub_.get());
+    streams_ = std::make_unique<StreamsService>(
+        log_.get(), hub_.get(),
+        std::vector<std::string>(std::begin(links::kDomainStreamPrefixes),
+                                 std::end(links::kDomainStreamPrefixes)));
     std::function<int64_t()> now_us = options_.log.clock_us;
     if (!now_us) now_us = [] { return absl::ToUnixMicros(absl::Now()); };
     commands_ = std::make_unique<LinkCommandsService>(log_.get(), now_us);

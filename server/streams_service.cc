@@ -3,6 +3,7 @@
 #include <deque>
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/internal/validate.h"
@@ -233,6 +234,14 @@ grpc::ServerUnaryReactor* StreamsService::Append(grpc::CallbackServerContext* co
                                                  const strata::v1::AppendRequest* request,
                                                  strata::v1::AppendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  for (const std::string& prefix : reserved_prefixes_) {
+    if (absl::StartsWith(request->stream(), prefix)) {
+      reactor->Finish(ToGrpc(absl::InvalidArgumentError(absl::StrCat(
+          "stream: '", request->stream().substr(0, 64), "' starts with '", prefix,
+          "', which a domain service owns; write it through that service's commands"))));
+      return reactor;
+    }
+  }
   absl::StatusOr<ExpectedVersion> expected = FromProto(request->expected_version());
   if (!expected.ok()) {
     reactor->Finish(ToGrpc(expected.status()));

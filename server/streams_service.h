@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -50,7 +51,10 @@ class SubscriptionHub {
 
 class StreamsService final : public strata::v1::Streams::CallbackService {
  public:
-  StreamsService(EventLog* log, SubscriptionHub* hub) : log_(log), hub_(hub) {}
+  // Appends to streams starting with one of `reserved_prefixes` are refused:
+  // those streams belong to a domain service (e.g. LinkCommands).
+  StreamsService(EventLog* log, SubscriptionHub* hub, std::vector<std::string> reserved_prefixes)
+      : log_(log), hub_(hub), reserved_prefixes_(std::move(reserved_prefixes)) {}
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const strata::v1::AppendRequest* request,
@@ -65,6 +69,7 @@ class StreamsService final : public strata::v1::Streams::CallbackService {
  private:
   EventLog* log_;
   SubscriptionHub* hub_;
+  std::vector<std::string> reserved_prefixes_;
 };
 
 }  // namespace strata::server

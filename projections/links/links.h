@@ -43,6 +43,9 @@ inline constexpr int kAnalyticsDaysMax = 366;  // to_date - from_date, in days, 
 
 std::string LinkStream(absl::string_view link_id);   // "link-<id>"
 std::string ClickStream(absl::string_view link_id);  // "clicks-<id>"
+// Prefixes of the streams this domain owns: only LinkCommands writes them, so
+// a generic append cannot feed the read models a payload they cannot fold.
+inline constexpr const char* kDomainStreamPrefixes[] = {"link-", "clicks-"};
 
 // Validation; each error is InvalidArgument naming `field`.
 absl::Status ValidateLinkId(absl::string_view link_id, absl::string_view field = "link_id");

@@ -1,0 +1,315 @@
+// Process crash cycles against the real stratad, checked by the history
+// harness (RELIABILITY.md, "Process crash").
+//
+// Each cycle: 4 writers (appends with exact and ANY expected versions,
+// RecordClick commands on three links), 2 live subscribers (unfiltered and
+// "clicks-") and a reader of the link read models run against stratad for a
+// random 30-150 ms; then stratad is killed with SIGKILL at that moment
+// (calls in flight become info), restarted on the same data directory, and
+// the whole log (a full ReadAll), the subscribers' observations and the read
+// models (answers taken during the load, and after the restart live and as of
+// a random position, each against a fold of the log) are checked against the
+// history with all ten rules. The log keeps growing through the cycles of a
+// data directory (rule 6 remembers where every event was first seen); a
+// fresh data directory starts every STRATA_HISTORY_CYCLES_PER_DIR cycles
+// (default 50) so that each check's full read stays bounded in a long soak.
+//
+// STRATA_SOAK_CYCLES overrides the cycle count (default 200); STRATA_SEED
+// fixes the random choices (printed at the start); STRATA_HISTORY_WRITERS
+// (default 4), STRATA_HISTORY_EVENTS_MAX (events per append, default 3) and
+// STRATA_HISTORY_REBUILD_MS (pause between rebuilds, default 60) shape the
+// load.
+//
+// A second case stops stratad with SIGTERM instead, under the same load: it
+// must exit 0, and every rule must hold after the restart.
+#include <signal.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "schemas/strata.grpc.pb.h"
+#include "tests/reliability/history_checker.h"
+#include "tests/reliability/history_stratad.h"
+#include "tests/reliability/history_workload.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace strata::reliability {
+namespace {
+
+enum class Stop { kKill9, kSigterm };
+
+struct RunResult {
+  uint64_t cycles = 0;
+  uint64_t checks_passed = 0;
+  CheckReport totals;
+  OutcomeCounts counts;
+  uint64_t max_log = 0;
+  uint64_t load_answers = 0;
+  uint64_t load_answers_failed = 0;
+  uint64_t info_present = 0;  // info ops found in the log (whole), at the last check
+  uint64_t info_absent = 0;
+  absl::Duration restarts;
+  absl::Duration slowest_stop;
+  CheckTimings timings;
+};
+
+// Runs `cycles` load-stop-restart-check cycles; stops at the first failed
+// check (reported with ADD_FAILURE).
+void RunCycles(uint64_t cycles, uint64_t cycles_per_dir, Stop stop, uint64_t seed,
+               RunResult* result) {
+  std::mt19937_64 rng(seed);
+  const absl::Time started = absl::Now();
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  ModelQueries queries;
+  queries.links = {"ha", "hb", "hc"};
+  queries.from_date = absl::FormatCivilTime(today - 6);
+  queries.to_date = absl::FormatCivilTime(today);
+
+  uint64_t& cycle = result->cycles;
+  bool failed = false;
+  for (int dir_index = 0; cycle < cycles && !failed; ++dir_index) {
+    testing::TempDir dir;
+    History history;
+    Checker checker;
+    WorkloadOptions wo;
+    wo.links = queries.links;
+    wo.first_day = today - 6;
+    wo.days = 7;
+    wo.from_date = queries.from_date;
+    wo.to_date = queries.to_date;
+    wo.writers = static_cast<int>(EnvOr("STRATA_HISTORY_WRITERS", 4));
+    wo.events_per_append_max = static_cast<int>(EnvOr("STRATA_HISTORY_EVENTS_MAX", 3));
+    // Projection rebuilds now and then, so kills also land mid-rebuild.
+    wo.rebuild_every = absl::Milliseconds(EnvOr("STRATA_HISTORY_REBUILD_MS", 60));
+    Workload workload(&history, wo, seed + dir_index);
+    StratadProcess::Options so;
+    so.data_dir = dir.Sub("data");
+    so.log_path = dir.Sub("stratad.log");
+    // A small snapshot interval: as-of queries exercise snapshot + replay.
+    so.args = {"--snapshot_interval=50"};
+
+    absl::StatusOr<std::unique_ptr<StratadProcess>> server = StratadProcess::Start(so);
+    ASSERT_TRUE(server.ok()) << server.status();
+    ASSERT_TRUE((*server)->listening()) << (*server)->Output();
+    {
+      auto commands = strata::v1::LinkCommands::NewStub(NewChannel((*server)->address()));
+      for (const std::string& link : queries.links) {
+        Op op;
+        op.link_id = link;
+        op.request_id = absl::StrCat("create-", link);
+        strata::v1::CommandResponse response;
+        const grpc::Status s =
+            RecordedCreateLink(history, *commands, op, absl::Seconds(10), &response);
+        ASSERT_TRUE(s.ok()) << StatusText(s);
+        queries.min_as_of = std::max<uint64_t>(queries.min_as_of, response.position());
+      }
+    }
+
+    CheckReport last;
+    for (uint64_t c = 0; c < cycles_per_dir && cycle < cycles; ++c, ++cycle) {
+      workload.Start((*server)->address(), static_cast<int>(cycle));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30 + rng() % 121));
+      const absl::Time stop_start = absl::Now();
+      if (stop == Stop::kKill9) {
+        workload.RequestStop();
+        (*server)->Kill9();
+      } else {
+        // The clients keep calling while the server stops.
+        const std::optional<int> code = (*server)->Terminate(absl::Seconds(20));
+        EXPECT_EQ(code, std::optional<int>(0))
+            << "SIGTERM in cycle " << cycle << ":\n" << (*server)->Output();
+      }
+      result->slowest_stop = std::max(result->slowest_stop, absl::Now() - stop_start);
+      workload.Join();
+      history.ResolvePending("abandoned when stratad stopped");
+
+      const absl::Time restart_start = absl::Now();
+      server = StratadProcess::Start(so);
+      result->restarts += absl::Now() - restart_start;
+      ASSERT_TRUE(server.ok()) << server.status();
+      ASSERT_TRUE((*server)->listening())
+          << "stratad did not come back in cycle " << cycle << ":\n" << (*server)->Output();
+      std::vector<ReadModelAnswer> answers = workload.TakeModelAnswers();
+      result->load_answers += answers.size();
+      const CheckReport report =
+          CheckServer((*server)->address(), (*server)->recovered_head(), history, checker,
+                      workload.subscribers(), queries, rng(), std::move(answers),
+                      &result->timings);
+      result->totals.Merge(report);
+      last = report;
+      result->max_log = std::max<uint64_t>(result->max_log, report.log_events);
+      if (!report.ok()) {
+        ADD_FAILURE() << "cycle " << cycle << " (seed " << seed << ", data dir #" << dir_index
+                      << "): " << report.Summary();
+        failed = true;
+        break;
+      }
+      ++result->checks_passed;
+      if ((cycle + 1) % 25 == 0) {
+        std::printf("  cycle %" PRIu64 ": log %" PRIu64 " events, %.1f s\n", cycle + 1,
+                    report.log_events, absl::ToDoubleSeconds(absl::Now() - started));
+        std::fflush(stdout);
+      }
+    }
+    // A clean stop after the last check of this directory.
+    const std::optional<int> code = (*server)->Terminate(absl::Seconds(10));
+    EXPECT_EQ(code, std::optional<int>(0)) << (*server)->Output();
+    result->load_answers_failed += workload.model_queries_failed();
+    result->info_present += last.info_present;
+    result->info_absent += last.info_absent;
+    if (std::getenv("STRATA_HISTORY_VERBOSE") != nullptr) {
+      std::map<std::string, int> infos;
+      for (const Op& op : history.Snapshot()) {
+        if (op.outcome == Outcome::kInfo) ++infos[op.error.substr(0, 60)];
+      }
+      for (const auto& [e, n] : infos) std::printf("    info x%d: %s\n", n, e.c_str());
+    }
+    const OutcomeCounts dir_counts = history.Counts();
+    result->counts.ok += dir_counts.ok;
+    result->counts.fail += dir_counts.fail;
+    result->counts.info += dir_counts.info;
+    result->counts.pending += dir_counts.pending;
+  }
+}
+
+void Print(const char* name, const RunResult& r, absl::Duration elapsed) {
+  std::printf(
+      "%s: %" PRIu64 " cycles, %" PRIu64 " checks passed, %" PRIu64
+      " assertions held; ops ok %" PRIu64 " / fail %" PRIu64 " / info %" PRIu64 " (%" PRIu64
+      " of them found in the log, %" PRIu64 " not); largest log %" PRIu64 " events; %" PRIu64
+      " read model answers taken under load (%" PRIu64 " queries failed); %.1f s\n",
+      name, r.cycles, r.checks_passed, r.totals.total_passed(), r.counts.ok, r.counts.fail,
+      r.counts.info, r.info_present, r.info_absent, r.max_log, r.load_answers,
+      r.load_answers_failed, absl::ToDoubleSeconds(elapsed));
+  std::printf("  slowest stop %.0f ms; time in restarts %.1f s, full reads %.1f s, read model "
+              "queries %.1f s, checker %.1f s\n",
+              absl::ToDoubleSeconds(r.slowest_stop) * 1000, absl::ToDoubleSeconds(r.restarts),
+              absl::ToDoubleSeconds(r.timings.read), absl::ToDoubleSeconds(r.timings.models),
+              absl::ToDoubleSeconds(r.timings.checker));
+  std::printf("  assertions per rule:");
+  for (int rule = 1; rule <= kRuleCount; ++rule) {
+    std::printf(" %d=%" PRIu64, rule, r.totals.passed[rule]);
+  }
+  std::printf("\n");
+}
+
+TEST(HistoryCrashTest, KillNineAtRandomMomentsKeepsAllTenRules) {
+  const uint64_t cycles = EnvOr("STRATA_SOAK_CYCLES", 200);
+  const uint64_t seed = EnvOr("STRATA_SEED", std::random_device()());
+  std::printf("history crash test: %" PRIu64 " cycles, seed %" PRIu64
+              " (STRATA_SOAK_CYCLES, STRATA_SEED)\n",
+              cycles, seed);
+  const absl::Time started = absl::Now();
+  RunResult r;
+  RunCycles(cycles, EnvOr("STRATA_HISTORY_CYCLES_PER_DIR", 50), Stop::kKill9, seed, &r);
+  Print("history crash test (kill -9)", r, absl::Now() - started);
+  EXPECT_EQ(r.checks_passed, cycles);
+  // The run must have exercised every outcome, or it could not catch much.
+  EXPECT_GT(r.counts.ok, 0u);
+  EXPECT_GT(r.counts.fail, 0u) << "no ABORTED appends: the exact-version path went untested";
+  EXPECT_GT(r.counts.info, 0u) << "no call was in flight at a kill";
+  EXPECT_GT(r.totals.passed[9], 0u) << "the subscribers saw nothing";
+  EXPECT_GT(r.load_answers, 0u) << "no read model answer under load";
+}
+
+TEST(HistoryCrashTest, SigtermUnderLoadExitsZeroAndKeepsAllTenRules) {
+  const uint64_t cycles = EnvOr("STRATA_SIGTERM_CYCLES", 8);
+  const uint64_t seed = EnvOr("STRATA_SEED", std::random_device()());
+  std::printf("history SIGTERM test: %" PRIu64 " cycles, seed %" PRIu64 "\n", cycles, seed);
+  const absl::Time started = absl::Now();
+  RunResult r;
+  RunCycles(cycles, cycles, Stop::kSigterm, seed, &r);
+  Print("history SIGTERM test", r, absl::Now() - started);
+  EXPECT_EQ(r.checks_passed, cycles);
+}
+
+// The negative control of the whole pipeline (RELIABILITY.md: a durability
+// test that cannot fail proves nothing): the data directory is put back to a
+// copy taken earlier, as a store that lost acknowledged writes would look.
+// The same reads and checks that pass above must report lost writes (rule
+// 1), events seen that are gone (rule 6) and a subscriber ahead of the log
+// (rule 9).
+TEST(HistoryCrashTest, RestoredOlderCopyIsCaughtAsLostAcknowledgedWrites) {
+  const uint64_t seed = EnvOr("STRATA_SEED", std::random_device()());
+  std::mt19937_64 rng(seed);
+  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
+  ModelQueries queries;
+  queries.links = {"na"};
+  queries.from_date = absl::FormatCivilTime(today - 6);
+  queries.to_date = absl::FormatCivilTime(today);
+  testing::TempDir dir;
+  History history;
+  Checker checker;
+  WorkloadOptions wo;
+  wo.links = queries.links;
+  wo.first_day = today - 6;
+  wo.from_date = queries.from_date;
+  wo.to_date = queries.to_date;
+  Workload workload(&history, wo, seed);
+  StratadProcess::Options so;
+  so.data_dir = dir.Sub("data");
+  so.log_path = dir.Sub("stratad.log");
+
+  auto run_load = [&](StratadProcess& server, int cycle) {
+    workload.Start(server.address(), cycle);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    workload.RequestStop();
+    workload.Join();
+  };
+  {
+    auto server = StratadProcess::Start(so);
+    ASSERT_TRUE(server.ok() && (*server)->listening());
+    auto commands = strata::v1::LinkCommands::NewStub(NewChannel((*server)->address()));
+    Op op;
+    op.link_id = "na";
+    op.request_id = "create-na";
+    ASSERT_TRUE(RecordedCreateLink(history, *commands, op, absl::Seconds(10)).ok());
+    run_load(**server, 0);
+    ASSERT_EQ((*server)->Terminate(absl::Seconds(10)), std::optional<int>(0));
+  }
+  // The copy, taken while nothing runs.
+  std::filesystem::copy(so.data_dir, dir.Sub("backup"), std::filesystem::copy_options::recursive);
+  {
+    auto server = StratadProcess::Start(so);
+    ASSERT_TRUE(server.ok() && (*server)->listening());
+    const CheckReport report = CheckServer((*server)->address(), (*server)->recovered_head(),
+                                           history, checker, workload.subscribers(), queries,
+                                           rng(), workload.TakeModelAnswers());
+    ASSERT_TRUE(report.ok()) << report.Summary();
+    run_load(**server, 1);  // acknowledged writes the copy does not have
+    (*server)->Kill9();
+  }
+  ASSERT_GT(history.Counts().ok, 0u);
+  std::filesystem::remove_all(so.data_dir);
+  std::filesystem::rename(dir.Sub("backup"), so.data_dir);
+  auto server = StratadProcess::Start(so);
+  ASSERT_TRUE(server.ok() && (*server)->listening()) << (server.ok() ? (*server)->Output() : "");
+  const CheckReport report = CheckServer((*server)->address(), (*server)->recovered_head(),
+                                         history, checker, workload.subscribers(), queries,
+                                         rng(), workload.TakeModelAnswers());
+  std::set<int> rules;
+  for (const std::string& v : report.violations) {
+    int rule = 0;
+    if (std::sscanf(v.c_str(), "rule %d", &rule) == 1) rules.insert(rule);
+  }
+  EXPECT_TRUE(rules.count(1)) << report.Summary(5);
+  EXPECT_TRUE(rules.count(6)) << report.Summary(5);
+  EXPECT_TRUE(rules.count(9)) << report.Summary(5);
+  std::printf("negative control: %zu violations reported, rules", report.violations.size());
+  for (int rule : rules) std::printf(" %d", rule);
+  std::printf("\n");
+}
+
+}  // namespace
+}  // namespace strata::reliability

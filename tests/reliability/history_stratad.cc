@@ -1,0 +1,553 @@
+#include "tests/reliability/history_stratad.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "projections/links/links.h"
+
+namespace strata::reliability {
+namespace {
+
+int DecodeWaitStatus(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+std::chrono::system_clock::time_point DeadlineIn(absl::Duration timeout) {
+  return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout);
+}
+
+// Parses "... (port N), data directory '...', recovered head position P".
+bool ParseStartLine(const std::string& out, int* port, uint64_t* head) {
+  const size_t p = out.find("(port ");
+  const size_t h = out.find("recovered head position ");
+  if (p == std::string::npos || h == std::string::npos) return false;
+  const size_t p_end = out.find(')', p);
+  size_t h_end = h + std::strlen("recovered head position ");
+  const size_t h_begin = h_end;
+  while (h_end < out.size() && out[h_end] >= '0' && out[h_end] <= '9') ++h_end;
+  // The number must be complete: followed by something that is not a digit.
+  if (p_end == std::string::npos || h_end >= out.size() || h_end == h_begin) return false;
+  return absl::SimpleAtoi(out.substr(p + 6, p_end - p - 6), port) &&
+         absl::SimpleAtoi(out.substr(h_begin, h_end - h_begin), head);
+}
+
+std::string ReadFrom(const std::string& path, long offset) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(offset);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<StratadProcess>> StratadProcess::Start(const Options& options) {
+  std::unique_ptr<StratadProcess> p(new StratadProcess());
+  p->log_path_ = options.log_path;
+  const int log_fd = ::open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (log_fd < 0) return absl::InternalError(absl::StrCat("cannot open ", options.log_path));
+  struct stat st;
+  p->log_offset_ = fstat(log_fd, &st) == 0 ? static_cast<long>(st.st_size) : 0;
+
+  // Everything the child needs is built before fork: after it, the child of a
+  // multi-threaded parent may only make async-signal-safe calls.
+  std::vector<std::string> args = {STRATAD_PATH, "--data_dir", options.data_dir, "--listen",
+                                   "127.0.0.1:0"};
+  args.insert(args.end(), options.args.begin(), options.args.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::strncmp(*e, "STRATA_CRASH_POINT=", 19) == 0) continue;  // only when asked
+    env_strings.emplace_back(*e);
+  }
+  env_strings.insert(env_strings.end(), options.env.begin(), options.env.end());
+  std::vector<char*> envp;
+  for (std::string& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const pid_t parent = getpid();
+
+  const pid_t pid = fork();
+  if (pid < 0) {
+    ::close(log_fd);
+    return absl::InternalError("fork failed");
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    ::close(log_fd);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  ::close(log_fd);
+  p->pid_ = pid;
+
+  const absl::Time deadline = absl::Now() + options.start_timeout;
+  while (true) {
+    const std::string out = p->Output();
+    int port = 0;
+    uint64_t head = 0;
+    if (ParseStartLine(out, &port, &head)) {
+      p->port_ = port;
+      p->recovered_head_ = head;
+      return p;
+    }
+    if (p->Poll().has_value()) return p;  // exited before listening
+    if (absl::Now() > deadline) {
+      p->Kill9();
+      return absl::DeadlineExceededError(
+          absl::StrCat("stratad did not start within ", absl::FormatDuration(options.start_timeout),
+                       "; output:\n", out));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+StratadProcess::~StratadProcess() {
+  if (pid_ > 0 && !exit_code_.has_value()) Kill9();
+}
+
+std::string StratadProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+std::optional<int> StratadProcess::Poll() {
+  if (exit_code_.has_value() || pid_ <= 0) return exit_code_;
+  int status = 0;
+  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) exit_code_ = DecodeWaitStatus(status);
+  return exit_code_;
+}
+
+std::optional<int> StratadProcess::WaitExit(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!Poll().has_value()) {
+    if (absl::Now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  return exit_code_;
+}
+
+int StratadProcess::Kill9() {
+  if (exit_code_.has_value() || pid_ <= 0) return exit_code_.value_or(-1);
+  kill(pid_, SIGKILL);
+  int status = 0;
+  if (waitpid(pid_, &status, 0) == pid_) exit_code_ = DecodeWaitStatus(status);
+  return exit_code_.value_or(-1);
+}
+
+std::optional<int> StratadProcess::Terminate(absl::Duration timeout) {
+  if (exit_code_.has_value() || pid_ <= 0) return exit_code_;
+  kill(pid_, SIGTERM);
+  std::optional<int> code = WaitExit(timeout);
+  if (!code.has_value()) {
+    Kill9();
+    return std::nullopt;
+  }
+  return code;
+}
+
+std::string StratadProcess::Output() const { return ReadFrom(log_path_, log_offset_); }
+
+// ---- Calls ----
+
+Outcome Classify(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return Outcome::kOk;
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return Outcome::kFail;
+    default:
+      return Outcome::kInfo;
+  }
+}
+
+std::string StatusText(const grpc::Status& status) {
+  static constexpr const char* kNames[] = {
+      "OK",          "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",    "ALREADY_EXISTS",    "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",   "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",         "UNAVAILABLE",       "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  const int code = static_cast<int>(status.error_code());
+  const char* name = code >= 0 && code <= 16 ? kNames[code] : "?";
+  return absl::StrCat(name, ": ", status.error_message());
+}
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // A killed server must fail calls at once, not after a reconnect backoff.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 200);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+std::string NewEventId(uint64_t* rng_state) {
+  // splitmix64: fast, and seeded per thread by the caller.
+  auto next = [rng_state] {
+    uint64_t z = (*rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  };
+  uint8_t b[16];
+  const uint64_t a = next();
+  const uint64_t c = next();
+  for (int i = 0; i < 8; ++i) {
+    b[i] = static_cast<uint8_t>(a >> (8 * i));
+    b[8 + i] = static_cast<uint8_t>(c >> (8 * i));
+  }
+  b[6] = (b[6] & 0x0F) | 0x40;
+  b[8] = (b[8] & 0x3F) | 0x80;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0xF]);
+  }
+  return out;
+}
+
+namespace {
+
+strata::v1::ExpectedVersion::Kind ToProtoKind(ExpectedKind kind) {
+  switch (kind) {
+    case ExpectedKind::kAny:
+      return strata::v1::ExpectedVersion::ANY;
+    case ExpectedKind::kNoStream:
+      return strata::v1::ExpectedVersion::NO_STREAM;
+    case ExpectedKind::kStreamExists:
+      return strata::v1::ExpectedVersion::STREAM_EXISTS;
+    case ExpectedKind::kExact:
+      return strata::v1::ExpectedVersion::EXACT;
+  }
+  return strata::v1::ExpectedVersion::KIND_UNSPECIFIED;
+}
+
+// Records the completion of a unary call that returns positions.
+void RecordCompletion(History& history, uint64_t id, const grpc::Status& status,
+                      uint64_t first_position, uint64_t last_position, uint64_t last_version,
+                      bool deduplicated) {
+  switch (Classify(status)) {
+    case Outcome::kOk:
+      history.CompleteOk(id, first_position, last_position, last_version, deduplicated);
+      break;
+    case Outcome::kFail:
+      history.CompleteFail(id, StatusText(status));
+      break;
+    default:
+      history.CompleteInfo(id, StatusText(status));
+      break;
+  }
+}
+
+}  // namespace
+
+grpc::Status RecordedAppend(History& history, strata::v1::Streams::Stub& stub, Op op,
+                            absl::Duration timeout, strata::v1::AppendResponse* response,
+                            uint64_t* op_id) {
+  op.type = OpType::kAppend;
+  strata::v1::AppendRequest request;
+  request.set_stream(op.stream);
+  request.mutable_expected_version()->set_kind(ToProtoKind(op.expected_kind));
+  request.mutable_expected_version()->set_version(op.expected_version);
+  for (size_t i = 0; i < op.event_ids.size(); ++i) {
+    auto* e = request.add_events();
+    e->set_event_id(op.event_ids[i]);
+    e->set_type("HistoryEvent");
+    e->set_content_type("text/plain");
+    e->set_data(i < op.payloads.size() ? op.payloads[i] : "");
+  }
+  strata::v1::AppendResponse local;
+  if (response == nullptr) response = &local;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  const uint64_t id = history.Invoke(std::move(op));
+  if (op_id != nullptr) *op_id = id;
+  const grpc::Status status = stub.Append(&ctx, request, response);
+  RecordCompletion(history, id, status, response->first_position(), response->last_position(),
+                   response->last_version(), response->deduplicated());
+  return status;
+}
+
+std::string LinkCreatedPayload(const std::string& link_id) {
+  return links::EncodeLinkCreated(link_id, absl::StrCat("https://example.com/", link_id),
+                                  "history");
+}
+
+std::string ClickPayload(const Op& click) {
+  return links::EncodeClickRecorded(click.link_id, click.country, click.device,
+                                    click.clicked_at_us);
+}
+
+strata::v1::Device DeviceOf(const std::string& name) {
+  if (name == "desktop") return strata::v1::DESKTOP;
+  if (name == "mobile") return strata::v1::MOBILE;
+  if (name == "tablet") return strata::v1::TABLET;
+  if (name == "bot") return strata::v1::BOT;
+  if (name == "other") return strata::v1::OTHER;
+  return strata::v1::DEVICE_UNSPECIFIED;
+}
+
+grpc::Status RecordedCreateLink(History& history, strata::v1::LinkCommands::Stub& stub, Op op,
+                                absl::Duration timeout, strata::v1::CommandResponse* response,
+                                uint64_t* op_id) {
+  op.type = OpType::kCreateLink;
+  op.stream = links::LinkStream(op.link_id);
+  op.expected_kind = ExpectedKind::kNoStream;
+  op.payloads = {LinkCreatedPayload(op.link_id)};
+  op.destination = absl::StrCat("https://example.com/", op.link_id);
+  strata::v1::CreateLinkRequest request;
+  request.set_link_id(op.link_id);
+  request.set_destination(absl::StrCat("https://example.com/", op.link_id));
+  request.set_owner("history");
+  request.set_request_id(op.request_id);
+  strata::v1::CommandResponse local;
+  if (response == nullptr) response = &local;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  const uint64_t id = history.Invoke(std::move(op));
+  if (op_id != nullptr) *op_id = id;
+  const grpc::Status status = stub.CreateLink(&ctx, request, response);
+  RecordCompletion(history, id, status, response->position(), response->position(),
+                   response->version(), false);
+  return status;
+}
+
+grpc::Status RecordedUpdateDestination(History& history, strata::v1::LinkCommands::Stub& stub,
+                                       Op op, absl::Duration timeout,
+                                       strata::v1::CommandResponse* response, uint64_t* op_id) {
+  op.type = OpType::kUpdateDestination;
+  op.stream = links::LinkStream(op.link_id);
+  if (op.expected_kind != ExpectedKind::kExact) op.expected_kind = ExpectedKind::kStreamExists;
+  op.payloads = {links::EncodeDestinationUpdated(op.link_id, op.destination)};
+  strata::v1::UpdateDestinationRequest request;
+  request.set_link_id(op.link_id);
+  request.set_destination(op.destination);
+  if (op.expected_kind == ExpectedKind::kExact) request.set_expected_version(op.expected_version);
+  request.set_request_id(op.request_id);
+  strata::v1::CommandResponse local;
+  if (response == nullptr) response = &local;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  const uint64_t id = history.Invoke(std::move(op));
+  if (op_id != nullptr) *op_id = id;
+  const grpc::Status status = stub.UpdateDestination(&ctx, request, response);
+  RecordCompletion(history, id, status, response->position(), response->position(),
+                   response->version(), false);
+  return status;
+}
+
+grpc::Status RecordedClick(History& history, strata::v1::LinkCommands::Stub& stub, Op op,
+                           absl::Duration timeout, strata::v1::CommandResponse* response,
+                           uint64_t* op_id) {
+  op.type = OpType::kRecordClick;
+  op.stream = links::ClickStream(op.link_id);
+  op.expected_kind = ExpectedKind::kAny;
+  op.payloads = {ClickPayload(op)};
+  strata::v1::RecordClickRequest request;
+  request.set_link_id(op.link_id);
+  request.set_country(op.country);
+  request.set_device(DeviceOf(op.device));
+  if (op.clicked_at_us != 0) request.set_clicked_at(op.clicked_at_us);
+  request.set_request_id(op.request_id);
+  strata::v1::CommandResponse local;
+  if (response == nullptr) response = &local;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  const uint64_t id = history.Invoke(std::move(op));
+  if (op_id != nullptr) *op_id = id;
+  const grpc::Status status = stub.RecordClick(&ctx, request, response);
+  RecordCompletion(history, id, status, response->position(), response->position(),
+                   response->version(), false);
+  return status;
+}
+
+absl::StatusOr<std::optional<uint64_t>> ReadStreamHead(strata::v1::Streams::Stub& stub,
+                                                       const std::string& stream,
+                                                       absl::Duration timeout) {
+  strata::v1::ReadStreamRequest request;
+  request.set_stream(stream);
+  request.set_backwards(true);
+  request.set_max_count(1);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  auto reader = stub.ReadStream(&ctx, request);
+  strata::v1::ReadStreamResponse message;
+  std::optional<uint64_t> head;
+  while (reader->Read(&message)) head = message.event().version();
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return absl::UnavailableError(StatusText(status));
+  return head;
+}
+
+absl::StatusOr<std::vector<LogEvent>> ReadAllEvents(const std::string& address,
+                                                    absl::Duration timeout) {
+  auto stub = strata::v1::Streams::NewStub(NewChannel(address));
+  strata::v1::ReadAllRequest request;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  auto reader = stub->ReadAll(&ctx, request);
+  strata::v1::ReadAllResponse message;
+  std::vector<LogEvent> out;
+  while (reader->Read(&message)) {
+    strata::v1::RecordedEvent* e = message.mutable_event();
+    LogEvent event;
+    event.position = e->position();
+    event.stream = std::move(*e->mutable_stream());
+    event.version = e->version();
+    event.event_id = std::move(*e->mutable_event_id());
+    event.type = std::move(*e->mutable_type());
+    event.data = std::move(*e->mutable_data());
+    event.recorded_at_us = e->recorded_at();
+    out.push_back(std::move(event));
+  }
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) {
+    return absl::UnavailableError(absl::StrCat("ReadAll: ", StatusText(status)));
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> ReadHead(const std::string& address) {
+  auto stub = strata::v1::Streams::NewStub(NewChannel(address));
+  strata::v1::ReadAllRequest request;
+  request.set_backwards(true);
+  request.set_max_count(1);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(absl::Seconds(10)));
+  auto reader = stub->ReadAll(&ctx, request);
+  strata::v1::ReadAllResponse message;
+  uint64_t head = 0;
+  while (reader->Read(&message)) head = std::max<uint64_t>(head, message.event().position());
+  const grpc::Status status = reader->Finish();
+  if (!status.ok()) return absl::UnavailableError(absl::StrCat("ReadAll: ", StatusText(status)));
+  return head;
+}
+
+ReadModelAnswer QueryLinkModels(const std::shared_ptr<grpc::Channel>& channel, const std::string& link_id,
+                                const std::string& from_date, const std::string& to_date,
+                                std::optional<uint64_t> min_position,
+                                std::optional<uint64_t> as_of, bool with_link_version,
+                                absl::Duration timeout) {
+  auto stub = strata::v1::LinkQueries::NewStub(channel);
+  ReadModelAnswer a;
+  a.link_id = link_id;
+  a.as_of = as_of;
+  a.from_date = from_date;
+  a.to_date = to_date;
+  strata::v1::GetLinkAnalyticsRequest request;
+  request.set_link_id(link_id);
+  request.set_from_date(from_date);
+  request.set_to_date(to_date);
+  if (min_position.has_value()) request.set_min_position(*min_position);
+  if (as_of.has_value()) request.set_as_of_position(*as_of);
+  strata::v1::GetLinkAnalyticsResponse response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  const grpc::Status status = stub->GetLinkAnalytics(&ctx, request, &response);
+  if (!status.ok()) {
+    a.error = absl::StrCat("GetLinkAnalytics: ", StatusText(status));
+    return a;
+  }
+  a.position = response.position();
+  a.total_clicks = response.total_clicks();
+  a.all_time_clicks = response.all_time_clicks();
+  for (const auto& d : response.by_day()) a.by_day.emplace_back(d.date(), d.clicks());
+  for (const auto& k : response.by_country()) a.by_country.emplace_back(k.key(), k.clicks());
+  for (const auto& k : response.by_device()) a.by_device.emplace_back(k.key(), k.clicks());
+  if (with_link_version) {
+    strata::v1::GetLinkRequest link_request;
+    link_request.set_link_id(link_id);
+    link_request.set_as_of_position(a.position);
+    strata::v1::GetLinkResponse link_response;
+    grpc::ClientContext link_ctx;
+    link_ctx.set_deadline(DeadlineIn(timeout));
+    const grpc::Status s = stub->GetLink(&link_ctx, link_request, &link_response);
+    if (!s.ok()) {
+      a.error = absl::StrCat("GetLink as of ", a.position, ": ", StatusText(s));
+      return a;
+    }
+    if (link_response.position() != a.position) {
+      a.error = absl::StrCat("GetLink as of ", a.position, " answered at position ",
+                             link_response.position());
+      return a;
+    }
+    a.link_version = link_response.version();
+    a.link_destination = link_response.destination();
+    a.link_created_at_us = link_response.created_at();
+    a.link_updated_at_us = link_response.updated_at();
+  }
+  return a;
+}
+
+CheckReport CheckServer(const std::string& address, uint64_t head, const History& history,
+                        Checker& checker, const std::vector<const SubscriberLog*>& subscribers,
+                        const ModelQueries& queries, uint64_t random,
+                        std::vector<ReadModelAnswer> load_answers, CheckTimings* timings) {
+  CheckTimings local;
+  if (timings == nullptr) timings = &local;
+  absl::Time t0 = absl::Now();
+  absl::StatusOr<std::vector<LogEvent>> log = ReadAllEvents(address);
+  timings->read += absl::Now() - t0;
+  if (!log.ok()) {
+    CheckReport r;
+    r.violations.push_back(absl::StrCat("rule 5 (", RuleName(5), "): the full read failed: ",
+                                        log.status().ToString()));
+    return r;
+  }
+  std::vector<ReadModelAnswer> models = std::move(load_answers);
+  t0 = absl::Now();
+  auto channel = NewChannel(address);
+  for (const std::string& link : queries.links) {
+    models.push_back(QueryLinkModels(channel, link, queries.from_date, queries.to_date, head,
+                                     std::nullopt, /*with_link_version=*/true));
+    if (queries.min_as_of != 0 && head >= queries.min_as_of) {
+      const uint64_t as_of = queries.min_as_of + random % (head - queries.min_as_of + 1);
+      models.push_back(QueryLinkModels(channel, link, queries.from_date, queries.to_date,
+                                       std::nullopt, as_of, /*with_link_version=*/true));
+      random = random * 6364136223846793005ULL + 1442695040888963407ULL;
+    }
+  }
+  timings->models += absl::Now() - t0;
+  t0 = absl::Now();
+  CheckReport report = checker.Check(history.Snapshot(), *log, head, subscribers, models);
+  timings->checker += absl::Now() - t0;
+  return report;
+}
+
+uint64_t EnvOr(const char* name, uint64_t fallback) {
+  const char* value = std::getenv(name);
+  uint64_t parsed = 0;
+  if (value != nullptr && absl::SimpleAtoi(value, &parsed) && parsed > 0) return parsed;
+  return fallback;
+}
+
+}  // namespace strata::reliability
