@@ -61,68 +61,72 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
   void OnDone() override { Unref(); }
 
  private:
+  // StartWrite and Finish are called with mu_ held, so a Finish (from
+  // OnCancel or Close) can never slip between deciding to write and the
+  // write itself: after Finish, gRPC may run OnDone and free the call. gRPC
+  // never runs OnWriteDone or a write reactor's OnDone inline (their tags are
+  // not inlineable), so holding mu_ cannot deadlock. The extra reference keeps
+  // `this` alive until the lock is released.
   void FinishOnce(const grpc::Status& status) {
+    refs_.fetch_add(1);
     {
       absl::MutexLock lock(&mu_);
-      if (finished_) return;
-      finished_ = true;
+      if (!finished_) {
+        finished_ = true;
+        this->Finish(status);
+      }
     }
-    this->Finish(status);
+    Unref();
   }
 
-  // Decides the next action under mu_, then acts outside it (gRPC may run
-  // reactions inline).
   void Pump() {
-    enum class Action { kNone, kWrite, kFinish, kPark } action = Action::kNone;
-    grpc::Status status;
+    refs_.fetch_add(1);
+    bool park = false;
     {
       absl::MutexLock lock(&mu_);
-      if (finished_ || writing_) return;
-      if (buffer_.empty() && !end_) {
-        absl::StatusOr<Page> page = source_();
-        if (!page.ok()) {
-          status = ToGrpc(page.status());
-          finished_ = true;
-          action = Action::kFinish;
-        } else {
-          for (auto& e : page->events) buffer_.push_back(std::move(e));
-          end_ = page->end;
-        }
-      }
-      if (action == Action::kNone) {
-        if (!buffer_.empty()) {
-          message_.Clear();
-          Fill(buffer_.front(), &message_);
-          buffer_.pop_front();
-          writing_ = true;
-          action = Action::kWrite;
-        } else if (end_) {
-          finished_ = true;
-          status = grpc::Status::OK;
-          action = Action::kFinish;
-        } else if (!caught_up_sent_ && FillCaughtUp(&message_)) {
-          caught_up_sent_ = true;
-          writing_ = true;
-          action = Action::kWrite;
-        } else {
-          action = Action::kPark;
-        }
-      }
+      park = PumpLocked();
     }
-    switch (action) {
-      case Action::kWrite:
-        this->StartWrite(&message_);
-        break;
-      case Action::kFinish:
-        this->Finish(status);
-        break;
-      case Action::kPark:
-        refs_.fetch_add(1);
-        hub_->Park(this);
-        break;
-      case Action::kNone:
-        break;
+    if (park) {
+      refs_.fetch_add(1);  // the hub's, dropped by the hub after Resume
+      hub_->Park(this);
     }
+    Unref();
+  }
+
+  // Starts the next write or the finish; true when there is nothing to do
+  // until the head moves (a caught-up subscription).
+  bool PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || writing_) return false;
+    if (buffer_.empty() && !end_) {
+      absl::StatusOr<Page> page = source_();
+      if (!page.ok()) {
+        finished_ = true;
+        this->Finish(ToGrpc(page.status()));
+        return false;
+      }
+      for (auto& e : page->events) buffer_.push_back(std::move(e));
+      end_ = page->end;
+    }
+    if (!buffer_.empty()) {
+      message_.Clear();
+      Fill(buffer_.front(), &message_);
+      buffer_.pop_front();
+      writing_ = true;
+      this->StartWrite(&message_);
+      return false;
+    }
+    if (end_) {
+      finished_ = true;
+      this->Finish(grpc::Status::OK);
+      return false;
+    }
+    if (!caught_up_sent_ && FillCaughtUp(&message_)) {
+      caught_up_sent_ = true;
+      writing_ = true;
+      this->StartWrite(&message_);
+      return false;
+    }
+    return true;
   }
 
   static void Fill(const RecordedEvent& e, ReadStreamResponse* m) { ToProto(e, m->mutable_event()); }
