@@ -11,6 +11,11 @@
 
 namespace strata::internal {
 
+// Length (1-4) of the well-formed UTF-8 sequence starting at text[i], or 0
+// when it is malformed (overlong, surrogate, beyond U+10FFFF, truncated).
+// Requires i < text.size().
+size_t Utf8SequenceLength(absl::string_view text, size_t i);
+
 // True when `text` is well-formed UTF-8 (no overlong forms, no surrogates, at
 // most U+10FFFF).
 bool IsValidUtf8(absl::string_view text);

@@ -1,6 +1,7 @@
 #include "tools/commands/json.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/internal/validate.h"
 
 namespace strata::cli {
 namespace {
@@ -212,31 +213,8 @@ class Parser {
 
   // A UTF-8 sequence at pos_ (lead byte >= 0x80): copies it, or fails.
   bool CopyUtf8(std::string* out) {
-    const auto c = static_cast<unsigned char>(text_[pos_]);
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return Fail("invalid UTF-8");
-    }
-    if (pos_ + len > text_.size()) return Fail("invalid UTF-8");
-    for (size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(text_[pos_ + k]);
-      if ((b & 0xC0) != 0x80) return Fail("invalid UTF-8");
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return Fail("invalid UTF-8");
-    }
+    const size_t len = internal::Utf8SequenceLength(text_, pos_);
+    if (len == 0) return Fail("invalid UTF-8");
     out->append(text_.data() + pos_, len);
     pos_ += len;
     return true;
