@@ -113,6 +113,13 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* context, const absl:
 
 }  // namespace
 
+LinkCommandsService::LinkCommandsService(EventLog* log, std::function<int64_t()> now_us)
+    : RpcService("LinkCommands"), log_(log), now_us_(std::move(now_us)) {
+  AddCallbackUnary("CreateLink", &LinkCommandsService::CreateLink);
+  AddCallbackUnary("RecordClick", &LinkCommandsService::RecordClick);
+  AddCallbackUnary("UpdateDestination", &LinkCommandsService::UpdateDestination);
+}
+
 grpc::ServerUnaryReactor* LinkCommandsService::CreateLink(
     grpc::CallbackServerContext* context, const strata::v1::CreateLinkRequest* request,
     strata::v1::CommandResponse* response) {
@@ -257,6 +264,13 @@ absl::Status QueryLink(grpc::ServerContext* context, EventLog* log, ProjectionRu
 
 }  // namespace
 
+LinkQueriesService::LinkQueriesService(EventLog* log, ProjectionRuntime* runtime,
+                                       absl::Duration default_wait)
+    : RpcService("LinkQueries"), log_(log), runtime_(runtime), default_wait_(default_wait) {
+  AddSyncUnary("GetLink", &LinkQueriesService::GetLink);
+  AddSyncUnary("GetLinkAnalytics", &LinkQueriesService::GetLinkAnalytics);
+}
+
 grpc::Status LinkQueriesService::GetLink(grpc::ServerContext* context,
                                          const strata::v1::GetLinkRequest* request,
                                          strata::v1::GetLinkResponse* response) {
@@ -314,6 +328,12 @@ grpc::Status LinkQueriesService::GetLinkAnalytics(
         response->set_position(position);
         return absl::OkStatus();
       }));
+}
+
+ProjectionsService::ProjectionsService(ProjectionRuntime* runtime)
+    : RpcService("Projections"), runtime_(runtime) {
+  AddSyncUnary("ListProjections", &ProjectionsService::ListProjections);
+  AddSyncUnary("RebuildProjection", &ProjectionsService::RebuildProjection);
 }
 
 grpc::Status ProjectionsService::ListProjections(grpc::ServerContext* /*context*/,

@@ -9,41 +9,40 @@
 #include "absl/time/time.h"
 #include "engine/event_log.h"
 #include "projections/runtime/runtime.h"
-#include "schemas/strata.grpc.pb.h"
+#include "schemas/strata.pb.h"
+#include "server/rpc_service.h"
 
 namespace strata::server {
 
-class LinkCommandsService final : public strata::v1::LinkCommands::CallbackService {
+class LinkCommandsService final : public RpcService {
  public:
   // `now_us` is the server's clock (microseconds since the Unix epoch).
-  LinkCommandsService(EventLog* log, std::function<int64_t()> now_us)
-      : log_(log), now_us_(std::move(now_us)) {}
+  LinkCommandsService(EventLog* log, std::function<int64_t()> now_us);
 
   grpc::ServerUnaryReactor* CreateLink(grpc::CallbackServerContext* context,
                                        const strata::v1::CreateLinkRequest* request,
-                                       strata::v1::CommandResponse* response) override;
+                                       strata::v1::CommandResponse* response);
   grpc::ServerUnaryReactor* RecordClick(grpc::CallbackServerContext* context,
                                         const strata::v1::RecordClickRequest* request,
-                                        strata::v1::CommandResponse* response) override;
+                                        strata::v1::CommandResponse* response);
   grpc::ServerUnaryReactor* UpdateDestination(grpc::CallbackServerContext* context,
                                               const strata::v1::UpdateDestinationRequest* request,
-                                              strata::v1::CommandResponse* response) override;
+                                              strata::v1::CommandResponse* response);
 
  private:
   EventLog* log_;
   std::function<int64_t()> now_us_;
 };
 
-class LinkQueriesService final : public strata::v1::LinkQueries::Service {
+class LinkQueriesService final : public RpcService {
  public:
-  LinkQueriesService(EventLog* log, ProjectionRuntime* runtime, absl::Duration default_wait)
-      : log_(log), runtime_(runtime), default_wait_(default_wait) {}
+  LinkQueriesService(EventLog* log, ProjectionRuntime* runtime, absl::Duration default_wait);
 
   grpc::Status GetLink(grpc::ServerContext* context, const strata::v1::GetLinkRequest* request,
-                       strata::v1::GetLinkResponse* response) override;
+                       strata::v1::GetLinkResponse* response);
   grpc::Status GetLinkAnalytics(grpc::ServerContext* context,
                                 const strata::v1::GetLinkAnalyticsRequest* request,
-                                strata::v1::GetLinkAnalyticsResponse* response) override;
+                                strata::v1::GetLinkAnalyticsResponse* response);
 
  private:
   EventLog* log_;
@@ -51,15 +50,15 @@ class LinkQueriesService final : public strata::v1::LinkQueries::Service {
   absl::Duration default_wait_;
 };
 
-class ProjectionsService final : public strata::v1::Projections::Service {
+class ProjectionsService final : public RpcService {
  public:
-  explicit ProjectionsService(ProjectionRuntime* runtime) : runtime_(runtime) {}
+  explicit ProjectionsService(ProjectionRuntime* runtime);
   grpc::Status ListProjections(grpc::ServerContext* context,
                                const strata::v1::ListProjectionsRequest* request,
-                               strata::v1::ListProjectionsResponse* response) override;
+                               strata::v1::ListProjectionsResponse* response);
   grpc::Status RebuildProjection(grpc::ServerContext* context,
                                  const strata::v1::RebuildProjectionRequest* request,
-                                 strata::v1::RebuildProjectionResponse* response) override;
+                                 strata::v1::RebuildProjectionResponse* response);
 
  private:
   ProjectionRuntime* runtime_;

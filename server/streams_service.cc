@@ -234,6 +234,18 @@ void SubscriptionHub::Loop() {
 
 // ---- Streams ----
 
+StreamsService::StreamsService(EventLog* log, SubscriptionHub* hub,
+                               std::vector<std::string> reserved_prefixes)
+    : RpcService("Streams"),
+      log_(log),
+      hub_(hub),
+      reserved_prefixes_(std::move(reserved_prefixes)) {
+  AddCallbackUnary("Append", &StreamsService::Append);
+  AddCallbackServerStreaming("ReadStream", &StreamsService::ReadStream);
+  AddCallbackServerStreaming("ReadAll", &StreamsService::ReadAll);
+  AddCallbackServerStreaming("Subscribe", &StreamsService::Subscribe);
+}
+
 grpc::ServerUnaryReactor* StreamsService::Append(grpc::CallbackServerContext* context,
                                                  const strata::v1::AppendRequest* request,
                                                  strata::v1::AppendResponse* response) {

@@ -14,7 +14,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "engine/event_log.h"
-#include "schemas/strata.grpc.pb.h"
+#include "schemas/strata.pb.h"
+#include "server/rpc_service.h"
 
 namespace strata::server {
 
@@ -49,22 +50,21 @@ class SubscriptionHub {
   std::thread thread_;
 };
 
-class StreamsService final : public strata::v1::Streams::CallbackService {
+class StreamsService final : public RpcService {
  public:
   // Appends to streams starting with one of `reserved_prefixes` are refused:
   // those streams belong to a domain service (e.g. LinkCommands).
-  StreamsService(EventLog* log, SubscriptionHub* hub, std::vector<std::string> reserved_prefixes)
-      : log_(log), hub_(hub), reserved_prefixes_(std::move(reserved_prefixes)) {}
+  StreamsService(EventLog* log, SubscriptionHub* hub, std::vector<std::string> reserved_prefixes);
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const strata::v1::AppendRequest* request,
-                                   strata::v1::AppendResponse* response) override;
+                                   strata::v1::AppendResponse* response);
   grpc::ServerWriteReactor<strata::v1::ReadStreamResponse>* ReadStream(
-      grpc::CallbackServerContext* context, const strata::v1::ReadStreamRequest* request) override;
+      grpc::CallbackServerContext* context, const strata::v1::ReadStreamRequest* request);
   grpc::ServerWriteReactor<strata::v1::ReadAllResponse>* ReadAll(
-      grpc::CallbackServerContext* context, const strata::v1::ReadAllRequest* request) override;
+      grpc::CallbackServerContext* context, const strata::v1::ReadAllRequest* request);
   grpc::ServerWriteReactor<strata::v1::SubscribeResponse>* Subscribe(
-      grpc::CallbackServerContext* context, const strata::v1::SubscribeRequest* request) override;
+      grpc::CallbackServerContext* context, const strata::v1::SubscribeRequest* request);
 
  private:
   EventLog* log_;

@@ -7,7 +7,8 @@
 // RecordClickRequest, UpdateDestinationRequest, GetLinkAnalyticsRequest) or,
 // for 6 and for bytes that do not parse, raw strings handed straight to the
 // validators (so invalid UTF-8, which protobuf refuses to parse into a proto3
-// string, still reaches them).
+// string, still reaches them), after DescribeParseFailure has said why they
+// do not parse.
 //
 // Properties: every layer returns a status, only the documented codes
 // (INVALID_ARGUMENT, RESOURCE_EXHAUSTED), and agrees with an independent
@@ -26,6 +27,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "projections/links/links.h"
 #include "server/convert.h"
+#include "server/rpc_service.h"
 #include "tests/fuzz/fuzz_targets.h"
 #include "tests/projections/counter_projection.h"
 
@@ -456,6 +458,15 @@ template <typename Message>
 bool Parse(ByteReader& in, Message* m) {
   const std::string bytes = in.Rest();
   if (m->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return true;
+  // What the server answers for it (server/rpc_service.h).
+  const grpc::Status why = server::DescribeParseFailure(bytes, *Message::descriptor());
+  STRATA_FUZZ_CHECK(why.error_code() == grpc::StatusCode::INVALID_ARGUMENT,
+                    "DescribeParseFailure code ", static_cast<int>(why.error_code()));
+  STRATA_FUZZ_CHECK(absl::EndsWith(why.error_message(), ": not valid UTF-8") ||
+                        why.error_message() ==
+                            absl::StrCat("request: not a valid ",
+                                         Message::descriptor()->full_name(), " message"),
+                    "DescribeParseFailure message ", why.error_message());
   // Not a message: the same bytes as raw strings.
   ByteReader raw(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   Raw(raw);

@@ -17,16 +17,12 @@
 // Notes on what the transport does before Strata's handlers run (observed
 // with gRPC 1.51 / Protobuf 3.21):
 //  - invalid UTF-8 in a proto3 `string` field: the client serializes it
-//    anyway (logging a protobuf ERROR), the server's parse fails and the
-//    handler never runs. What the client then gets depends on the service's
-//    API style: the callback services (Streams, LinkCommands) answer
-//    UNIMPLEMENTED with an empty message (gRPC 1.51's callback handlers turn
-//    every failed request parse into UNIMPLEMENTED, see
-//    grpcpp/impl/codegen/server_callback_handlers.h), the sync services
-//    (LinkQueries) answer INTERNAL with an empty message. Neither names the
-//    field, and UNIMPLEMENTED wrongly suggests the method does not exist.
-//    Strata's own UTF-8 checks (engine/internal/validate.cc, ValidateOwner)
-//    are unreachable over gRPC; they still guard in-process callers.
+//    anyway (logging a protobuf ERROR) and protobuf's parser on the server
+//    refuses the request. Strata's services parse requests themselves
+//    (server/rpc_service.h), so the answer is INVALID_ARGUMENT naming the
+//    field, for callback and sync methods alike, instead of gRPC's default
+//    (UNIMPLEMENTED or INTERNAL with an empty message). The same holds for
+//    bytes that are not a protobuf message at all (the raw rows below).
 //  - a request over ServerOptions.max_receive_message_bytes: RESOURCE_EXHAUSTED
 //    "Received message larger than max (N vs. M)" from gRPC; the handler never
 //    runs.
@@ -35,6 +31,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
@@ -45,6 +42,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "schemas/strata.grpc.pb.h"
@@ -239,6 +237,20 @@ class BadInputTest : public ::testing::Test {
     return queries_->GetLink(Ctx().get(), req, &out);
   }
 
+  // Sends `bytes` as the request of `method` ("/strata.v1.Streams/Append"),
+  // whatever they are; the response is not parsed.
+  grpc::Status RawCall(const std::string& method, const std::string& bytes) {
+    grpc::GenericStub stub(channel_);
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    auto ctx = Ctx();
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(ctx.get(), method, grpc::StubOptions(), &request, &response,
+                   [&done](grpc::Status s) { done.set_value(std::move(s)); });
+    return done.get_future().get();
+  }
+
   strata::testing::TempDir dir_;
   std::unique_ptr<StrataServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -287,19 +299,19 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
              "stream: 257 bytes");
   append_row("stream 256 bytes (at the limit)",
              [](auto* r) { r->set_stream("ok-" + std::string(253, 'n')); }, C::OK, "", 1);
-  // Rejected by protobuf's parser on the server before the handler runs:
-  // UNIMPLEMENTED with an empty message from gRPC's callback API (see top).
+  // Refused by protobuf's parser on the server; the handler never runs (see top).
   append_row("stream invalid UTF-8 (0xFF 0xFE)",
-             [](auto* r) { r->set_stream(std::string("bad-\xFF\xFE", 6)); }, C::UNIMPLEMENTED,
-             "");
+             [](auto* r) { r->set_stream(std::string("bad-\xFF\xFE", 6)); }, C::INVALID_ARGUMENT,
+             "stream: not valid UTF-8");
   append_row("stream lone UTF-8 continuation byte",
-             [](auto* r) { r->set_stream(std::string("bad-\x80", 5)); }, C::UNIMPLEMENTED, "");
+             [](auto* r) { r->set_stream(std::string("bad-\x80", 5)); }, C::INVALID_ARGUMENT,
+             "stream: not valid UTF-8");
   append_row("stream overlong UTF-8 NUL (0xC0 0x80)",
-             [](auto* r) { r->set_stream(std::string("bad-\xC0\x80", 6)); }, C::UNIMPLEMENTED,
-             "");
+             [](auto* r) { r->set_stream(std::string("bad-\xC0\x80", 6)); }, C::INVALID_ARGUMENT,
+             "stream: not valid UTF-8");
   append_row("stream UTF-8 surrogate (0xED 0xA0 0x80)",
              [](auto* r) { r->set_stream(std::string("bad-\xED\xA0\x80", 7)); },
-             C::UNIMPLEMENTED, "");
+             C::INVALID_ARGUMENT, "stream: not valid UTF-8");
   append_row("stream with NUL", [](auto* r) { r->set_stream(std::string("bad\0x", 5)); },
              C::INVALID_ARGUMENT, "stream: must not contain NUL");
 
@@ -313,7 +325,13 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
              C::INVALID_ARGUMENT, "events[0].type");
   append_row("type invalid UTF-8",
              [](auto* r) { r->mutable_events(0)->set_type(std::string("T\xC3", 2)); },
-             C::UNIMPLEMENTED, "");
+             C::INVALID_ARGUMENT, "events[0].type: not valid UTF-8");
+  append_row("type invalid UTF-8 in the second event",
+             [](auto* r) {
+               *r = MakeAppend("ok-existing", 2);
+               r->mutable_events(1)->set_type(std::string("T\xFF", 2));
+             },
+             C::INVALID_ARGUMENT, "events[1].type: not valid UTF-8");
   append_row("content_type 257 bytes",
              [&](auto* r) { r->mutable_events(0)->set_content_type(k257); }, C::INVALID_ARGUMENT,
              "events[0].content_type");
@@ -463,14 +481,15 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
                     r.mutable_filter()->set_stream_prefix(std::string("\xFF", 1));
                     return Subscribe(r);
                   },
-                  C::UNIMPLEMENTED, ""});
+                  C::INVALID_ARGUMENT, "filter.stream_prefix: not valid UTF-8"});
   rows.push_back({"ReadAll filter.event_types invalid UTF-8",
                   [this] {
                     v1::ReadAllRequest r;
+                    r.mutable_filter()->add_event_types("Fine");
                     r.mutable_filter()->add_event_types(std::string("\xFF", 1));
                     return ReadAll(r);
                   },
-                  C::UNIMPLEMENTED, ""});
+                  C::INVALID_ARGUMENT, "filter.event_types[1]: not valid UTF-8"});
 
   // ---- Link commands ----
   auto link_row = [&](std::string name, std::function<void(v1::CreateLinkRequest*)> edit, C code,
@@ -506,7 +525,8 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
            [](auto* r) { r->set_destination("https://x.org/\n"); }, C::INVALID_ARGUMENT,
            "destination");
   link_row("CreateLink owner invalid UTF-8",
-           [](auto* r) { r->set_owner(std::string("\xFF", 1)); }, C::UNIMPLEMENTED, "");
+           [](auto* r) { r->set_owner(std::string("\xFF", 1)); }, C::INVALID_ARGUMENT,
+           "owner: not valid UTF-8");
   link_row("CreateLink owner 257 bytes", [&](auto* r) { r->set_owner(k257); },
            C::INVALID_ARGUMENT, "owner");
   link_row("CreateLink request_id 129 bytes",
@@ -525,6 +545,9 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
                     },
                     code, std::move(has)});
   };
+  click_row("RecordClick country invalid UTF-8",
+            [](auto* r) { r->set_country(std::string("D\xFF", 2)); }, C::INVALID_ARGUMENT,
+            "country: not valid UTF-8");
   click_row("RecordClick country lower case", [](auto* r) { r->set_country("de"); },
             C::INVALID_ARGUMENT, "country");
   click_row("RecordClick country 3 letters", [](auto* r) { r->set_country("DEU"); },
@@ -644,16 +667,34 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
                     return GetLink(r);
                   },
                   C::OUT_OF_RANGE, "min_position"});
-  // LinkQueries is a sync service: a failed request parse is INTERNAL there.
+  // LinkQueries runs on the sync API: the same answer as the callback services.
   rows.push_back({"GetLink link_id invalid UTF-8",
                   [this] {
                     v1::GetLinkRequest r;
                     r.set_link_id(std::string("\xFF", 1));
                     return GetLink(r);
                   },
-                  C::INTERNAL, ""});
+                  C::INVALID_ARGUMENT, "link_id: not valid UTF-8"});
   rows.push_back({"GetLink link_id empty", [this] { return GetLink(v1::GetLinkRequest()); },
                   C::INVALID_ARGUMENT, "link_id"});
+
+  // ---- Bytes that are not a protobuf message of the method's type ----
+  // (one method per kind of handler: callback unary, callback streaming, sync)
+  const std::string kGarbage("\x0A\x05" "ab", 4);  // field 1, 5 bytes long, 2 present
+  rows.push_back({"Append raw bytes: truncated field",
+                  [&] { return RawCall("/strata.v1.Streams/Append", kGarbage); },
+                  C::INVALID_ARGUMENT, "request: not a valid strata.v1.AppendRequest message"});
+  rows.push_back({"ReadAll raw bytes: invalid wire type",
+                  [&] { return RawCall("/strata.v1.Streams/ReadAll", "\x0F"); },
+                  C::INVALID_ARGUMENT, "request: not a valid strata.v1.ReadAllRequest message"});
+  rows.push_back({"GetLinkAnalytics raw bytes: truncated field",
+                  [&] { return RawCall("/strata.v1.LinkQueries/GetLinkAnalytics", kGarbage); },
+                  C::INVALID_ARGUMENT,
+                  "request: not a valid strata.v1.GetLinkAnalyticsRequest message"});
+  rows.push_back({"Append raw bytes: a valid request",
+                  [&] { return RawCall("/strata.v1.Streams/Append",
+                                       MakeAppend("ok-raw", 1).SerializeAsString()); },
+                  C::OK, "", 1});
 
   std::printf("\n%-62s %-20s %s\n", "request", "observed", "message");
   uint64_t expected_head = server_->log().Head();

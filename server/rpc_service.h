@@ -1,0 +1,144 @@
+// RpcService: the base of Strata's gRPC services. It registers each method
+// with Strata's own request parsing instead of the generated service classes,
+// so that a request protobuf cannot parse gets INVALID_ARGUMENT naming the
+// field ("events[0].type: not valid UTF-8") and the handler is never called.
+//
+// Why: proto3 `string` fields must be valid UTF-8, and protobuf's parser
+// rejects the whole request otherwise. With the generated classes the client
+// then gets gRPC's fixed answer for a failed parse: UNIMPLEMENTED with an
+// empty message from callback methods, INTERNAL from sync ones (gRPC 1.51,
+// grpcpp/impl/codegen/server_callback_handlers.h). Here the parse happens in
+// SerializationTraits<Incoming<T>>, which always succeeds for gRPC and keeps
+// the parse error for the dispatcher to answer.
+//
+// Method paths come from the service's descriptor (so they match the
+// generated stubs); a method name or request/response type that does not
+// match the descriptor aborts at construction: a programming error.
+#ifndef STRATA_SERVER_RPC_SERVICE_H_
+#define STRATA_SERVER_RPC_SERVICE_H_
+
+#include <deque>
+#include <string>
+
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/rpc_service_method.h"
+#include "grpcpp/support/method_handler.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
+
+namespace strata::server {
+
+// A request as it arrived: the parsed message, or why it could not be parsed.
+template <class T>
+struct Incoming {
+  T message;
+  grpc::Status error;  // OK when `message` was parsed
+};
+
+// INVALID_ARGUMENT for `bytes` that did not parse as a `type` message: names
+// the first string field (a path such as "events[2].type") holding invalid
+// UTF-8, else says the bytes are not a valid message of that type.
+grpc::Status DescribeParseFailure(const grpc::ByteBuffer& bytes,
+                                  const google::protobuf::Descriptor& type);
+
+// The same, for bytes already in memory (used by the fuzz target).
+grpc::Status DescribeParseFailure(const std::string& bytes,
+                                  const google::protobuf::Descriptor& type);
+
+class RpcService : public grpc::Service {
+ protected:
+  // `service`: the service's name in schemas/strata.proto, e.g. "Streams".
+  explicit RpcService(const char* service);
+
+  // A unary method on the callback API: `fn` returns the call's reactor.
+  template <class Svc, class Req, class Resp>
+  void AddCallbackUnary(const char* method,
+                        grpc::ServerUnaryReactor* (Svc::*fn)(grpc::CallbackServerContext*,
+                                                             const Req*, Resp*)) {
+    Svc* self = static_cast<Svc*>(this);
+    Add(method, *Req::descriptor(), *Resp::descriptor(), grpc::internal::RpcMethod::NORMAL_RPC,
+        grpc::internal::RpcServiceMethod::ApiType::CALL_BACK,
+        new grpc::internal::CallbackUnaryHandler<Incoming<Req>, Resp>(
+            [self, fn](grpc::CallbackServerContext* context, const Incoming<Req>* request,
+                       Resp* response) {
+              if (!request->error.ok()) {
+                grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+                reactor->Finish(request->error);
+                return reactor;
+              }
+              return (self->*fn)(context, &request->message, response);
+            }));
+  }
+
+  // A server-streaming method on the callback API.
+  template <class Svc, class Req, class Resp>
+  void AddCallbackServerStreaming(
+      const char* method,
+      grpc::ServerWriteReactor<Resp>* (Svc::*fn)(grpc::CallbackServerContext*, const Req*)) {
+    Svc* self = static_cast<Svc*>(this);
+    Add(method, *Req::descriptor(), *Resp::descriptor(),
+        grpc::internal::RpcMethod::SERVER_STREAMING,
+        grpc::internal::RpcServiceMethod::ApiType::CALL_BACK,
+        new grpc::internal::CallbackServerStreamingHandler<Incoming<Req>, Resp>(
+            [self, fn](grpc::CallbackServerContext* context,
+                       const Incoming<Req>* request) -> grpc::ServerWriteReactor<Resp>* {
+              if (!request->error.ok()) return new FinishedWriter<Resp>(request->error);
+              return (self->*fn)(context, &request->message);
+            }));
+  }
+
+  // A unary method on gRPC's sync thread pool: `fn` may block (within the
+  // call's deadline).
+  template <class Svc, class Req, class Resp>
+  void AddSyncUnary(const char* method,
+                    grpc::Status (Svc::*fn)(grpc::ServerContext*, const Req*, Resp*)) {
+    Add(method, *Req::descriptor(), *Resp::descriptor(), grpc::internal::RpcMethod::NORMAL_RPC,
+        grpc::internal::RpcServiceMethod::ApiType::SYNC,
+        new grpc::internal::RpcMethodHandler<Svc, Incoming<Req>, Resp>(
+            [fn](Svc* self, grpc::ServerContext* context, const Incoming<Req>* request,
+                 Resp* response) {
+              if (!request->error.ok()) return request->error;
+              return (self->*fn)(context, &request->message, response);
+            },
+            static_cast<Svc*>(this)));
+  }
+
+ private:
+  // A server-streaming call that ends at once with `status`.
+  template <class Resp>
+  class FinishedWriter : public grpc::ServerWriteReactor<Resp> {
+   public:
+    explicit FinishedWriter(const grpc::Status& status) { this->Finish(status); }
+    void OnDone() override { delete this; }
+  };
+
+  void Add(const char* method, const google::protobuf::Descriptor& request,
+           const google::protobuf::Descriptor& response, grpc::internal::RpcMethod::RpcType type,
+           grpc::internal::RpcServiceMethod::ApiType api, grpc::internal::MethodHandler* handler);
+
+  const google::protobuf::ServiceDescriptor* service_;
+  std::deque<std::string> paths_;  // gRPC keeps the method path as a const char*
+};
+
+}  // namespace strata::server
+
+namespace grpc {
+
+// Parses a request for RpcService: never fails for gRPC; a request that does
+// not parse carries its INVALID_ARGUMENT status in Incoming::error instead.
+template <class T>
+class SerializationTraits<strata::server::Incoming<T>, void> {
+ public:
+  static Status Deserialize(ByteBuffer* buffer, strata::server::Incoming<T>* incoming) {
+    const ByteBuffer kept(*buffer);  // shares the slices; the parse below consumes `buffer`
+    if (!SerializationTraits<T>::Deserialize(buffer, &incoming->message).ok()) {
+      incoming->error = strata::server::DescribeParseFailure(kept, *T::descriptor());
+    }
+    return Status::OK;
+  }
+};
+
+}  // namespace grpc
+
+#endif  // STRATA_SERVER_RPC_SERVICE_H_
