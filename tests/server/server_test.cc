@@ -4,6 +4,7 @@
 // and retries, queries with min_position and as_of_position, projection admin,
 // health checking, and bad requests answered with the right code naming the
 // field while the server keeps serving.
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
 #include "schemas/strata.grpc.pb.h"
 #include "server/strata_server.h"
@@ -443,6 +445,64 @@ TEST_F(ServerTest, ProjectionsAdminHealthAndRestart) {
   v1::GetLinkAnalyticsResponse a;
   ASSERT_TRUE(queries_->GetLinkAnalytics(Ctx().get(), q, &a).ok());
   EXPECT_EQ(a.total_clicks(), 1u);
+}
+
+// grpcurl and grpc_cli find the services through server reflection, which
+// lists the services from the registered method paths (server/rpc_service.h
+// registers them by hand, so this checks the paths too).
+TEST_F(ServerTest, ReflectionListsEveryService) {
+  grpc::GenericStub generic(channel_);
+  grpc::CompletionQueue cq;
+  auto ctx = Ctx();
+  auto call = generic.PrepareCall(ctx.get(),
+                                  "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                                  &cq);
+  auto step = [&cq](intptr_t tag) {
+    void* got = nullptr;
+    bool ok = false;
+    EXPECT_TRUE(cq.Next(&got, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(got), tag);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(step(1));
+  // ServerReflectionRequest{list_services: ""}: field 7, length 0.
+  grpc::Slice request_bytes(std::string("\x3A\x00", 2));
+  grpc::ByteBuffer request(&request_bytes, 1);
+  call->Write(request, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(step(2));
+  grpc::ByteBuffer response;
+  call->Read(&response, reinterpret_cast<void*>(3));
+  ASSERT_TRUE(step(3));
+  call->WritesDone(reinterpret_cast<void*>(4));
+  ASSERT_TRUE(step(4));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(step(5));
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  grpc::Slice slice;
+  ASSERT_TRUE(response.DumpToSingleSlice(&slice).ok());
+  google::protobuf::UnknownFieldSet reply;
+  ASSERT_TRUE(reply.ParseFromArray(slice.begin(), static_cast<int>(slice.size())));
+  // ServerReflectionResponse.list_services_response (6) .service (1) .name (1)
+  std::vector<std::string> names;
+  for (int i = 0; i < reply.field_count(); ++i) {
+    if (reply.field(i).number() != 6) continue;
+    google::protobuf::UnknownFieldSet list;
+    ASSERT_TRUE(list.ParseFromString(reply.field(i).length_delimited()));
+    for (int j = 0; j < list.field_count(); ++j) {
+      google::protobuf::UnknownFieldSet service;
+      ASSERT_TRUE(service.ParseFromString(list.field(j).length_delimited()));
+      ASSERT_EQ(service.field_count(), 1);
+      names.push_back(service.field(0).length_delimited());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_THAT(names, ::testing::ElementsAre("grpc.health.v1.Health",
+                                            "grpc.reflection.v1alpha.ServerReflection",
+                                            "strata.v1.LinkCommands", "strata.v1.LinkQueries",
+                                            "strata.v1.Projections", "strata.v1.Streams"));
 }
 
 }  // namespace
