@@ -303,6 +303,10 @@ absl::Status ProjectionRuntime::Impl::Open() {
       g->error_position = g->checkpoint;
       STRATA_RETURN_IF_ERROR(PersistGeneration(*g));
       LogLine(absl::StrCat("projection ", g->name, " v", g->version, " failed: ", g->error));
+    } else if (g->state != GenerationState::kFailed) {
+      LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id, " (",
+                           GenerationStateName(g->state), "): recovered at checkpoint ",
+                           g->checkpoint, ", log head ", log_->Head()));
     }
     Entry& e = entries_[g->name];
     if (g->state == GenerationState::kLive) {

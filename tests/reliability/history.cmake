@@ -17,10 +17,18 @@ target_link_libraries(strata_history_harness
 target_compile_definitions(strata_history_harness PRIVATE STRATAD_PATH="$<TARGET_FILE:stratad>")
 add_dependencies(strata_history_harness stratad)
 
+# stratad_power_cut: stratad over the lossy FaultFileSystem (fault_env.h, from
+# storage_faults.cmake): kill -9 of it is a simulated power cut of the whole
+# server, log and read models.
+add_executable(stratad_power_cut ${CMAKE_CURRENT_LIST_DIR}/stratad_power_cut.cc)
+target_include_directories(stratad_power_cut PRIVATE ${PROJECT_SOURCE_DIR})
+target_link_libraries(stratad_power_cut PRIVATE strata_stratad_main strata_fault_env)
+
 # history_checker_test: the checker on hand-made histories and logs; every
 # rule must catch its fault (the harness's negative controls).
 # history_crash_test: kill -9 at random moments, >= 200 cycles, all rules
-# every cycle (STRATA_SOAK_CYCLES for a long soak).
+# every cycle (STRATA_SOAK_CYCLES for a long soak); the same as power cuts
+# (kill -9 of stratad_power_cut), with a sync-off phase that must be caught.
 # crash_points_test: every named crash point (STRATA_CRASH_POINT) hit >= 10
 # times, each followed by a restart and a full check.
 # ambiguous_ack_test: a crash between the durable write and the reply; the
@@ -31,6 +39,7 @@ add_dependencies(strata_history_harness stratad)
 foreach(test history_checker_test history_crash_test crash_points_test ambiguous_ack_test
              history_domain_poison_test)
   strata_add_test(${test} ${CMAKE_CURRENT_LIST_DIR}/${test}.cc integration strata_history_harness)
-  add_dependencies(${test} stratad)
-  target_compile_definitions(${test} PRIVATE STRATAD_PATH="$<TARGET_FILE:stratad>")
+  add_dependencies(${test} stratad stratad_power_cut)
+  target_compile_definitions(${test} PRIVATE STRATAD_PATH="$<TARGET_FILE:stratad>"
+                             STRATAD_POWER_CUT_PATH="$<TARGET_FILE:stratad_power_cut>")
 endforeach()

@@ -1,7 +1,8 @@
 // stratad as a child process, and the gRPC client calls the history harness
 // makes against it.
 //
-// StratadProcess starts the real binary (STRATAD_PATH) with --data_dir and
+// StratadProcess starts the real binary (STRATAD_PATH, or another build of
+// it such as stratad_power_cut) with --data_dir and
 // --listen 127.0.0.1:0, appends its output to a log file and waits for the
 // start-up line ("... (port N), data directory '...', recovered head position
 // P"), so a test learns the port and the recovered head. A child that exits
@@ -32,6 +33,8 @@ namespace strata::reliability {
 class StratadProcess {
  public:
   struct Options {
+    // The server binary. Default: the built stratad (STRATAD_PATH).
+    std::string binary = STRATAD_PATH;
     std::string data_dir;
     // The child's stdout and stderr are appended here.
     std::string log_path;
