@@ -50,8 +50,9 @@ constexpr char kCatalogCf[] = "catalog";
 constexpr char kNextGenerationKey[] = "next_generation";
 constexpr char kGenerationKeyPrefix[] = "gen/";
 constexpr absl::Duration kRateWindow = absl::Seconds(5);
-// How often an idle worker wakes to notice a stop request.
-constexpr absl::Duration kIdleWake = absl::Milliseconds(100);
+// A safety net: an idle worker is woken by the log's head listener and by
+// stop requests, and re-checks the head at least this often regardless.
+constexpr absl::Duration kIdleWake = absl::Seconds(1);
 
 bool ValidProjectionName(absl::string_view name) {
   if (name.empty() || name.size() > 64) return false;
@@ -187,6 +188,10 @@ class ProjectionRuntime::Impl {
   void CutOver(const std::shared_ptr<Generation>& g);
   void Fail(Generation& g, const absl::Status& error, GlobalPosition position);
   void LogLine(const std::string& line) const;
+  // Wakes every idle worker (the head moved, or a worker must stop).
+  void WakeWorkers();
+  // Asks g's worker to stop, wakes it and waits for it.
+  void StopWorker(Generation& g);
   // A reader of `g` exactly at `position`: the durable snapshot at or below it
   // plus a replay of the events after it.
   absl::StatusOr<std::unique_ptr<StateReader>> ReaderAsOf(const Generation& g,
@@ -209,7 +214,24 @@ class ProjectionRuntime::Impl {
   // Generations whose worker must be joined at close.
   std::vector<std::shared_ptr<Generation>> workers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::shared_ptr<Generation>> retired_ ABSL_GUARDED_BY(mu_);
+
+  // Idle workers wait for wake_epoch_ to change: the log's head listener and
+  // StopWorker bump it, so a stop never waits out an idle timeout.
+  absl::Mutex wake_mu_;
+  uint64_t wake_epoch_ ABSL_GUARDED_BY(wake_mu_) = 0;
+  std::optional<uint64_t> head_listener_;
 };
+
+void ProjectionRuntime::Impl::WakeWorkers() {
+  absl::MutexLock lock(&wake_mu_);
+  ++wake_epoch_;
+}
+
+void ProjectionRuntime::Impl::StopWorker(Generation& g) {
+  g.stop = true;
+  WakeWorkers();
+  g.StopAndJoin();
+}
 
 void ProjectionRuntime::Impl::LogLine(const std::string& line) const {
   if (options_.log_line) {
@@ -235,6 +257,7 @@ absl::Status ProjectionRuntime::Impl::Open() {
   }
   STRATA_RETURN_IF_ERROR(internal::CheckNotHeadless(dir_));
   STRATA_RETURN_IF_ERROR(internal::CreateDirIfAllowed(dir_, true));
+  head_listener_ = log_->AddHeadListener([this](GlobalPosition) { WakeWorkers(); });
   cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
   merge_ = projections_internal::NewCounterMergeOperator();
   rocksdb::DBOptions db_options = internal::StrataDbOptions(true);
@@ -344,7 +367,9 @@ ProjectionRuntime::Impl::~Impl() {
     closing_ = true;
     workers = workers_;
   }
+  if (head_listener_.has_value()) log_->RemoveHeadListener(*head_listener_);
   for (auto& g : workers) g->stop = true;
+  WakeWorkers();
   for (auto& g : workers) g->StopAndJoin();
   {
     absl::MutexLock lock(&mu_);
@@ -463,7 +488,7 @@ absl::Status ProjectionRuntime::Impl::Rebuild(const std::string& name) {
 }
 
 void ProjectionRuntime::Impl::Retire(std::shared_ptr<Generation> g) {
-  g->StopAndJoin();
+  StopWorker(*g);
   {
     absl::MutexLock lock(&mu_);
     g->state = GenerationState::kRetired;
@@ -606,6 +631,11 @@ void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
 
 void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
   while (!g->stop.load()) {
+    uint64_t epoch;  // read before the head, so a commit in between is not missed
+    {
+      absl::MutexLock lock(&wake_mu_);
+      epoch = wake_epoch_;
+    }
     GlobalPosition checkpoint;
     GenerationState state;
     {
@@ -619,8 +649,11 @@ void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
         CutOver(g);
         continue;
       }
-      absl::Status s = log_->WaitForHead(checkpoint + 1, absl::Now() + kIdleWake);
-      if (absl::IsCancelled(s)) return;
+      auto woken = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
+        return wake_epoch_ != epoch || g->stop.load();
+      };
+      absl::MutexLock lock(&wake_mu_);
+      wake_mu_.AwaitWithTimeout(absl::Condition(&woken), kIdleWake);
       continue;
     }
     GlobalPosition failed_at = checkpoint + 1;
