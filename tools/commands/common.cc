@@ -103,6 +103,32 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
+std::optional<Args> ParseTargetOrExit(const CommandSpec& spec,
+                                      const std::vector<std::string>& argv, int* exit_code) {
+  std::optional<Args> args = ParseOrExit(spec, argv, exit_code);
+  if (!args.has_value()) return std::nullopt;
+  if (absl::Status s = CheckTarget(*args); !s.ok()) {
+    *exit_code = UsageError(spec, std::string(s.message()));
+    return std::nullopt;
+  }
+  return args;
+}
+
+bool ReadUintsOrExit(
+    const CommandSpec& spec, const Args& args,
+    std::initializer_list<std::pair<const char*, std::optional<uint64_t>*>> flags,
+    int* exit_code) {
+  for (const auto& [name, slot] : flags) {
+    absl::StatusOr<std::optional<uint64_t>> value = args.GetUint(name);
+    if (!value.ok()) {
+      *exit_code = UsageError(spec, std::string(value.status().message()));
+      return false;
+    }
+    *slot = *value;
+  }
+  return true;
+}
+
 std::optional<Args> ParseOrExit(const CommandSpec& spec, const std::vector<std::string>& argv,
                                 int* exit_code) {
   absl::StatusOr<Args> args = ParseArgs(spec, argv);

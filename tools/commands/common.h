@@ -9,8 +9,10 @@
 #define STRATA_TOOLS_COMMANDS_COMMON_H_
 
 #include <memory>
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -77,6 +79,18 @@ std::optional<Args> ParseOrExit(const CommandSpec& spec, const std::vector<std::
 
 // --server and --data_dir exclude each other; InvalidArgument otherwise.
 absl::Status CheckTarget(const Args& args);
+
+// ParseOrExit, then CheckTarget: giving both --server and --data_dir is a
+// usage error (exit code 2).
+std::optional<Args> ParseTargetOrExit(const CommandSpec& spec,
+                                      const std::vector<std::string>& argv, int* exit_code);
+
+// Reads each named unsigned flag into its slot (nullopt when absent). A
+// malformed value is a usage error: returns false with `*exit_code` = 2.
+bool ReadUintsOrExit(
+    const CommandSpec& spec, const Args& args,
+    std::initializer_list<std::pair<const char*, std::optional<uint64_t>*>> flags,
+    int* exit_code);
 
 // ---- Talking to a server ----
 

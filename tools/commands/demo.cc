@@ -186,19 +186,17 @@ const CommandSpec& DemoSpec() {
 int RunDemo(const Argv& argv) {
   const CommandSpec& spec = DemoSpec();
   int code = 0;
-  std::optional<Args> args = ParseOrExit(spec, argv, &code);
-  if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok())
-    return UsageError(spec, std::string(s.message()));
-  auto links_arg = args->GetUint("links");
-  auto clicks_arg = args->GetUint("clicks");
-  auto seed_arg = args->GetUint("seed");
-  for (const auto* v : {&links_arg, &clicks_arg, &seed_arg}) {
-    if (!v->ok()) return UsageError(spec, std::string(v->status().message()));
+  std::optional<Args> args = ParseTargetOrExit(spec, argv, &code);
+  std::optional<uint64_t> links_arg, clicks_arg, seed_arg;
+  if (!args ||
+      !ReadUintsOrExit(spec, *args,
+                       {{"links", &links_arg}, {"clicks", &clicks_arg}, {"seed", &seed_arg}},
+                       &code)) {
+    return code;
   }
-  const uint64_t n_links = links_arg->value_or(kDefaultLinks);
-  const uint64_t n_clicks = clicks_arg->value_or(kDefaultClicks);
-  const uint64_t seed = seed_arg->value_or(1);
+  const uint64_t n_links = links_arg.value_or(kDefaultLinks);
+  const uint64_t n_clicks = clicks_arg.value_or(kDefaultClicks);
+  const uint64_t seed = seed_arg.value_or(1);
   if (n_links == 0 || n_links > kLinksMax) {
     return UsageError(spec, absl::StrCat("--links: must be 1..", kLinksMax));
   }

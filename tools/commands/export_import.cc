@@ -137,17 +137,13 @@ const CommandSpec& ImportSpec() {
 int RunExport(const Argv& argv) {
   const CommandSpec& spec = ExportSpec();
   int code = 0;
-  std::optional<Args> args = ParseOrExit(spec, argv, &code);
-  if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok())
-    return UsageError(spec, std::string(s.message()));
-  auto from_arg = args->GetUint("from");
-  auto to_arg = args->GetUint("to");
-  for (const auto* v : {&from_arg, &to_arg}) {
-    if (!v->ok()) return UsageError(spec, std::string(v->status().message()));
+  std::optional<Args> args = ParseTargetOrExit(spec, argv, &code);
+  std::optional<uint64_t> from_arg, to_arg;
+  if (!args || !ReadUintsOrExit(spec, *args, {{"from", &from_arg}, {"to", &to_arg}}, &code)) {
+    return code;
   }
-  const uint64_t from = std::max<uint64_t>(1, from_arg->value_or(1));
-  const uint64_t to = to_arg->value_or(UINT64_MAX);
+  const uint64_t from = std::max<uint64_t>(1, from_arg.value_or(1));
+  const uint64_t to = to_arg.value_or(UINT64_MAX);
   if (from > to) return UsageError(spec, absl::StrCat("--from ", from, " is after --to ", to));
   const std::optional<std::string> out_path = args->Get("out");
 

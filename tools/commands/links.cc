@@ -43,17 +43,6 @@ std::vector<FlagSpec> QueryFlags() {
           TimeoutFlag()};
 }
 
-absl::Status ReadPositions(const Args& args, std::optional<uint64_t>* as_of,
-                           std::optional<uint64_t>* min_position) {
-  absl::StatusOr<std::optional<uint64_t>> a = args.GetUint("as-of");
-  if (!a.ok()) return a.status();
-  absl::StatusOr<std::optional<uint64_t>> m = args.GetUint("min-position");
-  if (!m.ok()) return m.status();
-  *as_of = *a;
-  *min_position = *m;
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 const CommandSpec& LinksGetSpec() {
@@ -90,13 +79,12 @@ const CommandSpec& LinksAnalyticsSpec() {
 int RunLinksGet(const Argv& argv) {
   const CommandSpec& spec = LinksGetSpec();
   int code = 0;
-  std::optional<Args> args = ParseOrExit(spec, argv, &code);
-  if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok())
-    return UsageError(spec, std::string(s.message()));
+  std::optional<Args> args = ParseTargetOrExit(spec, argv, &code);
   std::optional<uint64_t> as_of, min_position;
-  if (absl::Status s = ReadPositions(*args, &as_of, &min_position); !s.ok()) {
-    return UsageError(spec, std::string(s.message()));
+  if (!args ||
+      !ReadUintsOrExit(spec, *args, {{"as-of", &as_of}, {"min-position", &min_position}},
+                       &code)) {
+    return code;
   }
   absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(*args);
   if (!opened.ok()) return Fail(opened.status());
@@ -140,13 +128,12 @@ int RunLinksGet(const Argv& argv) {
 int RunLinksAnalytics(const Argv& argv) {
   const CommandSpec& spec = LinksAnalyticsSpec();
   int code = 0;
-  std::optional<Args> args = ParseOrExit(spec, argv, &code);
-  if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok())
-    return UsageError(spec, std::string(s.message()));
+  std::optional<Args> args = ParseTargetOrExit(spec, argv, &code);
   std::optional<uint64_t> as_of, min_position;
-  if (absl::Status s = ReadPositions(*args, &as_of, &min_position); !s.ok()) {
-    return UsageError(spec, std::string(s.message()));
+  if (!args ||
+      !ReadUintsOrExit(spec, *args, {{"as-of", &as_of}, {"min-position", &min_position}},
+                       &code)) {
+    return code;
   }
   for (const char* flag : {"from", "to"}) {
     std::optional<std::string> v = args->Get(flag);

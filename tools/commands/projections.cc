@@ -176,11 +176,8 @@ const CommandSpec& ProjectionsRebuildSpec() {
 
 int RunProjectionsList(const Argv& argv) {
   int code = 0;
-  std::optional<Args> args = ParseOrExit(ProjectionsListSpec(), argv, &code);
+  std::optional<Args> args = ParseTargetOrExit(ProjectionsListSpec(), argv, &code);
   if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok()) {
-    return UsageError(ProjectionsListSpec(), std::string(s.message()));
-  }
   absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(*args);
   if (!c.ok()) return Fail(c.status());
   absl::StatusOr<std::vector<v1::ProjectionInfo>> infos = List(**c);
@@ -191,11 +188,8 @@ int RunProjectionsList(const Argv& argv) {
 
 int RunProjectionsStatus(const Argv& argv) {
   int code = 0;
-  std::optional<Args> args = ParseOrExit(ProjectionsStatusSpec(), argv, &code);
+  std::optional<Args> args = ParseTargetOrExit(ProjectionsStatusSpec(), argv, &code);
   if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok()) {
-    return UsageError(ProjectionsStatusSpec(), std::string(s.message()));
-  }
   const std::string name = args->positional()[0];
   absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(*args);
   if (!c.ok()) return Fail(c.status());
@@ -219,10 +213,8 @@ int RunProjectionsStatus(const Argv& argv) {
 int RunProjectionsRebuild(const Argv& argv) {
   const CommandSpec& spec = ProjectionsRebuildSpec();
   int code = 0;
-  std::optional<Args> args = ParseOrExit(spec, argv, &code);
+  std::optional<Args> args = ParseTargetOrExit(spec, argv, &code);
   if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok())
-    return UsageError(spec, std::string(s.message()));
   const std::string name = args->positional()[0];
   const bool json = args->Has("json");
   absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(*args);

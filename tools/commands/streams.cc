@@ -112,15 +112,12 @@ const CommandSpec& LogTailSpec() {
 int RunStreamsRead(const Argv& argv) {
   const CommandSpec& spec = StreamsReadSpec();
   int code = 0;
-  std::optional<Args> args = ParseOrExit(spec, argv, &code);
-  if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok())
-    return UsageError(spec, std::string(s.message()));
-  auto from = args->GetUint("from-version");
-  auto max = args->GetUint("max");
-  auto as_of = args->GetUint("as-of");
-  for (const auto* v : {&from, &max, &as_of}) {
-    if (!v->ok()) return UsageError(spec, std::string(v->status().message()));
+  std::optional<Args> args = ParseTargetOrExit(spec, argv, &code);
+  std::optional<uint64_t> from, max, as_of;
+  if (!args ||
+      !ReadUintsOrExit(spec, *args, {{"from-version", &from}, {"max", &max}, {"as-of", &as_of}},
+                       &code)) {
+    return code;
   }
   const std::string stream = args->positional()[0];
   const bool backwards = args->Has("backwards");
@@ -131,9 +128,9 @@ int RunStreamsRead(const Argv& argv) {
     if (!log.ok()) return Fail(log.status());
     ReadStreamOptions o;
     o.direction = backwards ? ReadDirection::kBackward : ReadDirection::kForward;
-    o.from_version = from->has_value() ? **from : backwards ? kReadFromEnd : 0;
-    o.as_of_position = as_of->has_value() ? **as_of : (*log)->Head();
-    uint64_t remaining = max->value_or(0) == 0 ? UINT64_MAX : **max;
+    o.from_version = from.has_value() ? *from : backwards ? kReadFromEnd : 0;
+    o.as_of_position = as_of.has_value() ? *as_of : (*log)->Head();
+    uint64_t remaining = max.value_or(0) == 0 ? UINT64_MAX : *max;
     while (remaining > 0 && !Interrupted()) {
       o.max_count = std::min(remaining, kOfflinePageEvents);
       absl::StatusOr<std::vector<RecordedEvent>> page = (*log)->ReadStream(stream, o);
@@ -158,10 +155,10 @@ int RunStreamsRead(const Argv& argv) {
   if (!c.ok()) return Fail(c.status());
   v1::ReadStreamRequest request;
   request.set_stream(stream);
-  if (from->has_value()) request.set_from_version(**from);
+  if (from.has_value()) request.set_from_version(*from);
   request.set_backwards(backwards);
-  request.set_max_count(max->value_or(0));
-  if (as_of->has_value()) request.set_as_of_position(**as_of);
+  request.set_max_count(max.value_or(0));
+  if (as_of.has_value()) request.set_as_of_position(*as_of);
   auto ctx = (*c)->Context(/*deadline=*/false);
   CancelOnInterrupt cancel(ctx.get());
   auto reader = (*c)->streams().ReadStream(ctx.get(), request);
@@ -171,15 +168,11 @@ int RunStreamsRead(const Argv& argv) {
 int RunLogRead(const Argv& argv) {
   const CommandSpec& spec = LogReadSpec();
   int code = 0;
-  std::optional<Args> args = ParseOrExit(spec, argv, &code);
-  if (!args) return code;
-  if (absl::Status s = CheckTarget(*args); !s.ok())
-    return UsageError(spec, std::string(s.message()));
-  auto from = args->GetUint("from");
-  auto max = args->GetUint("max");
-  auto as_of = args->GetUint("as-of");
-  for (const auto* v : {&from, &max, &as_of}) {
-    if (!v->ok()) return UsageError(spec, std::string(v->status().message()));
+  std::optional<Args> args = ParseTargetOrExit(spec, argv, &code);
+  std::optional<uint64_t> from, max, as_of;
+  if (!args ||
+      !ReadUintsOrExit(spec, *args, {{"from", &from}, {"max", &max}, {"as-of", &as_of}}, &code)) {
+    return code;
   }
   const bool backwards = args->Has("backwards");
   const std::string prefix = args->GetOr("stream-prefix", "");
@@ -191,9 +184,9 @@ int RunLogRead(const Argv& argv) {
     if (!log.ok()) return Fail(log.status());
     ReadAllOptions o;
     o.direction = backwards ? ReadDirection::kBackward : ReadDirection::kForward;
-    o.from_position = from->has_value() ? **from : backwards ? kReadFromEnd : 1;
-    o.max_count = max->value_or(0) == 0 ? UINT64_MAX : **max;
-    o.as_of_position = as_of->has_value() ? **as_of : (*log)->Head();
+    o.from_position = from.has_value() ? *from : backwards ? kReadFromEnd : 1;
+    o.max_count = max.value_or(0) == 0 ? UINT64_MAX : *max;
+    o.as_of_position = as_of.has_value() ? *as_of : (*log)->Head();
     o.filter.stream_prefix = prefix;
     o.filter.event_types = types;
     absl::Status s = (*log)->ScanAll(o, [&](const EventView& e) {
@@ -208,10 +201,10 @@ int RunLogRead(const Argv& argv) {
   absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(*args);
   if (!c.ok()) return Fail(c.status());
   v1::ReadAllRequest request;
-  if (from->has_value()) request.set_from_position(**from);
+  if (from.has_value()) request.set_from_position(*from);
   request.set_backwards(backwards);
-  request.set_max_count(max->value_or(0));
-  if (as_of->has_value()) request.set_as_of_position(**as_of);
+  request.set_max_count(max.value_or(0));
+  if (as_of.has_value()) request.set_as_of_position(*as_of);
   request.mutable_filter()->set_stream_prefix(prefix);
   for (const std::string& t : types) request.mutable_filter()->add_event_types(t);
   auto ctx = (*c)->Context(/*deadline=*/false);
@@ -224,11 +217,9 @@ int RunLogTail(const Argv& argv) {
   const CommandSpec& spec = LogTailSpec();
   int code = 0;
   std::optional<Args> args = ParseOrExit(spec, argv, &code);
-  if (!args) return code;
-  auto from = args->GetUint("from");
-  auto max = args->GetUint("max");
-  for (const auto* v : {&from, &max}) {
-    if (!v->ok()) return UsageError(spec, std::string(v->status().message()));
+  std::optional<uint64_t> from, max;
+  if (!args || !ReadUintsOrExit(spec, *args, {{"from", &from}, {"max", &max}}, &code)) {
+    return code;
   }
   if (args->Has("data-dir")) {
     return UsageError(spec,
@@ -241,8 +232,8 @@ int RunLogTail(const Argv& argv) {
   Connection& c = **opened;
 
   v1::SubscribeRequest request;
-  if (from->has_value()) {
-    request.set_after_position(**from == 0 ? 0 : **from - 1);
+  if (from.has_value()) {
+    request.set_after_position(*from == 0 ? 0 : *from - 1);
   } else {
     // After the current head: read the last event's position.
     v1::ReadAllRequest last;
@@ -260,7 +251,7 @@ int RunLogTail(const Argv& argv) {
   for (const std::string& t : args->GetAll("type")) request.mutable_filter()->add_event_types(t);
 
   EventPrinter printer(json, /*live=*/true);
-  const uint64_t max_events = max->value_or(0);
+  const uint64_t max_events = max.value_or(0);
   auto ctx = c.Context(/*deadline=*/false);
   CancelOnInterrupt cancel(ctx.get());
   auto reader = c.streams().Subscribe(ctx.get(), request);
