@@ -20,12 +20,14 @@
 #include <deque>
 #include <string>
 
+#include "absl/status/status.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/rpc_service_method.h"
 #include "grpcpp/support/method_handler.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 
 namespace strata::server {
 
@@ -47,6 +49,11 @@ grpc::Status DescribeParseFailure(const std::string& bytes,
                                   const google::protobuf::Descriptor& type);
 
 class RpcService : public grpc::Service {
+ public:
+  // Internal when a method of the service in strata.proto was not registered
+  // (it would answer UNIMPLEMENTED); checked when the server starts.
+  absl::Status CheckComplete() const;
+
  protected:
   // `service`: the service's name in schemas/strata.proto, e.g. "Streams".
   explicit RpcService(const char* service);
@@ -118,6 +125,7 @@ class RpcService : public grpc::Service {
            grpc::internal::RpcServiceMethod::ApiType api, grpc::internal::MethodHandler* handler);
 
   const google::protobuf::ServiceDescriptor* service_;
+  int registered_ = 0;
   std::deque<std::string> paths_;  // gRPC keeps the method path as a const char*
 };
 
@@ -131,10 +139,15 @@ template <class T>
 class SerializationTraits<strata::server::Incoming<T>, void> {
  public:
   static Status Deserialize(ByteBuffer* buffer, strata::server::Incoming<T>* incoming) {
-    const ByteBuffer kept(*buffer);  // shares the slices; the parse below consumes `buffer`
-    if (!SerializationTraits<T>::Deserialize(buffer, &incoming->message).ok()) {
-      incoming->error = strata::server::DescribeParseFailure(kept, *T::descriptor());
+    bool parsed = false;
+    if (buffer->Valid()) {
+      ProtoBufferReader reader(buffer);  // reads without consuming the buffer
+      parsed = reader.status().ok() && incoming->message.ParseFromZeroCopyStream(&reader);
     }
+    if (!parsed) {
+      incoming->error = strata::server::DescribeParseFailure(*buffer, *T::descriptor());
+    }
+    buffer->Clear();
     return Status::OK;
   }
 };

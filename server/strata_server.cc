@@ -40,6 +40,11 @@ class StrataServer::Impl {
                                                     options_.default_wait);
     admin_ = std::make_unique<ProjectionsService>(runtime_.get());
 
+    for (const RpcService* service :
+         std::initializer_list<const RpcService*>{streams_.get(), commands_.get(), queries_.get(),
+                                                   admin_.get()}) {
+      STRATA_RETURN_IF_ERROR(service->CheckComplete());
+    }
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;

@@ -17,13 +17,19 @@
 // field-for-field and folds into the link read models, which read back what
 // was written.
 #include <cstring>
+#include <memory>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "engine/internal/validate.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/stubs/logging.h"
 #include "projections/links/links.h"
 #include "server/convert.h"
@@ -454,6 +460,77 @@ void Raw(ByteReader& in) {
   CheckEvents(events);
 }
 
+// ---- An independent parser for DescribeParseFailure's claims ----
+
+// Turns a proto3 message type into its proto2 twin: `optional` fields lose
+// their synthetic oneofs, real oneofs keep their (renumbered) places.
+void ToProto2(google::protobuf::DescriptorProto* m) {
+  std::vector<int> remap(m->oneof_decl_size(), -1);
+  std::vector<bool> synthetic(m->oneof_decl_size(), false);
+  for (const auto& f : m->field()) {
+    if (f.proto3_optional()) synthetic[f.oneof_index()] = true;
+  }
+  google::protobuf::RepeatedPtrField<google::protobuf::OneofDescriptorProto> kept;
+  for (int i = 0; i < m->oneof_decl_size(); ++i) {
+    if (synthetic[i]) continue;
+    remap[i] = kept.size();
+    *kept.Add() = m->oneof_decl(i);
+  }
+  m->mutable_oneof_decl()->Swap(&kept);
+  for (auto& f : *m->mutable_field()) {
+    if (f.proto3_optional()) {
+      f.clear_proto3_optional();
+      f.clear_oneof_index();
+    } else if (f.has_oneof_index()) {
+      f.set_oneof_index(remap[f.oneof_index()]);
+    }
+  }
+  for (auto& nested : *m->mutable_nested_type()) ToProto2(&nested);
+}
+
+// strata.proto rebuilt as proto2 in a pool of its own. Proto2 parsing does
+// not require valid UTF-8 in strings, so bytes that fail the proto3 parse
+// and pass this one failed for invalid UTF-8 alone.
+const google::protobuf::Descriptor& Proto2Twin(const google::protobuf::Descriptor& type) {
+  static google::protobuf::DescriptorPool* const pool = [] {
+    google::protobuf::FileDescriptorProto file;
+    strata::v1::AppendRequest::descriptor()->file()->CopyTo(&file);
+    file.set_syntax("proto2");
+    for (auto& m : *file.mutable_message_type()) ToProto2(&m);
+    auto* p = new google::protobuf::DescriptorPool();
+    if (p->BuildFile(file) == nullptr) std::abort();
+    return p;
+  }();
+  const google::protobuf::Descriptor* twin = pool->FindMessageTypeByName(type.full_name());
+  if (twin == nullptr) std::abort();
+  return *twin;
+}
+
+// Whether `path` ("events[2].type") names a string field of `message`, with
+// repeated indexes inside the parsed counts.
+bool PathExists(const google::protobuf::Message& message, absl::string_view path) {
+  const google::protobuf::Message* at = &message;
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '.');
+  for (size_t i = 0; i < parts.size(); ++i) {
+    absl::string_view part = parts[i];
+    int index = -1;
+    if (const size_t open = part.find('['); open != absl::string_view::npos) {
+      if (!absl::SimpleAtoi(part.substr(open + 1, part.size() - open - 2), &index)) return false;
+      part = part.substr(0, open);
+    }
+    const google::protobuf::FieldDescriptor* f =
+        at->GetDescriptor()->FindFieldByName(std::string(part));
+    if (f == nullptr || f->is_repeated() != (index >= 0)) return false;
+    const google::protobuf::Reflection& r = *at->GetReflection();
+    if (index >= r.FieldSize(*at, f)) return false;
+    const bool last = i + 1 == parts.size();
+    if (last) return f->type() == google::protobuf::FieldDescriptor::TYPE_STRING;
+    if (f->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) return false;
+    at = index >= 0 ? &r.GetRepeatedMessage(*at, f, index) : &r.GetMessage(*at, f);
+  }
+  return false;
+}
+
 template <typename Message>
 bool Parse(ByteReader& in, Message* m) {
   const std::string bytes = in.Rest();
@@ -462,11 +539,24 @@ bool Parse(ByteReader& in, Message* m) {
   const grpc::Status why = server::DescribeParseFailure(bytes, *Message::descriptor());
   STRATA_FUZZ_CHECK(why.error_code() == grpc::StatusCode::INVALID_ARGUMENT,
                     "DescribeParseFailure code ", static_cast<int>(why.error_code()));
-  STRATA_FUZZ_CHECK(absl::EndsWith(why.error_message(), ": not valid UTF-8") ||
-                        why.error_message() ==
-                            absl::StrCat("request: not a valid ",
-                                         Message::descriptor()->full_name(), " message"),
+  const bool names_field = absl::EndsWith(why.error_message(), ": not valid UTF-8");
+  STRATA_FUZZ_CHECK(names_field || why.error_message() ==
+                                       absl::StrCat("request: not a valid ",
+                                                    Message::descriptor()->full_name(), " message"),
                     "DescribeParseFailure message ", why.error_message());
+  // Checked against the proto2 twin: when it parses, invalid UTF-8 was the
+  // only fault, so the answer must name a string field that is there.
+  google::protobuf::DynamicMessageFactory factory;
+  std::unique_ptr<google::protobuf::Message> twin(
+      factory.GetPrototype(&Proto2Twin(*Message::descriptor()))->New());
+  if (twin->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    STRATA_FUZZ_CHECK(names_field, "bytes with only invalid UTF-8 answered ",
+                      why.error_message());
+    const std::string path =
+        why.error_message().substr(0, why.error_message().size() - strlen(": not valid UTF-8"));
+    STRATA_FUZZ_CHECK(PathExists(*twin, path), "DescribeParseFailure names '", path,
+                      "', which is not a string field of the request");
+  }
   // Not a message: the same bytes as raw strings.
   ByteReader raw(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   Raw(raw);

@@ -75,6 +75,7 @@ struct RunResult {
   // already been answered at: unsynced projection state was lost (a power
   // cut does that; a process crash cannot, the OS keeps the writes).
   uint64_t model_rollbacks = 0;
+  uint64_t recoveries_seen = 0;  // restarts whose recovered checkpoints were read
   std::set<int> rules_caught;
   CheckReport totals;
   OutcomeCounts counts;
@@ -199,6 +200,7 @@ void RunCycles(const CycleOptions& options, RunResult* result) {
         if (a.error.empty() && !a.as_of.has_value()) answered = std::max(answered, a.position);
       }
       const std::optional<uint64_t> recovered = LowestRecoveredCheckpoint((*server)->Output());
+      if (recovered.has_value()) ++result->recoveries_seen;
       if (recovered.has_value() && *recovered < answered) ++result->model_rollbacks;
       const CheckReport report =
           CheckServer((*server)->address(), (*server)->recovered_head(), history, checker,
@@ -257,8 +259,9 @@ void Print(const char* name, const RunResult& r, absl::Duration elapsed) {
       name, r.cycles, r.checks_passed, r.totals.total_passed(), r.counts.ok, r.counts.fail,
       r.counts.info, r.info_present, r.info_absent, r.max_log, r.load_answers,
       r.load_answers_failed, absl::ToDoubleSeconds(elapsed));
-  std::printf("  restarts with a read model behind an answered position: %" PRIu64 "\n",
-              r.model_rollbacks);
+  std::printf("  restarts with a read model behind an answered position: %" PRIu64 " of %" PRIu64
+              " with recovered checkpoints\n",
+              r.model_rollbacks, r.recoveries_seen);
   std::printf("  slowest stop %.0f ms; time in restarts %.1f s, full reads %.1f s, read model "
               "queries %.1f s, checker %.1f s\n",
               absl::ToDoubleSeconds(r.slowest_stop) * 1000, absl::ToDoubleSeconds(r.restarts),
@@ -298,6 +301,7 @@ TEST(HistoryCrashTest, KillNineAtRandomMomentsKeepsAllTenRules) {
   EXPECT_GT(r.load_answers, 0u) << "no read model answer under load";
   // A process crash loses no read model write the OS got: models never
   // restart behind what clients were shown (the power-cut test's contrast).
+  EXPECT_GT(r.recoveries_seen, 0u) << "no recovered checkpoint found in stratad's output";
   EXPECT_EQ(r.model_rollbacks, 0u);
 }
 
@@ -327,6 +331,7 @@ TEST(HistoryPowerLossTest, PowerCutAtRandomMomentsKeepsAllTenRules) {
   EXPECT_GT(r.load_answers, 0u) << "no read model answer under load";
   // Evidence that the cuts reached the read models too: unsynced projection
   // state was lost (and rebuilt from the log) in some cycles.
+  EXPECT_GT(r.recoveries_seen, 0u) << "no recovered checkpoint found in stratad's output";
   EXPECT_GT(r.model_rollbacks, 0u) << "no power cut rolled a read model back";
 }
 

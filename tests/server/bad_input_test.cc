@@ -245,10 +245,11 @@ class BadInputTest : public ::testing::Test {
     grpc::ByteBuffer request(&slice, 1);
     grpc::ByteBuffer response;
     auto ctx = Ctx();
-    std::promise<grpc::Status> done;
+    // Shared: the callback may still be inside set_value when get() returns.
+    auto done = std::make_shared<std::promise<grpc::Status>>();
     stub.UnaryCall(ctx.get(), method, grpc::StubOptions(), &request, &response,
-                   [&done](grpc::Status s) { done.set_value(std::move(s)); });
-    return done.get_future().get();
+                   [done](grpc::Status s) { done->set_value(std::move(s)); });
+    return done->get_future().get();
   }
 
   strata::testing::TempDir dir_;

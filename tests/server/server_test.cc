@@ -448,8 +448,9 @@ TEST_F(ServerTest, ProjectionsAdminHealthAndRestart) {
 }
 
 // grpcurl and grpc_cli find the services through server reflection, which
-// lists the services from the registered method paths (server/rpc_service.h
-// registers them by hand, so this checks the paths too).
+// names each service after a registered method path (server/rpc_service.h
+// registers them by hand; that every method is registered is checked when
+// the server starts, RpcService::CheckComplete).
 TEST_F(ServerTest, ReflectionListsEveryService) {
   grpc::GenericStub generic(channel_);
   grpc::CompletionQueue cq;
