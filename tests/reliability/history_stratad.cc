@@ -268,6 +268,23 @@ void RecordCompletion(History& history, uint64_t id, const grpc::Status& status,
   }
 }
 
+// Invokes `op` in the history, makes the command call (`call` with a
+// context carrying the deadline) and records its outcome.
+template <typename Call>
+grpc::Status RecordedCommand(History& history, Op op, absl::Duration timeout,
+                             strata::v1::CommandResponse* response, uint64_t* op_id, Call call) {
+  strata::v1::CommandResponse local;
+  if (response == nullptr) response = &local;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  const uint64_t id = history.Invoke(std::move(op));
+  if (op_id != nullptr) *op_id = id;
+  const grpc::Status status = call(&ctx, response);
+  RecordCompletion(history, id, status, response->position(), response->position(),
+                   response->version(), false);
+  return status;
+}
+
 }  // namespace
 
 grpc::Status RecordedAppend(History& history, strata::v1::Streams::Stub& stub, Op op,
@@ -329,16 +346,10 @@ grpc::Status RecordedCreateLink(History& history, strata::v1::LinkCommands::Stub
   request.set_destination(absl::StrCat("https://example.com/", op.link_id));
   request.set_owner("history");
   request.set_request_id(op.request_id);
-  strata::v1::CommandResponse local;
-  if (response == nullptr) response = &local;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineIn(timeout));
-  const uint64_t id = history.Invoke(std::move(op));
-  if (op_id != nullptr) *op_id = id;
-  const grpc::Status status = stub.CreateLink(&ctx, request, response);
-  RecordCompletion(history, id, status, response->position(), response->position(),
-                   response->version(), false);
-  return status;
+  return RecordedCommand(history, std::move(op), timeout, response, op_id,
+                         [&](grpc::ClientContext* ctx, strata::v1::CommandResponse* out) {
+                           return stub.CreateLink(ctx, request, out);
+                         });
 }
 
 grpc::Status RecordedUpdateDestination(History& history, strata::v1::LinkCommands::Stub& stub,
@@ -353,16 +364,10 @@ grpc::Status RecordedUpdateDestination(History& history, strata::v1::LinkCommand
   request.set_destination(op.destination);
   if (op.expected_kind == ExpectedKind::kExact) request.set_expected_version(op.expected_version);
   request.set_request_id(op.request_id);
-  strata::v1::CommandResponse local;
-  if (response == nullptr) response = &local;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineIn(timeout));
-  const uint64_t id = history.Invoke(std::move(op));
-  if (op_id != nullptr) *op_id = id;
-  const grpc::Status status = stub.UpdateDestination(&ctx, request, response);
-  RecordCompletion(history, id, status, response->position(), response->position(),
-                   response->version(), false);
-  return status;
+  return RecordedCommand(history, std::move(op), timeout, response, op_id,
+                         [&](grpc::ClientContext* ctx, strata::v1::CommandResponse* out) {
+                           return stub.UpdateDestination(ctx, request, out);
+                         });
 }
 
 grpc::Status RecordedClick(History& history, strata::v1::LinkCommands::Stub& stub, Op op,
@@ -378,16 +383,10 @@ grpc::Status RecordedClick(History& history, strata::v1::LinkCommands::Stub& stu
   request.set_device(DeviceOf(op.device));
   if (op.clicked_at_us != 0) request.set_clicked_at(op.clicked_at_us);
   request.set_request_id(op.request_id);
-  strata::v1::CommandResponse local;
-  if (response == nullptr) response = &local;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineIn(timeout));
-  const uint64_t id = history.Invoke(std::move(op));
-  if (op_id != nullptr) *op_id = id;
-  const grpc::Status status = stub.RecordClick(&ctx, request, response);
-  RecordCompletion(history, id, status, response->position(), response->position(),
-                   response->version(), false);
-  return status;
+  return RecordedCommand(history, std::move(op), timeout, response, op_id,
+                         [&](grpc::ClientContext* ctx, strata::v1::CommandResponse* out) {
+                           return stub.RecordClick(ctx, request, out);
+                         });
 }
 
 absl::StatusOr<std::optional<uint64_t>> ReadStreamHead(strata::v1::Streams::Stub& stub,
