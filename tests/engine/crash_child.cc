@@ -6,117 +6,28 @@
 // (crash_payload.h). After each acknowledged append it writes one line to
 // stdout, in a single write(2) under a mutex:
 //   <first_position> <stream> <last_version> <event_id_1>,<event_id_2>,...\n
-// so the parent knows exactly which appends were acknowledged before the kill.
+// so the parent knows exactly which appends were acknowledged before the kill
+// (tests/testutil/crash_child_util.h).
 // Exit codes: 2 usage, 3 open failed, 4 an append failed, 5 stdout failed.
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <memory>
-#include <mutex>
-#include <random>
-#include <string>
-#include <thread>
-#include <vector>
+#include <optional>
 
-#include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "engine/event.h"
 #include "engine/event_log.h"
-#include "tests/engine/crash_payload.h"
+#include "tests/testutil/crash_child_util.h"
 
 namespace {
 
-constexpr int kThreads = 4;
-constexpr int kStreams = 10;
-constexpr int kBatchMin = 1;
-constexpr int kBatchMax = 5;
-
-// Writes `line` with one write(2); a line is far below PIPE_BUF, so a pipe
-// receives it whole or not at all.
-void WriteLine(const std::string& line) {
-  for (;;) {
-    const ssize_t n = ::write(STDOUT_FILENO, line.data(), line.size());
-    if (n == static_cast<ssize_t>(line.size())) return;
-    if (n < 0 && errno == EINTR) continue;
-    std::fprintf(stderr, "strata_crash_child: write to stdout failed (%zd of %zu)\n", n,
-                 line.size());
-    std::_Exit(5);
-  }
-}
-
-strata::EventId RandomId(std::mt19937_64& rng) {
-  strata::EventId id;
-  for (size_t i = 0; i < id.bytes.size(); i += 8) {
-    const uint64_t r = rng();
-    for (size_t j = 0; j < 8; ++j) id.bytes[i + j] = static_cast<uint8_t>(r >> (8 * j));
-  }
-  id.bytes[6] = static_cast<uint8_t>((id.bytes[6] & 0x0f) | 0x40);  // version 4
-  id.bytes[8] = static_cast<uint8_t>((id.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  return id;
-}
-
-void AppendForever(strata::EventLog* log, uint64_t seed, int thread_index, std::mutex* out_mu) {
-  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
-                    static_cast<uint32_t>(thread_index)};
-  std::mt19937_64 rng(seq);
-  std::uniform_int_distribution<int> batch_size(kBatchMin, kBatchMax);
-  std::uniform_int_distribution<int> stream_index(0, kStreams - 1);
-  for (;;) {
-    const std::string stream = absl::StrCat("c-", stream_index(rng));
-    std::vector<strata::NewEvent> events(batch_size(rng));
-    std::string ids;
-    for (strata::NewEvent& e : events) {
-      const strata::EventId id = RandomId(rng);
-      e.event_id = id;
-      e.type = strata::crashtest::kEventType;
-      e.content_type = strata::crashtest::kContentType;
-      e.data = strata::crashtest::PayloadFor(id);
-      absl::StrAppend(&ids, ids.empty() ? "" : ",", id.ToString());
-    }
-    absl::StatusOr<strata::AppendResult> r =
-        log->Append(stream, strata::ExpectedVersion::Any(), std::move(events));
-    if (!r.ok()) {
-      std::fprintf(stderr, "strata_crash_child: append to %s failed: %s\n", stream.c_str(),
-                   r.status().ToString().c_str());
-      std::_Exit(4);
-    }
-    const std::string line =
-        absl::StrCat(r->first_position, " ", stream, " ", r->last_version, " ", ids, "\n");
-    std::lock_guard<std::mutex> lock(*out_mu);
-    WriteLine(line);
-  }
-}
+constexpr char kProgram[] = "strata_crash_child";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s <data_dir> <seed>\n", argv[0]);
-    return 2;
-  }
-  char* end = nullptr;
-  errno = 0;
-  const uint64_t seed = std::strtoull(argv[2], &end, 10);
-  if (errno != 0 || end == argv[2] || *end != '\0') {
-    std::fprintf(stderr, "strata_crash_child: bad seed '%s'\n", argv[2]);
-    return 2;
-  }
-  absl::StatusOr<std::unique_ptr<strata::EventLog>> log = strata::EventLog::Open(argv[1]);
-  if (!log.ok()) {
-    std::fprintf(stderr, "strata_crash_child: open %s failed: %s\n", argv[1],
-                 log.status().ToString().c_str());
-    return 3;
-  }
-  std::mutex out_mu;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back(AppendForever, log->get(), seed, t, &out_mu);
-  }
-  // The threads run until SIGKILL; nothing returns normally.
-  for (std::thread& th : threads) th.join();
+  const std::optional<uint64_t> seed =
+      strata::crashtest::ParseChildArgs(kProgram, argc, argv, /*extra_args=*/0, "");
+  if (!seed.has_value()) return 2;
+  std::unique_ptr<strata::EventLog> log = strata::crashtest::OpenLogOrExit(kProgram, argv[1]);
+  strata::crashtest::AppendAndAcknowledgeForever(kProgram, log.get(), *seed, "c-");
   return 0;
 }

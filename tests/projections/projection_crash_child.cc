@@ -10,17 +10,16 @@
 //  - the main thread calls Rebuild("counters") at seeded random intervals
 //    (0-600 ms, ~300 ms on average), so kills also land during background
 //    rebuilds and cut-overs.
-// Once started it writes "ready\n" to stdout in a single write(2).
+// Once started it writes "ready\n" to stdout in a single write(2)
+// (tests/testutil/crash_child_util.h).
 // Exit codes: 2 usage, 3 open failed, 4 an append failed, 5 stdout failed,
 // 6 register or rebuild failed.
 
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -34,26 +33,17 @@
 #include "engine/event_log.h"
 #include "projections/runtime/runtime.h"
 #include "tests/projections/counter_projection.h"
+#include "tests/testutil/crash_child_util.h"
 
 namespace {
 
+constexpr char kProgram[] = "strata_projection_crash_child";
 constexpr int kThreads = 2;
 constexpr int kStreams = 8;
 constexpr int kBatchMin = 1;
 constexpr int kBatchMax = 4;
 constexpr int kResetOneIn = 25;       // event types: 1 in 25 is a Reset
 constexpr int kRebuildMaxGapMs = 600;  // uniform 0-600 ms between rebuilds
-
-void WriteAll(const std::string& text) {
-  for (;;) {
-    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
-    if (n == static_cast<ssize_t>(text.size())) return;
-    if (n < 0 && errno == EINTR) continue;
-    std::fprintf(stderr, "strata_projection_crash_child: write to stdout failed (%zd of %zu)\n",
-                 n, text.size());
-    std::_Exit(5);
-  }
-}
 
 void AppendForever(strata::EventLog* log, uint64_t seed, int thread_index) {
   std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32),
@@ -84,31 +74,19 @@ void AppendForever(strata::EventLog* log, uint64_t seed, int thread_index) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s <data_dir> <seed>\n", argv[0]);
-    return 2;
-  }
-  char* end = nullptr;
-  errno = 0;
-  const uint64_t seed = std::strtoull(argv[2], &end, 10);
-  if (errno != 0 || end == argv[2] || *end != '\0') {
-    std::fprintf(stderr, "strata_projection_crash_child: bad seed '%s'\n", argv[2]);
-    return 2;
-  }
+  const std::optional<uint64_t> parsed_seed =
+      strata::crashtest::ParseChildArgs(kProgram, argc, argv, /*extra_args=*/0, "");
+  if (!parsed_seed.has_value()) return 2;
+  const uint64_t seed = *parsed_seed;
   const std::string data_dir = argv[1];
 
-  absl::StatusOr<std::unique_ptr<strata::EventLog>> log =
-      strata::EventLog::Open(data_dir + "/log");
-  if (!log.ok()) {
-    std::fprintf(stderr, "strata_projection_crash_child: open log failed: %s\n",
-                 log.status().ToString().c_str());
-    return 3;
-  }
+  std::unique_ptr<strata::EventLog> log =
+      strata::crashtest::OpenLogOrExit(kProgram, data_dir + "/log");
   strata::ProjectionRuntimeOptions options;
   options.snapshot_interval_events = 50;
   options.batch_events_max = 17;
   absl::StatusOr<std::unique_ptr<strata::ProjectionRuntime>> runtime =
-      strata::ProjectionRuntime::Open(data_dir + "/projections", log->get(), options);
+      strata::ProjectionRuntime::Open(data_dir + "/projections", log.get(), options);
   if (!runtime.ok()) {
     std::fprintf(stderr, "strata_projection_crash_child: open runtime failed: %s\n",
                  runtime.status().ToString().c_str());
@@ -123,8 +101,8 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) threads.emplace_back(AppendForever, log->get(), seed, t);
-  WriteAll("ready\n");
+  for (int t = 0; t < kThreads; ++t) threads.emplace_back(AppendForever, log.get(), seed, t);
+  strata::crashtest::WriteToStdout(kProgram, "ready\n");
 
   // Rebuilds at random moments; this is pacing, not synchronization.
   std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);

@@ -15,20 +15,10 @@
 // cycles may be killed before the first cut-over). The seed (random, or
 // STRATA_TEST_SEED) is printed and recorded.
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,7 +31,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -49,6 +38,7 @@
 #include "gtest/gtest.h"
 #include "projections/runtime/runtime.h"
 #include "tests/projections/counter_projection.h"
+#include "tests/testutil/child_process.h"
 #include "tests/testutil/temp_dir.h"
 
 #ifndef STRATA_PROJECTION_CRASH_CHILD_PATH
@@ -58,9 +48,12 @@
 namespace strata {
 namespace {
 
+using ::strata::testing::ChildRun;
+using ::strata::testing::ChooseSeed;
 using ::strata::testing::CounterProjection;
 using ::strata::testing::Dump;
 using ::strata::testing::FreshFold;
+using ::strata::testing::RunAndKillChild;
 using ::strata::testing::TempDir;
 
 using State = std::map<std::string, std::string>;
@@ -70,7 +63,6 @@ constexpr int kMinComparedCycles = 20;
 constexpr int kKillAfterMsMin = 30;
 constexpr int kKillAfterMsMax = 300;
 constexpr int kReadsAfterRegister = 3;
-constexpr int kReadyTimeoutMs = 30'000;
 constexpr absl::Duration kCatchUpWait = absl::Seconds(30);
 
 ProjectionRuntimeOptions Options() {
@@ -78,14 +70,6 @@ ProjectionRuntimeOptions Options() {
   options.snapshot_interval_events = 50;
   options.batch_events_max = 17;
   return options;
-}
-
-uint64_t ChooseSeed() {
-  const char* env = std::getenv("STRATA_TEST_SEED");
-  uint64_t seed = 0;
-  if (env != nullptr && absl::SimpleAtoi(env, &seed)) return seed;
-  std::random_device rd;
-  return (static_cast<uint64_t>(rd()) << 32) | rd();
 }
 
 // A readable key/value: counters decoded, other values escaped.
@@ -129,102 +113,6 @@ void ExpectNoFailedGeneration(const ProjectionRuntime& runtime, absl::string_vie
         << when << ": generation " << st.generation << " failed at " << st.error_position << ": "
         << st.error << " [" << DescribeStatus(status) << "]";
   }
-}
-
-struct ChildRun {
-  bool ready = false;   // the child wrote "ready"
-  bool killed = false;  // we sent SIGKILL
-  int wait_status = 0;  // from waitpid
-  std::string output;   // everything the child wrote to stdout
-};
-
-// Runs the child on `data_dir`, waits for its "ready" line, kills it
-// `kill_after` later, drains its stdout to EOF and reaps it. All waits are
-// poll() with timeouts. Fails the test on system errors.
-void RunAndKillChild(const std::string& data_dir, uint64_t child_seed,
-                     std::chrono::milliseconds kill_after, ChildRun* run) {
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0) << std::strerror(errno);
-  std::string path = STRATA_PROJECTION_CRASH_CHILD_PATH;
-  std::string dir = data_dir;
-  std::string seed = absl::StrCat(child_seed);
-  char* argv[] = {path.data(), dir.data(), seed.data(), nullptr};
-
-  const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0) << std::strerror(errno);
-  if (pid == 0) {
-    // Child: stdout becomes the pipe (dup2 clears O_CLOEXEC on fd 1).
-    if (::dup2(fds[1], STDOUT_FILENO) < 0) ::_exit(126);
-    ::execv(path.c_str(), argv);
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-
-  // Kills and reaps the child whatever happens below, so a failed assertion
-  // never leaves it running.
-  struct Reaper {
-    pid_t pid;
-    ChildRun* run;
-    int fd;
-    ~Reaper() {
-      if (pid > 0) {
-        if (!run->killed) ::kill(pid, SIGKILL);
-        while (::waitpid(pid, &run->wait_status, 0) < 0 && errno == EINTR) {
-        }
-      }
-      ::close(fd);
-    }
-  } reaper{pid, run, fds[0]};
-
-  std::optional<std::chrono::steady_clock::time_point> kill_at;
-  const auto ready_deadline = start + std::chrono::milliseconds(kReadyTimeoutMs);
-  char buf[4096];
-  bool eof = false;
-  while (!eof) {
-    const auto now = std::chrono::steady_clock::now();
-    int timeout_ms = 30'000;  // after the kill: EOF must come quickly
-    if (!run->killed) {
-      if (kill_at.has_value() && now >= *kill_at) {
-        ASSERT_EQ(::kill(pid, SIGKILL), 0) << std::strerror(errno);
-        run->killed = true;
-        continue;
-      }
-      const auto until = kill_at.has_value() ? *kill_at : ready_deadline;
-      ASSERT_TRUE(kill_at.has_value() || now < ready_deadline)
-          << "the child did not write 'ready' within " << kReadyTimeoutMs << " ms";
-      timeout_ms = static_cast<int>(
-          std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(until - now).count()));
-    }
-    pollfd p{fds[0], POLLIN, 0};
-    const int rc = ::poll(&p, 1, timeout_ms);
-    if (rc < 0) {
-      ASSERT_EQ(errno, EINTR) << std::strerror(errno);
-      continue;
-    }
-    if (rc == 0) {
-      ASSERT_FALSE(run->killed) << "no EOF on the child's pipe 30 s after SIGKILL";
-      continue;  // a deadline passed: the loop head acts on it
-    }
-    const ssize_t n = ::read(fds[0], buf, sizeof(buf));
-    if (n > 0) {
-      run->output.append(buf, static_cast<size_t>(n));
-      if (!run->ready && run->output.find("ready\n") != std::string::npos) {
-        run->ready = true;
-        kill_at = std::chrono::steady_clock::now() + kill_after;
-      }
-    } else if (n == 0) {
-      eof = true;
-    } else {
-      ASSERT_EQ(errno, EINTR) << std::strerror(errno);
-    }
-  }
-  reaper.pid = -1;
-  pid_t waited;
-  do {
-    waited = ::waitpid(pid, &run->wait_status, 0);
-  } while (waited < 0 && errno == EINTR);
-  ASSERT_EQ(waited, pid) << std::strerror(errno);
 }
 
 // One consistent live read: the state and the position it is at.
@@ -322,13 +210,9 @@ TEST_F(ProjectionCrashTest, LiveStateEqualsFreshFoldAfterKillNine) {
     SCOPED_TRACE(absl::StrCat("cycle ", cycle, ", kill ", kill_ms, " ms after ready"));
 
     ChildRun run;
-    ASSERT_NO_FATAL_FAILURE(
-        RunAndKillChild(data_dir, child_seed, std::chrono::milliseconds(kill_ms), &run));
-    ASSERT_TRUE(run.ready) << "the child exited before 'ready', wait status " << run.wait_status;
-    ASSERT_TRUE(run.killed) << "the child exited before the kill, wait status "
-                            << run.wait_status;
-    ASSERT_TRUE(WIFSIGNALED(run.wait_status) && WTERMSIG(run.wait_status) == SIGKILL)
-        << "wait status " << run.wait_status;
+    ASSERT_NO_FATAL_FAILURE(RunAndKillChild(
+        {STRATA_PROJECTION_CRASH_CHILD_PATH, data_dir, absl::StrCat(child_seed)},
+        {.kill_after = std::chrono::milliseconds(kill_ms), .wait_for_ready = true}, &run));
     ++totals_.cycles;
     folds_.clear();
 

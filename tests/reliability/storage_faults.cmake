@@ -11,10 +11,10 @@ target_link_libraries(strata_fault_env PUBLIC RocksDB::rocksdb-shared)
 add_executable(strata_power_loss_child ${CMAKE_CURRENT_LIST_DIR}/power_loss_child.cc)
 target_include_directories(strata_power_loss_child PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(strata_power_loss_child PRIVATE
-                      strata::engine strata_fault_env absl::strings Threads::Threads)
+                      strata::engine strata_fault_env strata_crash_child_util)
 
 strata_add_test(power_loss_test ${CMAKE_CURRENT_LIST_DIR}/power_loss_test.cc integration
-                strata::engine RocksDB::rocksdb-shared absl::strings absl::flat_hash_map absl::hash)
+                strata_crash_child_util RocksDB::rocksdb-shared absl::strings)
 add_dependencies(power_loss_test strata_power_loss_child)
 target_compile_definitions(power_loss_test PRIVATE
                            STRATA_POWER_LOSS_CHILD_PATH="$<TARGET_FILE:strata_power_loss_child>")
