@@ -522,7 +522,7 @@ bool PathExists(const google::protobuf::Message& message, absl::string_view path
         at->GetDescriptor()->FindFieldByName(std::string(part));
     if (f == nullptr || f->is_repeated() != (index >= 0)) return false;
     const google::protobuf::Reflection& r = *at->GetReflection();
-    if (index >= r.FieldSize(*at, f)) return false;
+    if (index >= 0 && index >= r.FieldSize(*at, f)) return false;
     const bool last = i + 1 == parts.size();
     if (last) return f->type() == google::protobuf::FieldDescriptor::TYPE_STRING;
     if (f->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE) return false;
