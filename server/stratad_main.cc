@@ -3,8 +3,10 @@
 #include <pthread.h>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 #include "server/stratad_main.h"
 #include "server/strata_server.h"
 #include "tools/cli_flags.h"
@@ -19,6 +21,22 @@ ABSL_FLAG(bool, unsafe_no_sync, false,
           "appends. For benchmarks and throw-away data only.");
 
 namespace strata::server {
+namespace {
+
+// Protobuf's own log lines, minus one: a request with invalid UTF-8 in a
+// string field is answered INVALID_ARGUMENT naming the field
+// (server/rpc_service.h), so protobuf's line about it would only let any
+// client write to the server's log at will.
+void ProtobufLog(google::protobuf::LogLevel level, const char* filename, int line,
+                 const std::string& message) {
+  if (absl::StrContains(message, "invalid UTF-8 data when parsing")) return;
+  static constexpr const char* kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
+  const int index = static_cast<int>(level);
+  std::fprintf(stderr, "strata: protobuf %s %s:%d: %s\n",
+               index >= 0 && index < 4 ? kLevels[index] : "?", filename, line, message.c_str());
+}
+
+}  // namespace
 
 int StratadMain(int argc, char** argv, rocksdb::Env* env) {
   strata::ParseFlags(argc, argv,
@@ -26,6 +44,7 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
                      "Usage: stratad [--data_dir DIR] [--listen HOST:PORT]\n"
                      "SIGINT or SIGTERM stops it cleanly: it stops accepting calls, finishes "
                      "in-flight appends, flushes and exits 0.");
+  google::protobuf::SetLogHandler(&ProtobufLog);
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t signals;
   sigemptyset(&signals);

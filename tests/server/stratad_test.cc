@@ -1,7 +1,8 @@
 // The stratad binary as an operator runs it: --help, a start-up line naming
 // the address, data directory and recovered head, a clean stop on SIGTERM and
 // SIGINT (exit 0, appends acknowledged before the signal kept), and a clear
-// one-line error for an address it cannot bind.
+// one-line error for an address it cannot bind, and no log line a client can
+// provoke with a malformed request.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -126,6 +127,34 @@ TEST(StratadTest, StopsCleanlyOnSignalsAndKeepsAcknowledgedAppends) {
     EXPECT_THAT(out, HasSubstr("shutting down"));
     EXPECT_THAT(out, HasSubstr("stopped cleanly"));
   }
+}
+
+// A request protobuf refuses (invalid UTF-8) is answered INVALID_ARGUMENT
+// naming the field, and leaves no line in the server's log: otherwise any
+// client could write to it at will.
+TEST(StratadTest, InvalidUtf8IsAnsweredAndNotLogged) {
+  strata::testing::TempDir dir;
+  Child c = Spawn({"--data_dir", dir.path(), "--listen", "127.0.0.1:0"});
+  std::smatch m;
+  std::string out = ReadUntil(c.err_fd, std::regex(R"(port (\d+)\))"), &m);
+  ASSERT_EQ(m.size(), 2u) << out;
+  auto streams = strata::v1::Streams::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", std::stoi(m[1])), grpc::InsecureChannelCredentials()));
+  strata::v1::AppendRequest req;
+  req.set_stream(std::string("bad-\xFF", 5));
+  req.add_events()->set_type("T");
+  for (int i = 0; i < 3; ++i) {
+    strata::v1::AppendResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    const grpc::Status s = streams->Append(&ctx, req, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(), "stream: not valid UTF-8");
+  }
+  kill(c.pid, SIGTERM);
+  out += ReadRest(c.err_fd);
+  EXPECT_EQ(WaitExit(c.pid), 0) << out;
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("UTF-8"))) << out;
 }
 
 TEST(StratadTest, UnusableAddressIsOneClearLine) {
