@@ -38,30 +38,23 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
+#include "bench/bench_common.h"
 #include "benchmark/benchmark.h"
 #include "engine/event.h"
 #include "engine/event_log.h"
-#include "engine/options.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
@@ -70,44 +63,16 @@
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
-namespace strata {
+namespace strata::bench {
 namespace {
 
-constexpr size_t kPayloadBytes = 200;
+// kPayloadBytes, kScanEvents and kBuildEventsPerAppend: see bench_common.h.
 constexpr size_t kPlainValueBytes = 300;  // about one stored event record
-constexpr uint64_t kScanEvents = 1'000'000;
-constexpr uint64_t kBuildEventsPerAppend = 1'000;
 constexpr uint64_t kReadChunkEvents = 10'000;
-constexpr size_t kBuildAppendsInFlightMax = 16;
 constexpr char kEventType[] = "bench.event";
-constexpr char kContentType[] = "application/octet-stream";
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-// splitmix64: fast, deterministic, incompressible enough for block
-// compression to be no help to either side.
-class Random64 {
- public:
-  explicit Random64(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::string Bytes(size_t n) {
-    std::string out(n, '\0');
-    for (size_t i = 0; i < n; i += 8) {
-      uint64_t v = Next();
-      for (size_t j = 0; j < 8 && i + j < n; ++j) out[i + j] = static_cast<char>(v >> (8 * j));
-    }
-    return out;
-  }
-
- private:
-  uint64_t state_;
-};
 
 std::string BigEndianKey(uint64_t n) {
   std::string key(8, '\0');
@@ -116,42 +81,6 @@ std::string BigEndianKey(uint64_t n) {
     n >>= 8;
   }
   return key;
-}
-
-NewEvent MakeEvent(std::string data) {
-  NewEvent e;
-  e.type = kEventType;
-  e.content_type = kContentType;
-  e.data = std::move(data);
-  return e;
-}
-
-// The root of every store this process creates; removed at exit.
-const std::string& RootDir() {
-  static const std::string* root = [] {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern =
-        absl::StrCat((tmp != nullptr && *tmp != '\0') ? tmp : "/tmp", "/strata_log_bench.XXXXXX");
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data()) == nullptr) {
-      std::perror("strata_log_bench: mkdtemp");
-      std::exit(1);
-    }
-    return new std::string(buf.data());
-  }();
-  return *root;
-}
-
-// A new path under RootDir(); the store creates the directory.
-std::string FreshDir(absl::string_view name) {
-  static std::atomic<int> counter{0};
-  return absl::StrCat(RootDir(), "/", name, "-", counter.fetch_add(1));
-}
-
-void RemoveDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 // Options for the plain baselines: the settings the engine's stores share
@@ -237,7 +166,7 @@ void BM_Append(benchmark::State& state) {
     if (failed) continue;
     std::vector<NewEvent> events;
     events.reserve(events_per_append);
-    for (size_t i = 0; i < events_per_append; ++i) events.push_back(MakeEvent(payload));
+    for (size_t i = 0; i < events_per_append; ++i) events.push_back(MakeEvent(kEventType, payload));
     absl::StatusOr<AppendResult> result =
         log->Append(stream, ExpectedVersion::Any(), std::move(events));
     if (!result.ok()) {
@@ -338,102 +267,12 @@ BENCHMARK(BM_RocksDbSyncedPut)
 // ---------------------------------------------------------------------------
 // Scan fixtures, built once per process and kept open until main's end.
 
-struct ScanLog {
-  std::string dir;
-  std::unique_ptr<EventLog> log;
-  std::string error;  // set when building failed
-  double build_s = 0;
-};
-
-ScanLog& TheScanLog() {
-  static auto* scan = new ScanLog;
-  return *scan;
-}
-
-absl::Status ScanOnce(const EventLog& log, uint64_t* events, uint64_t* data_bytes) {
-  *events = 0;
-  *data_bytes = 0;
-  return log.ScanAll(ReadAllOptions{}, [&](const EventView& e) {
-    ++*events;
-    *data_bytes += e.data.size();
-    return true;
-  });
-}
-
-absl::Status BuildScanLog(ScanLog* scan) {
-  const auto start = std::chrono::steady_clock::now();
-  scan->dir = FreshDir("scan-log");
-  EventLogOptions options;
-  options.durability = Durability::kUnsafeNoSync;  // fast build; durability is not measured
-  {
-    absl::StatusOr<std::unique_ptr<EventLog>> opened = EventLog::Open(scan->dir, options);
-    if (!opened.ok()) return opened.status();
-    std::unique_ptr<EventLog> log = *std::move(opened);
-
-    // A window of asynchronous appends lets the writer group them.
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t in_flight = 0;
-    absl::Status first_error;
-    Random64 rng(7);
-    const uint64_t appends = kScanEvents / kBuildEventsPerAppend;
-    for (uint64_t a = 0; a < appends; ++a) {
-      std::vector<NewEvent> events;
-      events.reserve(kBuildEventsPerAppend);
-      for (uint64_t i = 0; i < kBuildEventsPerAppend; ++i) {
-        events.push_back(MakeEvent(rng.Bytes(kPayloadBytes)));
-      }
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return in_flight < kBuildAppendsInFlightMax; });
-        if (!first_error.ok()) break;
-        ++in_flight;
-      }
-      log->AppendAsync(absl::StrCat("scan-", a), ExpectedVersion::NoStream(), std::move(events),
-                       [&](absl::StatusOr<AppendResult> result) {
-                         std::lock_guard<std::mutex> lock(mu);
-                         if (!result.ok() && first_error.ok()) first_error = result.status();
-                         --in_flight;
-                         cv.notify_all();
-                       });
-    }
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return in_flight == 0; });
-    }
-    if (!first_error.ok()) return first_error;
-    if (log->Head() != kScanEvents) {
-      return absl::InternalError(
-          absl::StrCat("built log has head ", log->Head(), ", want ", kScanEvents));
-    }
-  }  // closed here, reopened below with the default options
-
-  absl::StatusOr<std::unique_ptr<EventLog>> reopened = EventLog::Open(scan->dir);
-  if (!reopened.ok()) return reopened.status();
-  scan->log = *std::move(reopened);
-  uint64_t events = 0, bytes = 0;  // one untimed warm-up scan, also a check
-  absl::Status s = ScanOnce(*scan->log, &events, &bytes);
-  if (!s.ok()) return s;
-  if (events != kScanEvents || bytes != kScanEvents * kPayloadBytes) {
-    return absl::InternalError(absl::StrCat("warm-up scan saw ", events, " events and ", bytes,
-                                            " data bytes, want ", kScanEvents, " and ",
-                                            kScanEvents * kPayloadBytes));
-  }
-  scan->build_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::fprintf(stderr, "strata_log_bench: built a %llu-event log in %.1f s\n",
-               static_cast<unsigned long long>(kScanEvents), scan->build_s);
-  return absl::OkStatus();
-}
-
+// The scan log of this program: a stream of its own per append ("scan-<n>",
+// created by it), every event of type kEventType.
 void ScanLogSetup(const benchmark::State&) {
-  ScanLog& scan = TheScanLog();
-  if (scan.log != nullptr || !scan.error.empty()) return;  // built (or failed) already
-  absl::Status s = BuildScanLog(&scan);
-  if (!s.ok()) {
-    scan.error = absl::StrCat("building the scan log: ", s.ToString());
-    scan.log.reset();
-  }
+  BuildScanLogOnce({.stream = [](uint64_t append) { return absl::StrCat("scan-", append); },
+                    .type = [](GlobalPosition) { return std::string(kEventType); },
+                    .expected_version = ExpectedVersion::NoStream()});
 }
 
 struct PlainScanDb {
@@ -504,24 +343,7 @@ void PlainScanSetup(const benchmark::State&) {
 // ---------------------------------------------------------------------------
 // BM_ReadAllScan / BM_ReadAllVector / BM_RocksDbIterate
 
-void BM_ReadAllScan(benchmark::State& state) {
-  ScanLog& scan = TheScanLog();
-  if (scan.log == nullptr) state.SkipWithError(scan.error.c_str());
-  uint64_t total_events = 0;
-  for (auto _ : state) {
-    uint64_t events = 0, data_bytes = 0;
-    absl::Status s = ScanOnce(*scan.log, &events, &data_bytes);
-    if (!s.ok() || events != kScanEvents) {
-      state.SkipWithError(
-          absl::StrCat("ScanAll: ", s.ToString(), ", ", events, " events").c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(data_bytes);
-    total_events += events;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(total_events));
-  state.SetBytesProcessed(static_cast<int64_t>(total_events * kPayloadBytes));
-}
+void BM_ReadAllScan(benchmark::State& state) { RunScanLogBenchmark(state); }
 BENCHMARK(BM_ReadAllScan)
     ->MinTime(2.0)
     ->UseRealTime()
@@ -676,20 +498,20 @@ void CloseAndRemoveAll() {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::bench
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  (void)strata::RootDir();  // create it now, so that the atexit below runs after its setup
-  std::atexit([] { strata::RemoveDir(strata::RootDir()); });  // also on exit() paths
+  strata::bench::InitProgram("strata_log_bench");  // its temporary root, removed at exit
 
   // Colour only on a terminal, like the library's own console reporter.
-  strata::RatioReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Color
-                                                       : benchmark::ConsoleReporter::OO_None);
+  strata::bench::RatioReporter reporter(isatty(STDOUT_FILENO)
+                                            ? benchmark::ConsoleReporter::OO_Color
+                                            : benchmark::ConsoleReporter::OO_None);
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  strata::PrintRatios(reporter);
+  strata::bench::PrintRatios(reporter);
   benchmark::Shutdown();
-  strata::CloseAndRemoveAll();
+  strata::bench::CloseAndRemoveAll();
   return 0;
 }

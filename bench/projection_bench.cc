@@ -53,18 +53,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -76,25 +71,21 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "bench/bench_common.h"
 #include "benchmark/benchmark.h"
 #include "engine/event.h"
 #include "engine/event_log.h"
-#include "engine/options.h"
 #include "projections/projection.h"
 #include "projections/runtime/runtime.h"
 
-namespace strata {
+namespace strata::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kPayloadBytes = 200;
-constexpr uint64_t kScanEvents = 1'000'000;
-constexpr uint64_t kBuildEventsPerAppend = 1'000;
-constexpr size_t kBuildAppendsInFlightMax = 16;
+// kPayloadBytes, kScanEvents and kBuildEventsPerAppend: see bench_common.h.
 constexpr uint64_t kStreams = 100;
 constexpr uint64_t kEventTypes = 5;
-constexpr char kContentType[] = "application/octet-stream";
 constexpr char kProjectionName[] = "counters";
 // Longest wait for a projection to catch up before a benchmark gives up.
 constexpr absl::Duration kCatchUpWaitMax = absl::Minutes(2);
@@ -141,40 +132,8 @@ class CounterProjection : public Projection {
 // ---------------------------------------------------------------------------
 // Helpers
 
-// splitmix64: fast, deterministic, incompressible enough for block
-// compression to be no help.
-class Random64 {
- public:
-  explicit Random64(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  std::string Bytes(size_t n) {
-    std::string out(n, '\0');
-    for (size_t i = 0; i < n; i += 8) {
-      uint64_t v = Next();
-      for (size_t j = 0; j < 8 && i + j < n; ++j) out[i + j] = static_cast<char>(v >> (8 * j));
-    }
-    return out;
-  }
-
- private:
-  uint64_t state_;
-};
-
 std::string StreamName(uint64_t index) { return absl::StrCat("s-", index); }
 std::string TypeName(uint64_t index) { return absl::StrCat("bench.type", index); }
-
-NewEvent MakeEvent(std::string type, std::string data) {
-  NewEvent e;
-  e.type = std::move(type);
-  e.content_type = kContentType;
-  e.data = std::move(data);
-  return e;
-}
 
 // The scan log's layout: append `a` (0-based) holds positions
 // a * 1,000 + 1 .. (a + 1) * 1,000, all in stream a % 100; the event at
@@ -191,34 +150,6 @@ uint64_t ExpectedStreamCount(GlobalPosition p, uint64_t stream) {
   const uint64_t rest = p % kBuildEventsPerAppend;  // events of the next one
   const uint64_t full_in_stream = full / kStreams + (stream < full % kStreams ? 1 : 0);
   return full_in_stream * kBuildEventsPerAppend + (full % kStreams == stream ? rest : 0);
-}
-
-// The root of every store this process creates; removed at exit.
-const std::string& RootDir() {
-  static const std::string* root = [] {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = absl::StrCat((tmp != nullptr && *tmp != '\0') ? tmp : "/tmp",
-                                       "/strata_projection_bench.XXXXXX");
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data()) == nullptr) {
-      std::perror("strata_projection_bench: mkdtemp");
-      std::exit(1);
-    }
-    return new std::string(buf.data());
-  }();
-  return *root;
-}
-
-// A new path under RootDir(); the store creates the directory.
-std::string FreshDir(absl::string_view name) {
-  static std::atomic<int> counter{0};
-  return absl::StrCat(RootDir(), "/", name, "-", counter.fetch_add(1));
-}
-
-void RemoveDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
 }
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -274,142 +205,16 @@ absl::Status CheckLiveTotal(const ProjectionRuntime& runtime, uint64_t want) {
 }
 
 // ---------------------------------------------------------------------------
-// The scan log: built once per process and kept open until main's end.
-
-struct ScanLog {
-  std::string dir;
-  std::unique_ptr<EventLog> log;
-  std::string error;  // set when building failed
-};
-
-ScanLog& TheScanLog() {
-  static auto* scan = new ScanLog;
-  return *scan;
-}
-
-absl::Status ScanOnce(const EventLog& log, uint64_t* events, uint64_t* data_bytes) {
-  *events = 0;
-  *data_bytes = 0;
-  return log.ScanAll(ReadAllOptions{}, [&](const EventView& e) {
-    ++*events;
-    *data_bytes += e.data.size();
-    return true;
-  });
-}
-
-absl::Status BuildScanLog(ScanLog* scan) {
-  const auto start = Clock::now();
-  scan->dir = FreshDir("scan-log");
-  EventLogOptions options;
-  options.durability = Durability::kUnsafeNoSync;  // fast build; durability is not measured
-  {
-    absl::StatusOr<std::unique_ptr<EventLog>> opened = EventLog::Open(scan->dir, options);
-    if (!opened.ok()) return opened.status();
-    std::unique_ptr<EventLog> log = *std::move(opened);
-
-    // A window of asynchronous appends lets the writer group them. The writer
-    // commits them in queue order, which the layout check below confirms.
-    std::mutex mu;
-    std::condition_variable cv;
-    size_t in_flight = 0;
-    absl::Status first_error;
-    Random64 rng(7);
-    const uint64_t appends = kScanEvents / kBuildEventsPerAppend;
-    for (uint64_t a = 0; a < appends; ++a) {
-      std::vector<NewEvent> events;
-      events.reserve(kBuildEventsPerAppend);
-      for (uint64_t i = 0; i < kBuildEventsPerAppend; ++i) {
-        const GlobalPosition p = a * kBuildEventsPerAppend + i + 1;
-        events.push_back(MakeEvent(TypeName(TypeOf(p)), rng.Bytes(kPayloadBytes)));
-      }
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        cv.wait(lock, [&] { return in_flight < kBuildAppendsInFlightMax; });
-        if (!first_error.ok()) break;
-        ++in_flight;
-      }
-      log->AppendAsync(StreamName(a % kStreams), ExpectedVersion::Any(), std::move(events),
-                       [&](absl::StatusOr<AppendResult> result) {
-                         std::lock_guard<std::mutex> lock(mu);
-                         if (!result.ok() && first_error.ok()) first_error = result.status();
-                         --in_flight;
-                         cv.notify_all();
-                       });
-    }
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait(lock, [&] { return in_flight == 0; });
-    }
-    if (!first_error.ok()) return first_error;
-    if (log->Head() != kScanEvents) {
-      return absl::InternalError(
-          absl::StrCat("built log has head ", log->Head(), ", want ", kScanEvents));
-    }
-  }  // closed here, reopened below with the default options
-
-  absl::StatusOr<std::unique_ptr<EventLog>> reopened = EventLog::Open(scan->dir);
-  if (!reopened.ok()) return reopened.status();
-  scan->log = *std::move(reopened);
-  // One untimed warm-up scan, which also checks the layout the time-travel
-  // checks rely on.
-  uint64_t events = 0;
-  std::string layout_error;
-  absl::Status s = scan->log->ScanAll(ReadAllOptions{}, [&](const EventView& e) {
-    ++events;
-    if (e.position != events || e.stream != StreamName(StreamOf(e.position)) ||
-        e.type != TypeName(TypeOf(e.position)) || e.data.size() != kPayloadBytes) {
-      layout_error = absl::StrCat("event ", events, " is at position ", e.position, " in '",
-                                  e.stream, "' of type '", e.type, "' with ", e.data.size(),
-                                  " data bytes: not the layout the benchmark expects");
-      return false;
-    }
-    return true;
-  });
-  if (!s.ok()) return s;
-  if (!layout_error.empty()) return absl::InternalError(layout_error);
-  if (events != kScanEvents) {
-    return absl::InternalError(
-        absl::StrCat("warm-up scan saw ", events, " events, want ", kScanEvents));
-  }
-  std::fprintf(stderr, "strata_projection_bench: built a %llu-event log in %.1f s\n",
-               static_cast<unsigned long long>(kScanEvents), Seconds(Clock::now() - start));
-  return absl::OkStatus();
-}
+// The scan log, in the layout above, and BM_LogScan: the baseline of the
+// replay target.
 
 void ScanLogSetup(const benchmark::State&) {
-  ScanLog& scan = TheScanLog();
-  if (scan.log != nullptr || !scan.error.empty()) return;  // built (or failed) already
-  absl::Status s = BuildScanLog(&scan);
-  if (!s.ok()) {
-    scan.error = absl::StrCat("building the scan log: ", s.ToString());
-    scan.log.reset();
-  }
+  BuildScanLogOnce({.stream = [](uint64_t append) { return StreamName(append % kStreams); },
+                    .type = [](GlobalPosition p) { return TypeName(TypeOf(p)); },
+                    .expected_version = ExpectedVersion::Any()});
 }
 
-// ---------------------------------------------------------------------------
-// BM_LogScan: the baseline of the replay target.
-
-void BM_LogScan(benchmark::State& state) {
-  ScanLog& scan = TheScanLog();
-  if (scan.log == nullptr) {
-    state.SkipWithError(scan.error.c_str());
-    return;
-  }
-  uint64_t total_events = 0;
-  for (auto _ : state) {
-    uint64_t events = 0, data_bytes = 0;
-    absl::Status s = ScanOnce(*scan.log, &events, &data_bytes);
-    if (!s.ok() || events != kScanEvents) {
-      state.SkipWithError(
-          absl::StrCat("ScanAll: ", s.ToString(), ", ", events, " events").c_str());
-      break;
-    }
-    benchmark::DoNotOptimize(data_bytes);
-    total_events += events;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(total_events));
-  state.SetBytesProcessed(static_cast<int64_t>(total_events * kPayloadBytes));
-}
+void BM_LogScan(benchmark::State& state) { RunScanLogBenchmark(state); }
 BENCHMARK(BM_LogScan)
     ->MinTime(2.0)
     ->UseRealTime()
@@ -811,20 +616,20 @@ void CloseAndRemoveAll() {
 }
 
 }  // namespace
-}  // namespace strata
+}  // namespace strata::bench
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  (void)strata::RootDir();  // create it now, so that the atexit below runs after its setup
-  std::atexit([] { strata::RemoveDir(strata::RootDir()); });  // also on exit() paths
+  strata::bench::InitProgram("strata_projection_bench");  // its temporary root, removed at exit
 
   // Colour only on a terminal, like the library's own console reporter.
-  strata::SummaryReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_Color
-                                                         : benchmark::ConsoleReporter::OO_None);
+  strata::bench::SummaryReporter reporter(isatty(STDOUT_FILENO)
+                                              ? benchmark::ConsoleReporter::OO_Color
+                                              : benchmark::ConsoleReporter::OO_None);
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  strata::PrintSummary(reporter);
+  strata::bench::PrintSummary(reporter);
   benchmark::Shutdown();
-  strata::CloseAndRemoveAll();
+  strata::bench::CloseAndRemoveAll();
   return 0;
 }
