@@ -67,6 +67,19 @@
 #include "server/strata_server.h"
 #include "tests/testutil/temp_dir.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define STRATA_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STRATA_UNDER_ASAN 1
+#endif
+#endif
+#ifdef STRATA_UNDER_ASAN
+constexpr bool kUnderAddressSanitizer = true;
+#else
+constexpr bool kUnderAddressSanitizer = false;
+#endif
+
 namespace strata::server {
 namespace {
 
@@ -543,11 +556,16 @@ TEST(StalledSubscriberTest, ServerMemoryAndOtherClientsStayBoundedAndTheSubscrib
   EXPECT_GT(stall_bytes, kRssGrowthMaxBytes);
   EXPECT_LT(seen_during_stall, stall_events / 10);
   EXPECT_EQ(writers.errors(), 0u) << writers.last_error();
-  // Memory.
+  // Memory. Under AddressSanitizer freed memory waits in its quarantine
+  // (256 MiB by default), so RSS measures the sanitizer's allocator, not the
+  // server (one CI run: growth 74.8 MiB under ASan where plain builds show
+  // 2-6 MiB): the bound is asserted in plain builds only.
   if (negative_control) {
     EXPECT_GT(growth, kRssGrowthMaxBytes) << "negative control: a retained backlog went unseen";
-  } else {
+  } else if (!kUnderAddressSanitizer) {
     EXPECT_LE(growth, kRssGrowthMaxBytes);
+  } else {
+    std::printf("RSS bound not asserted under AddressSanitizer\n");
   }
   // The other client's latency.
   EXPECT_EQ(normal.Errors(kStall), 0);
