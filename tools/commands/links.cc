@@ -25,12 +25,20 @@ std::string Share(uint64_t part, uint64_t total) {
   return absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(total));
 }
 
-// Offline, answers reflect the whole log unless the caller chose a position.
-template <typename Request>
-void DefaultMinPosition(const Connection& c, Request* request) {
+// Sets the request's positions and makes the query (`call` with a context
+// that Ctrl-C cancels). Offline, answers reflect the whole log unless the
+// caller chose a position.
+template <typename Request, typename Call>
+grpc::Status Query(Connection& c, std::optional<uint64_t> as_of,
+                   std::optional<uint64_t> min_position, Request* request, Call call) {
+  if (as_of.has_value()) request->set_as_of_position(*as_of);
+  if (min_position.has_value()) request->set_min_position(*min_position);
   if (c.offline() && !request->has_min_position() && !request->has_as_of_position()) {
     request->set_min_position(c.OfflineHead());
   }
+  auto ctx = c.Context();
+  CancelOnInterrupt cancel(ctx.get());
+  return call(ctx.get(), *request);
 }
 
 std::vector<FlagSpec> QueryFlags() {
@@ -91,13 +99,11 @@ int RunLinksGet(const Argv& argv) {
   Connection& c = **opened;
   v1::GetLinkRequest request;
   request.set_link_id(args->positional()[0]);
-  if (as_of.has_value()) request.set_as_of_position(*as_of);
-  if (min_position.has_value()) request.set_min_position(*min_position);
-  DefaultMinPosition(c, &request);
   v1::GetLinkResponse r;
-  auto ctx = c.Context();
-  CancelOnInterrupt cancel(ctx.get());
-  grpc::Status s = c.queries().GetLink(ctx.get(), request, &r);
+  grpc::Status s = Query(c, as_of, min_position, &request,
+                         [&](grpc::ClientContext* ctx, const v1::GetLinkRequest& req) {
+                           return c.queries().GetLink(ctx, req, &r);
+                         });
   if (!s.ok()) return Fail(Explain(c, s));
   if (args->Has("json")) {
     JsonWriter w;
@@ -150,13 +156,11 @@ int RunLinksAnalytics(const Argv& argv) {
   request.set_link_id(args->positional()[0]);
   request.set_from_date(*args->Get("from"));
   request.set_to_date(*args->Get("to"));
-  if (as_of.has_value()) request.set_as_of_position(*as_of);
-  if (min_position.has_value()) request.set_min_position(*min_position);
-  DefaultMinPosition(c, &request);
   v1::GetLinkAnalyticsResponse r;
-  auto ctx = c.Context();
-  CancelOnInterrupt cancel(ctx.get());
-  grpc::Status s = c.queries().GetLinkAnalytics(ctx.get(), request, &r);
+  grpc::Status s = Query(c, as_of, min_position, &request,
+                         [&](grpc::ClientContext* ctx, const v1::GetLinkAnalyticsRequest& req) {
+                           return c.queries().GetLinkAnalytics(ctx, req, &r);
+                         });
   if (!s.ok()) return Fail(Explain(c, s));
 
   if (args->Has("json")) {
