@@ -232,6 +232,21 @@ fs::path LargestWal(const std::string& dir) {
   return best;
 }
 
+// After a failed write: three more appends are each refused with
+// UNAVAILABLE and change nothing; their ids go to *refused_ids.
+void ExpectRefusedUntilReopened(EventLog& log, Writer* writer, const char* label,
+                                std::vector<EventId>* refused_ids) {
+  for (int i = 0; i < 3; ++i) {
+    std::vector<EventId> ids;
+    const absl::Status again = writer->Append(log, StreamName(i), 1, 100, &ids);
+    EXPECT_FALSE(again.ok()) << label << ": an append after a failed write was accepted";
+    EXPECT_EQ(again.code(), absl::StatusCode::kUnavailable) << again;
+    if (i == 0) std::printf("%s: next append: %s\n", label, again.ToString().c_str());
+    refused_ids->insert(refused_ids->end(), ids.begin(), ids.end());
+  }
+  EXPECT_EQ(log.Head(), writer->acked().size());
+}
+
 void FlipByte(const fs::path& file, uint64_t offset, uint8_t mask) {
   std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
   ASSERT_TRUE(f.is_open()) << file;
@@ -395,15 +410,7 @@ TEST(StorageFaultsTest, DiskFullFailsCleanly) {
 
     // Space comes back, yet the log keeps refusing appends until reopened.
     fault.fs().ClearNoSpace();
-    for (int i = 0; i < 3; ++i) {
-      std::vector<EventId> ids;
-      const absl::Status again = writer.Append(**log, StreamName(i), 2, 100, &ids);
-      EXPECT_FALSE(again.ok()) << "an append after a failed write was accepted";
-      EXPECT_EQ(again.code(), absl::StatusCode::kUnavailable) << again;
-      if (i == 0) std::printf("DiskFull (injected): next append: %s\n", again.ToString().c_str());
-      refused_ids.insert(refused_ids.end(), ids.begin(), ids.end());
-    }
-    EXPECT_EQ((**log).Head(), writer.acked().size());
+    ExpectRefusedUntilReopened(**log, &writer, "DiskFull (injected)", &refused_ids);
     // The open log still serves every acknowledged event.
     ASSERT_NO_FATAL_FAILURE(CheckStore(**log, writer.acked(), writer));
   }
@@ -524,15 +531,7 @@ TEST(StorageFaultsTest, WalSyncErrorIsNeverAcknowledged) {
 
     // The disk recovers; the log still refuses appends until reopened.
     fault.fs().DisarmWalSyncError();
-    for (int i = 0; i < 3; ++i) {
-      std::vector<EventId> ids;
-      const absl::Status again = writer.Append(**log, StreamName(i), 1, 200, &ids);
-      EXPECT_FALSE(again.ok()) << "an append after a failed WAL sync was accepted";
-      EXPECT_EQ(again.code(), absl::StatusCode::kUnavailable) << again;
-      if (i == 0) std::printf("WalSyncError: next append: %s\n", again.ToString().c_str());
-      refused_ids.insert(refused_ids.end(), ids.begin(), ids.end());
-    }
-    EXPECT_EQ((**log).Head(), writer.acked().size());
+    ExpectRefusedUntilReopened(**log, &writer, "WalSyncError", &refused_ids);
     ASSERT_NO_FATAL_FAILURE(CheckStore(**log, writer.acked(), writer));
   }
 
