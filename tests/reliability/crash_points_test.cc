@@ -104,17 +104,8 @@ TEST(CrashPointsTest, EveryPointIsHitAndRecoveredFrom) {
       absl::StatusOr<std::unique_ptr<StratadProcess>> server = StratadProcess::Start(clean);
       ASSERT_TRUE(server.ok()) << server.status();
       ASSERT_TRUE((*server)->listening()) << (*server)->Output();
-      auto commands = strata::v1::LinkCommands::NewStub(NewChannel((*server)->address()));
-      for (const std::string& link : queries.links) {
-        Op op;
-        op.link_id = link;
-        op.request_id = absl::StrCat("create-", link);
-        strata::v1::CommandResponse response;
-        const grpc::Status s = RecordedCreateLink(history, *commands, op, absl::Seconds(10),
-                                                  &response);
-        ASSERT_TRUE(s.ok()) << StatusText(s);
-        queries.min_as_of = std::max<uint64_t>(queries.min_as_of, response.position());
-      }
+      const absl::Status created = CreateModelLinks(history, (*server)->address(), &queries);
+      ASSERT_TRUE(created.ok()) << created;
       workload.Start((*server)->address(), 0);
       std::this_thread::sleep_for(std::chrono::milliseconds(30));
       workload.RequestStop();

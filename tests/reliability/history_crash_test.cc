@@ -97,7 +97,8 @@ std::optional<uint64_t> LowestRecoveredCheckpoint(const std::string& output) {
   constexpr char kMarker[] = "(live): recovered at checkpoint ";
   for (size_t at = output.find(kMarker); at != std::string::npos;
        at = output.find(kMarker, at + 1)) {
-    const uint64_t checkpoint = std::strtoull(output.c_str() + at + sizeof(kMarker) - 1, nullptr, 10);
+    const uint64_t checkpoint =
+        std::strtoull(output.c_str() + at + sizeof(kMarker) - 1, nullptr, 10);
     lowest = std::min(lowest.value_or(checkpoint), checkpoint);
   }
   return lowest;
@@ -155,19 +156,8 @@ void RunCycles(const CycleOptions& options, RunResult* result) {
     absl::StatusOr<std::unique_ptr<StratadProcess>> server = StratadProcess::Start(so);
     ASSERT_TRUE(server.ok()) << server.status();
     ASSERT_TRUE((*server)->listening()) << (*server)->Output();
-    {
-      auto commands = strata::v1::LinkCommands::NewStub(NewChannel((*server)->address()));
-      for (const std::string& link : queries.links) {
-        Op op;
-        op.link_id = link;
-        op.request_id = absl::StrCat("create-", link);
-        strata::v1::CommandResponse response;
-        const grpc::Status s =
-            RecordedCreateLink(history, *commands, op, absl::Seconds(10), &response);
-        ASSERT_TRUE(s.ok()) << StatusText(s);
-        queries.min_as_of = std::max<uint64_t>(queries.min_as_of, response.position());
-      }
-    }
+    const absl::Status created = CreateModelLinks(history, (*server)->address(), &queries);
+    ASSERT_TRUE(created.ok()) << created;
 
     CheckReport last;
     for (uint64_t c = 0; c < cycles_per_dir && cycle < cycles; ++c, ++cycle) {

@@ -389,6 +389,23 @@ grpc::Status RecordedClick(History& history, strata::v1::LinkCommands::Stub& stu
                          });
 }
 
+absl::Status CreateModelLinks(History& history, const std::string& address,
+                              ModelQueries* queries) {
+  auto commands = strata::v1::LinkCommands::NewStub(NewChannel(address));
+  for (const std::string& link : queries->links) {
+    Op op;
+    op.link_id = link;
+    op.request_id = absl::StrCat("create-", link);
+    strata::v1::CommandResponse response;
+    const grpc::Status s = RecordedCreateLink(history, *commands, op, absl::Seconds(10), &response);
+    if (!s.ok()) {
+      return absl::UnavailableError(absl::StrCat("CreateLink ", link, ": ", StatusText(s)));
+    }
+    queries->min_as_of = std::max<uint64_t>(queries->min_as_of, response.position());
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<uint64_t>> ReadStreamHead(strata::v1::Streams::Stub& stub,
                                                        const std::string& stream,
                                                        absl::Duration timeout) {

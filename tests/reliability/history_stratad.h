@@ -164,6 +164,12 @@ struct ModelQueries {
   uint64_t min_as_of = 0;
 };
 
+// Creates every link of `queries` through `address` (request ids
+// "create-<link>", recorded in `history`) and raises queries->min_as_of to
+// the position where the last one exists. Errors: the first failed call.
+absl::Status CreateModelLinks(History& history, const std::string& address,
+                              ModelQueries* queries);
+
 // One check of a (re)started server: a full ReadAll, every link's read models
 // live (min_position = head, plus GetLink) and as of a position chosen with
 // `random`, then `checker` on `history`, `subscribers` and `load_answers`
