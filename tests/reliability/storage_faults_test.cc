@@ -232,6 +232,16 @@ fs::path LargestWal(const std::string& dir) {
   return best;
 }
 
+// Each of `ids` (events of `what`, e.g. "a refused append") is not stored.
+void ExpectAbsent(const absl::flat_hash_map<EventId, GlobalPosition>& stored,
+                  const std::vector<EventId>& ids, const char* what) {
+  for (const EventId& id : ids) {
+    auto it = stored.find(id);
+    EXPECT_TRUE(it == stored.end()) << "event " << id.ToString() << " of " << what
+                                    << " is stored at position " << it->second;
+  }
+}
+
 // After a failed write: three more appends are each refused with
 // UNAVAILABLE and change nothing; their ids go to *refused_ids.
 void ExpectRefusedUntilReopened(EventLog& log, Writer* writer, const char* label,
@@ -419,14 +429,8 @@ TEST(StorageFaultsTest, DiskFullFailsCleanly) {
   ASSERT_TRUE(log.ok()) << log.status();
   absl::flat_hash_map<EventId, GlobalPosition> stored;
   ASSERT_NO_FATAL_FAILURE(CheckStore(**log, writer.acked(), writer, &stored));
-  for (const EventId& id : failed_ids) {
-    EXPECT_FALSE(stored.contains(id)) << "event " << id.ToString() << " of the failed append is "
-                                      << "stored at position " << stored[id];
-  }
-  for (const EventId& id : refused_ids) {
-    EXPECT_FALSE(stored.contains(id)) << "event " << id.ToString() << " of a refused append is "
-                                      << "stored at position " << stored[id];
-  }
+  ExpectAbsent(stored, failed_ids, "the failed append");
+  ExpectAbsent(stored, refused_ids, "a refused append");
   EXPECT_EQ((**log).Head(), writer.acked().size());
   // Reopened, the store takes appends again.
   STRATA_EXPECT_OK(writer.Append(**log, "after-reopen", 1, 100));
@@ -500,10 +504,7 @@ TEST(StorageFaultsTest, DiskFullOnRealTmpfs) {
   ASSERT_TRUE(log.ok()) << log.status();
   absl::flat_hash_map<EventId, GlobalPosition> stored;
   ASSERT_NO_FATAL_FAILURE(CheckStore(**log, writer.acked(), writer, &stored));
-  for (const EventId& id : failed_ids) {
-    EXPECT_FALSE(stored.contains(id)) << "event " << id.ToString() << " of the failed append is "
-                                      << "stored at position " << stored[id];
-  }
+  ExpectAbsent(stored, failed_ids, "the failed append");
   EXPECT_EQ((**log).Head(), writer.acked().size());
   STRATA_EXPECT_OK(writer.Append(**log, "after-remount", 1, 100));
 }
@@ -549,10 +550,7 @@ TEST(StorageFaultsTest, WalSyncErrorIsNeverAcknowledged) {
   }
   EXPECT_TRUE(present == 0 || present == kFailedEvents)
       << present << " of the failed append's " << kFailedEvents << " events are stored";
-  for (const EventId& id : refused_ids) {
-    EXPECT_FALSE(stored.contains(id)) << "event " << id.ToString() << " of a refused append is "
-                                      << "stored at position " << stored[id];
-  }
+  ExpectAbsent(stored, refused_ids, "a refused append");
   EXPECT_EQ((**log).Head(), writer.acked().size() + static_cast<uint64_t>(present));
   std::printf(
       "WalSyncError: after reopen head %llu: %zu acknowledged events present; the failed "
