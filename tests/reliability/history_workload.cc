@@ -102,6 +102,32 @@ void Workload::RunWriter(int writer, std::string address, int cycle, uint64_t se
     ++op_number;
     return op;
   };
+  // Optimistic concurrency as a client does it: learn `stream`'s version
+  // (one ReadStreamHead when unknown), make `call(version, &new_version)`,
+  // and after ABORTED forget the version and try again, up to
+  // exact_retries_max times. With `must_exist`, a stream not created (yet) is
+  // skipped. Returns true when the server is gone (the round ends).
+  auto with_known_version = [&](const std::string& stream, bool must_exist, auto call) {
+    for (int attempt = 0; attempt <= options_.exact_retries_max && !stop_.load(); ++attempt) {
+      if (!known.contains(stream)) {
+        absl::StatusOr<std::optional<uint64_t>> head =
+            ReadStreamHead(*streams, stream, options_.call_timeout);
+        if (!head.ok()) return true;
+        known[stream] = *head;
+      }
+      if (must_exist && !known[stream].has_value()) return false;
+      uint64_t new_version = 0;
+      const grpc::Status status = call(known[stream], &new_version);
+      if (status.ok()) {
+        known[stream] = new_version;
+        return false;
+      }
+      known.erase(stream);
+      if (Classify(status) == Outcome::kInfo) return true;
+      if (status.error_code() != grpc::StatusCode::ABORTED) return false;
+    }
+    return false;
+  };
 
   for (uint64_t ops = 0; !stop_.load() && ops < options_.ops_per_writer_max; ++ops) {
     const double r = uniform(0, 1);
@@ -121,37 +147,24 @@ void Workload::RunWriter(int writer, std::string address, int cycle, uint64_t se
     } else if (r < options_.click_share + options_.update_share && !options_.links.empty()) {
       const std::string link = options_.links[pick(options_.links.size())];
       const std::string stream = absl::StrCat("link-", link);
-      bool gone = false;
-      for (int attempt = 0; attempt <= options_.exact_retries_max && !stop_.load(); ++attempt) {
-        if (!known.contains(stream)) {
-          absl::StatusOr<std::optional<uint64_t>> head =
-              ReadStreamHead(*streams, stream, options_.call_timeout);
-          if (!head.ok()) {
-            gone = true;
-            break;
-          }
-          known[stream] = *head;
-        }
-        if (!known[stream].has_value()) break;  // not created (yet)
-        Op op;
-        op.writer = writer;
-        op.cycle = cycle;
-        op.link_id = link;
-        op.request_id = absl::StrCat("update-", seed, "-", op_number);
-        op.destination = absl::StrCat("https://example.com/", link, "/", seed, "-", op_number++);
-        op.expected_kind = ExpectedKind::kExact;
-        op.expected_version = *known[stream];
-        strata::v1::CommandResponse response;
-        const grpc::Status status = RecordedUpdateDestination(*history_, *commands, std::move(op),
-                                                              options_.call_timeout, &response);
-        if (status.ok()) {
-          known[stream] = response.version();
-          break;
-        }
-        known.erase(stream);
-        if (Classify(status) == Outcome::kInfo) gone = true;
-        if (status.error_code() != grpc::StatusCode::ABORTED) break;
-      }
+      const bool gone = with_known_version(
+          stream, /*must_exist=*/true,
+          [&](std::optional<uint64_t> version, uint64_t* new_version) {
+            Op op;
+            op.writer = writer;
+            op.cycle = cycle;
+            op.link_id = link;
+            op.request_id = absl::StrCat("update-", seed, "-", op_number);
+            op.destination =
+                absl::StrCat("https://example.com/", link, "/", seed, "-", op_number++);
+            op.expected_kind = ExpectedKind::kExact;
+            op.expected_version = *version;
+            strata::v1::CommandResponse response;
+            const grpc::Status status = RecordedUpdateDestination(
+                *history_, *commands, std::move(op), options_.call_timeout, &response);
+            *new_version = response.version();
+            return status;
+          });
       if (gone) break;
     } else {
       const std::string& stream = options_.streams[pick(options_.streams.size())];
@@ -168,35 +181,22 @@ void Workload::RunWriter(int writer, std::string address, int cycle, uint64_t se
           if (Classify(status) == Outcome::kInfo) break;
         }
       } else {
-        bool gone = false;
-        for (int attempt = 0; attempt <= options_.exact_retries_max && !stop_.load(); ++attempt) {
-          if (!known.contains(stream)) {
-            absl::StatusOr<std::optional<uint64_t>> head =
-                ReadStreamHead(*streams, stream, options_.call_timeout);
-            if (!head.ok()) {
-              gone = true;  // the server is gone
-              break;
-            }
-            known[stream] = *head;
-          }
-          Op op = new_append(stream);
-          if (known[stream].has_value()) {
-            op.expected_kind = ExpectedKind::kExact;
-            op.expected_version = *known[stream];
-          } else {
-            op.expected_kind = ExpectedKind::kNoStream;
-          }
-          strata::v1::AppendResponse response;
-          const grpc::Status status =
-              RecordedAppend(*history_, *streams, std::move(op), options_.call_timeout, &response);
-          if (status.ok()) {
-            known[stream] = response.last_version();
-            break;
-          }
-          known.erase(stream);
-          if (Classify(status) == Outcome::kInfo) gone = true;
-          if (status.error_code() != grpc::StatusCode::ABORTED) break;
-        }
+        const bool gone = with_known_version(
+            stream, /*must_exist=*/false,
+            [&](std::optional<uint64_t> version, uint64_t* new_version) {
+              Op op = new_append(stream);
+              if (version.has_value()) {
+                op.expected_kind = ExpectedKind::kExact;
+                op.expected_version = *version;
+              } else {
+                op.expected_kind = ExpectedKind::kNoStream;
+              }
+              strata::v1::AppendResponse response;
+              const grpc::Status status = RecordedAppend(*history_, *streams, std::move(op),
+                                                         options_.call_timeout, &response);
+              *new_version = response.last_version();
+              return status;
+            });
         if (gone) break;
       }
     }
