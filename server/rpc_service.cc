@@ -101,9 +101,10 @@ RpcService::RpcService(const char* service)
 }
 
 absl::Status RpcService::CheckComplete() const {
-  if (registered_ == service_->method_count()) return absl::OkStatus();
+  const size_t registered = paths_.size();  // one path per registered method
+  if (registered == static_cast<size_t>(service_->method_count())) return absl::OkStatus();
   return absl::InternalError(absl::StrCat("service ", service_->full_name(), " registers ",
-                                          registered_, " of its ", service_->method_count(),
+                                          registered, " of its ", service_->method_count(),
                                           " methods"));
 }
 
@@ -113,7 +114,6 @@ void RpcService::Add(const char* method, const Descriptor& request, const Descri
                      grpc::internal::MethodHandler* handler) {
   const google::protobuf::MethodDescriptor* m = service_->FindMethodByName(method);
   const bool streaming = type == grpc::internal::RpcMethod::SERVER_STREAMING;
-  ++registered_;
   if (m == nullptr || m->input_type() != &request || m->output_type() != &response ||
       m->client_streaming() || m->server_streaming() != streaming) {
     std::fprintf(stderr, "strata: internal error: %s.%s is not registered as declared in %s\n",

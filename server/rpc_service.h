@@ -125,7 +125,6 @@ class RpcService : public grpc::Service {
            grpc::internal::RpcServiceMethod::ApiType api, grpc::internal::MethodHandler* handler);
 
   const google::protobuf::ServiceDescriptor* service_;
-  int registered_ = 0;
   std::deque<std::string> paths_;  // gRPC keeps the method path as a const char*
 };
 
