@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "engine/base/crash_point.h"
+#include "engine/base/hook_point.h"
 #include "engine/base/macros.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/rocksdb_setup.h"
@@ -233,7 +233,7 @@ absl::Status EventLog::Impl::Open() {
     absl::MutexLock lock(&head_mu_);
     head_guarded_ = head;
   }
-  CrashPoint("recovery.after_open");
+  HookPoint("recovery.after_open");
   writer_ = std::thread([this] { WriterLoop(); });
   return absl::OkStatus();
 }
@@ -509,7 +509,7 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.durability == Durability::kSync;
-    CrashPoint("append.before_write");
+    HookPoint("append.before_write");
     rocksdb::Status s = db_->Write(wo, &batch);
     if (!s.ok()) {
       // Nothing of this group is acknowledged, but its outcome is unknown: the
@@ -534,13 +534,12 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
         if (head_cache_.size() >= options_.stream_head_cache_max) head_cache_.clear();
         head_cache_[stream] = head;
       }
-      if (options_.after_write_hook_for_testing) options_.after_write_hook_for_testing();
-      CrashPoint("append.after_write");
+      HookPoint("append.after_write");
       Publish(next - 1);
     }
   }
   for (auto& append : group) append->done(std::move(append->result));
-  if (batch.Count() > 0) CrashPoint("append.after_ack");
+  if (batch.Count() > 0) HookPoint("append.after_ack");
 }
 
 void EventLog::Impl::Publish(GlobalPosition head) {

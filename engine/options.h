@@ -47,9 +47,6 @@ struct EventLogOptions {
   // RocksDB environment (file system, clock) for fault-injection tests; must
   // outlive the log. Default: null, RocksDB's default environment.
   rocksdb::Env* env = nullptr;
-  // Test hook, called on the writer thread after a group's write returned OK
-  // and before any of its appends is acknowledged. Default: none.
-  std::function<void()> after_write_hook_for_testing;
 };
 
 }  // namespace strata

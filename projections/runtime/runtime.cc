@@ -15,7 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "engine/base/crash_point.h"
+#include "engine/base/hook_point.h"
 #include "engine/base/macros.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/rocksdb_setup.h"
@@ -596,10 +596,10 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWr
   batch.Put(g.cf, projections_internal::kMetaCheckpoint, checkpoint);
   // Derived state: no fsync. State and checkpoint share one WAL record, so a
   // lost tail rolls both back together and the worker re-applies it.
-  CrashPoint("projection.before_commit");
+  HookPoint("projection.before_commit");
   STRATA_RETURN_IF_ERROR(
       FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch"));
-  CrashPoint("projection.after_commit");
+  HookPoint("projection.after_commit");
   return absl::OkStatus();
 }
 
@@ -622,7 +622,7 @@ void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
   absl::Status s = FromRocks(db_->Write(wo, &batch), "write projection catalog");
-  if (s.ok()) CrashPoint("projection.cutover.after_catalog");
+  if (s.ok()) HookPoint("projection.cutover.after_catalog");
   LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id,
                        " is live at position ", g->checkpoint,
                        s.ok() ? "" : " (catalog write failed: " + s.ToString() + ")"));

@@ -44,6 +44,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "engine/event_log.h"
+#include "engine/testing/test_hooks.h"
 #include "projections/runtime/runtime.h"
 #include "tests/fuzz/fuzz_targets.h"
 #include "tests/projections/counter_projection.h"
@@ -312,7 +313,7 @@ class World {
 
   EventLog& log() { return *log_; }
   bool has_runtime() const { return runtime_ != nullptr; }
-  // Group writes the log made (its after-write hook), to show grouping in traces.
+  // Group writes the log made (the append.after_write hook point), to show grouping in traces.
   int writes() const { return writes_->load(); }
 
   ProjectionRuntime& runtime() {
@@ -364,7 +365,6 @@ class World {
     o.durability = Durability::kUnsafeNoSync;
     o.clock_us = [] { return kClockUs; };
     o.block_cache_bytes = 1 << 20;
-    o.after_write_hook_for_testing = [writes = writes_] { writes->fetch_add(1); };
     absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(dir, std::move(o));
     MODEL_CHECK(log.ok(), "EventLog::Open: ", Show(log));
     log_ = std::move(*log);
@@ -395,6 +395,9 @@ class World {
   const std::string log_dir_;
   const std::string runtime_dir_;
   std::shared_ptr<std::atomic<int>> writes_ = std::make_shared<std::atomic<int>>(0);
+  // Counts the log's group writes (one World at a time per process).
+  testing::ScopedHook count_writes_{"append.after_write",
+                                    [writes = writes_] { writes->fetch_add(1); }};
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<ProjectionRuntime> runtime_;
 };

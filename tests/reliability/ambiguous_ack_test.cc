@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
-#include "engine/base/crash_point.h"
+#include "engine/testing/test_hooks.h"
 #include "gtest/gtest.h"
 #include "schemas/strata.grpc.pb.h"
 #include "tests/reliability/history_checker.h"
@@ -49,6 +49,7 @@ class AmbiguousAckTest : public ::testing::TestWithParam<Case> {
     clean_.data_dir = dir_.Sub("data");
     clean_.log_path = dir_.Sub("stratad.log");
     armed_ = clean_;
+    armed_.binary = STRATAD_TEST_HOOKS_PATH;  // the test build: crash points armable
     armed_.env = {absl::StrCat("STRATA_CRASH_POINT=", GetParam().point, "@1")};
     const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
     queries_.from_date = absl::FormatCivilTime(today - 6);
@@ -79,7 +80,7 @@ class AmbiguousAckTest : public ::testing::TestWithParam<Case> {
   void ExpectCrashed(StratadProcess& server) {
     const std::optional<int> code = server.WaitExit(absl::Seconds(10));
     ASSERT_TRUE(code.has_value()) << GetParam().point << " was not hit";
-    EXPECT_EQ(*code, kCrashPointExitCode) << server.Output();
+    EXPECT_EQ(*code, testing::kCrashPointExitCode) << server.Output();
   }
 
   // The checker on everything so far (no writes may be in flight).

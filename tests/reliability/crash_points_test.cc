@@ -1,8 +1,8 @@
-// Every named crash point (engine/base/crash_point.h) hit many times, each
+// Every named crash point (engine/testing/test_hooks.h) hit many times, each
 // hit followed by a restart and a full check of the history (RELIABILITY.md,
 // "Crash points").
 //
-// For each point in strata::kCrashPoints, on its own data directory:
+// For each point in strata::testing::kCrashPoints, on its own data directory:
 // stratad runs with STRATA_CRASH_POINT=<point>@<k> (k small and random)
 // under load (appends with exact and ANY versions, RecordClick commands, a
 // live subscriber; for projection.cutover.after_catalog also
@@ -25,7 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
-#include "engine/base/crash_point.h"
+#include "engine/testing/test_hooks.h"
 #include "gtest/gtest.h"
 #include "schemas/strata.grpc.pb.h"
 #include "tests/reliability/history_checker.h"
@@ -64,7 +64,7 @@ TEST(CrashPointsTest, EveryPointIsHitAndRecoveredFrom) {
   queries.to_date = absl::FormatCivilTime(today);
 
   std::map<std::string, PointStats> stats;
-  for (const char* point : kCrashPoints) {
+  for (const char* point : testing::kCrashPoints) {
     SCOPED_TRACE(point);
     const std::string name = point;
     PointStats& st = stats[name];
@@ -98,6 +98,7 @@ TEST(CrashPointsTest, EveryPointIsHitAndRecoveredFrom) {
     clean.log_path = dir.Sub("stratad.log");
     clean.args = {"--snapshot_interval=20"};
     StratadProcess::Options armed = clean;
+    armed.binary = STRATAD_TEST_HOOKS_PATH;  // the test build: crash points armable
 
     // A first clean run: the links and some history for recovery to find.
     {
@@ -128,7 +129,7 @@ TEST(CrashPointsTest, EveryPointIsHitAndRecoveredFrom) {
       std::optional<int> code;
       if (!(*server)->listening()) {
         code = (*server)->Poll();
-        if (code == kCrashPointExitCode) ++st.startup_hits;
+        if (code == testing::kCrashPointExitCode) ++st.startup_hits;
       } else {
         workload.Start((*server)->address(), cycle++);
         code = (*server)->WaitExit(name == "projection.cutover.after_catalog" ? absl::Seconds(10)
@@ -139,7 +140,7 @@ TEST(CrashPointsTest, EveryPointIsHitAndRecoveredFrom) {
         history.ResolvePending("abandoned when stratad died");
       }
       if (code.has_value()) {
-        ASSERT_EQ(*code, kCrashPointExitCode)
+        ASSERT_EQ(*code, testing::kCrashPointExitCode)
             << "stratad armed with " << name << "@" << k << " exited with " << *code << ":\n"
             << (*server)->Output();
         ++st.hits;
@@ -174,7 +175,7 @@ TEST(CrashPointsTest, EveryPointIsHitAndRecoveredFrom) {
 
   std::vector<std::string> never_hit;
   std::printf("crash points test: %.1f s\n", absl::ToDoubleSeconds(absl::Now() - started));
-  for (const char* point : kCrashPoints) {
+  for (const char* point : testing::kCrashPoints) {
     const PointStats& st = stats[point];
     std::printf("  %-34s hits %2d (%d at start-up) of %2d runs, %2d checks passed (%" PRIu64
                 " assertions), ops ok %" PRIu64 " / fail %" PRIu64 " / info %" PRIu64

@@ -22,7 +22,7 @@ add_dependencies(strata_history_harness stratad)
 # server, log and read models.
 add_executable(stratad_power_cut ${CMAKE_CURRENT_LIST_DIR}/stratad_power_cut.cc)
 target_include_directories(stratad_power_cut PRIVATE ${PROJECT_SOURCE_DIR})
-target_link_libraries(stratad_power_cut PRIVATE strata_stratad_main strata_fault_env)
+target_link_libraries(stratad_power_cut PRIVATE strata_stratad_main strata::test_hooks strata_fault_env)
 
 # history_checker_test: the checker on hand-made histories and logs; every
 # rule must catch its fault (the harness's negative controls).
@@ -39,7 +39,8 @@ target_link_libraries(stratad_power_cut PRIVATE strata_stratad_main strata_fault
 foreach(test history_checker_test history_crash_test crash_points_test ambiguous_ack_test
              history_domain_poison_test)
   strata_add_test(${test} ${CMAKE_CURRENT_LIST_DIR}/${test}.cc integration strata_history_harness)
-  add_dependencies(${test} stratad stratad_power_cut)
+  add_dependencies(${test} stratad stratad_power_cut stratad_test_hooks)
   target_compile_definitions(${test} PRIVATE STRATAD_PATH="$<TARGET_FILE:stratad>"
-                             STRATAD_POWER_CUT_PATH="$<TARGET_FILE:stratad_power_cut>")
+                             STRATAD_POWER_CUT_PATH="$<TARGET_FILE:stratad_power_cut>"
+                             STRATAD_TEST_HOOKS_PATH="$<TARGET_FILE:stratad_test_hooks>")
 endforeach()

@@ -11,7 +11,7 @@ target_link_libraries(strata_fault_env PUBLIC RocksDB::rocksdb-shared)
 add_executable(strata_power_loss_child ${CMAKE_CURRENT_LIST_DIR}/power_loss_child.cc)
 target_include_directories(strata_power_loss_child PRIVATE ${PROJECT_SOURCE_DIR})
 target_link_libraries(strata_power_loss_child PRIVATE
-                      strata::engine strata_fault_env strata_crash_child_util)
+                      strata::engine strata::test_hooks strata_fault_env strata_crash_child_util)
 
 strata_add_test(power_loss_test ${CMAKE_CURRENT_LIST_DIR}/power_loss_test.cc integration
                 strata_crash_child_util RocksDB::rocksdb-shared absl::strings)

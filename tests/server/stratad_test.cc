@@ -2,13 +2,15 @@
 // the address, data directory and recovered head, a clean stop on SIGTERM and
 // SIGINT (exit 0, appends acknowledged before the signal kept), and a clear
 // one-line error for an address it cannot bind, and no log line a client can
-// provoke with a malformed request.
+// provoke with a malformed request; no crash-point hook in the released binary.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <string>
 
@@ -163,6 +165,21 @@ TEST(StratadTest, UnusableAddressIsOneClearLine) {
   std::string out = ReadRest(c.err_fd);
   EXPECT_EQ(WaitExit(c.pid), 1);
   EXPECT_THAT(out, HasSubstr("stratad: UNAVAILABLE: cannot listen on '256.1.1.1:99999'"));
+}
+
+// Crash points are a test build's: the released binary holds no trace of the
+// variable that arms them, the test build (the control) does.
+TEST(StratadTest, ReleaseBinaryHasNoCrashPointHook) {
+  auto contents = [](const char* path) {
+    std::ifstream in(path, std::ios::binary);
+    EXPECT_TRUE(in.good()) << path;
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string release = contents(STRATAD_PATH);
+  const std::string test_build = contents(STRATAD_TEST_HOOKS_PATH);
+  ASSERT_GT(release.size(), 1000u);
+  EXPECT_EQ(release.find("STRATA_CRASH_POINT"), std::string::npos);
+  EXPECT_NE(test_build.find("STRATA_CRASH_POINT"), std::string::npos);
 }
 
 }  // namespace
