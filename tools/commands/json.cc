@@ -103,7 +103,7 @@ class Parser {
       SkipSpace();
       JsonValue member;
       if (!ParseValue(&member, depth)) return false;
-      v->members.emplace_back(std::move(key), std::move(member));
+      v->members.push_back(JsonMember{std::move(key), std::move(member)});
       SkipSpace();
       if (pos_ >= text_.size()) return Fail("unexpected end of input in an object");
       if (text_[pos_] == ',') {

@@ -13,17 +13,26 @@
 
 namespace strata::cli {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
   Type type = Type::kNull;
   absl::string_view raw;     // the value's exact text; points into the parsed input
   std::string string_value;  // kString: the decoded string
   bool bool_value = false;
-  std::vector<std::pair<std::string, JsonValue>> members;  // kObject, in input order
+  std::vector<JsonMember> members;  // kObject, in input order
   std::vector<JsonValue> elements;                         // kArray
 
   // The member named `key`, or null.
   const JsonValue* Find(absl::string_view key) const;
+};
+
+// A member of an object. (A struct, not std::pair: a pair of an incomplete
+// JsonValue inside JsonValue itself is not valid C++, and clang refuses it.)
+struct JsonMember {
+  std::string key;
+  JsonValue value;
 };
 
 // Deepest nesting of arrays and objects accepted by ParseJson.
