@@ -17,9 +17,11 @@
 #include "engine/base/hook_point.h"
 #include "engine/base/macros.h"
 #include "engine/internal/codec.h"
+#include "engine/internal/follower_registry.h"
 #include "engine/internal/rocksdb_setup.h"
 #include "engine/internal/rocksdb_status.h"
 #include "engine/internal/validate.h"
+#include "engine/log_cursor.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -116,6 +118,7 @@ class EventLog::Impl {
 
   const std::string& data_dir() const { return data_dir_; }
   const EventLogOptions& options() const { return options_; }
+  internal::FollowerRegistry* followers() const { return &followers_; }
 
  private:
   // An event of the group being committed, for deduplication within it.
@@ -174,6 +177,9 @@ class EventLog::Impl {
   mutable absl::Mutex head_mu_;
   GlobalPosition head_guarded_ ABSL_GUARDED_BY(head_mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(head_mu_) = false;
+
+  // Followers waiting for the head to pass their cursor; notified on Publish.
+  mutable internal::FollowerRegistry followers_{[this] { return Head(); }};
 
   absl::Mutex listeners_mu_;
   std::map<uint64_t, std::function<void(GlobalPosition)>> listeners_
@@ -427,6 +433,8 @@ absl::StatusOr<std::optional<AppendResult>> EventLog::Impl::CheckIdempotency(
 
 void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
   rocksdb::WriteBatch batch;
+  // Dense positions: the group starts right after the published head.
+  STRATA_CHECK(next_position_ == Head() + 1);
   GlobalPosition next = next_position_;
   absl::flat_hash_map<std::string, std::optional<StreamVersion>> group_heads;
   absl::flat_hash_map<EventId, GroupEvent> group_ids;
@@ -506,6 +514,8 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
     append->wrote = true;
   }
 
+  // Every position handed out is written, with its stream and id index entries.
+  STRATA_CHECK(batch.Count() == 3 * (next - next_position_));
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.durability == Durability::kSync;
@@ -548,6 +558,7 @@ void EventLog::Impl::Publish(GlobalPosition head) {
     absl::MutexLock lock(&head_mu_);
     head_guarded_ = head;
   }
+  followers_.Notify(head);
   absl::MutexLock lock(&listeners_mu_);
   for (auto& [id, listener] : listeners_) listener(head);
 }
@@ -834,6 +845,19 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::ReadAll(const ReadAllOption
 
 absl::Status EventLog::ScanAll(const ReadAllOptions& options, const EventVisitor& visit) const {
   return impl_->Scan(options, visit);
+}
+
+absl::StatusOr<std::unique_ptr<Follower>> EventLog::Follow(GlobalPosition after_position,
+                                                           ReadFilter filter) const {
+  const GlobalPosition head = Head();
+  if (after_position > head) {
+    // Claiming to be caught up past the head would later skip positions
+    // silently (e.g. after a restore from an older backup).
+    return absl::OutOfRangeError(absl::StrCat("after_position ", after_position,
+                                              " is beyond the head (", head, ")"));
+  }
+  return std::unique_ptr<Follower>(
+      new Follower(this, impl_->followers(), after_position, std::move(filter)));
 }
 
 absl::StatusOr<RecordedEvent> EventLog::ReadEvent(GlobalPosition position) const {

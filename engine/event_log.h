@@ -28,6 +28,10 @@
 
 namespace strata {
 
+class LogCursor;
+class Follower;
+struct CursorOptions;
+
 // What an append expects of its stream before the append.
 class ExpectedVersion {
  public:
@@ -151,6 +155,15 @@ class EventLog {
   // The zero-copy form of ReadAll: calls `visit` for each matching event in
   // order until it returns false or max_count events were visited.
   absl::Status ScanAll(const ReadAllOptions& options, const EventVisitor& visit) const;
+
+  // A paged read of the whole log or one stream (log_cursor.h). OutOfRange
+  // when as_of_position is beyond the head.
+  absl::StatusOr<LogCursor> NewCursor(CursorOptions options) const;
+
+  // The events after `after_position` as the head moves (log_cursor.h),
+  // without polling. OutOfRange when after_position is beyond the head.
+  absl::StatusOr<std::unique_ptr<Follower>> Follow(GlobalPosition after_position,
+                                                   ReadFilter filter = {}) const;
 
   // The event at `position`: NotFound past the head, DataLoss when damaged.
   absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;

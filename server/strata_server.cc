@@ -28,7 +28,7 @@ class StrataServer::Impl {
     STRATA_RETURN_IF_ERROR(runtime_->Register(std::make_shared<links::LinkDetailsProjection>()));
     STRATA_RETURN_IF_ERROR(runtime_->Register(std::make_shared<links::LinkClicksProjection>()));
 
-    hub_ = std::make_unique<SubscriptionHub>(log_.get());
+    hub_ = std::make_unique<SubscriptionHub>();
     streams_ = std::make_unique<StreamsService>(
         log_.get(), hub_.get(),
         std::vector<std::string>(std::begin(links::kDomainStreamPrefixes),

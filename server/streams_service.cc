@@ -1,7 +1,8 @@
 #include "server/streams_service.h"
 
+#include <algorithm>
 #include <deque>
-#include <functional>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -17,31 +18,36 @@ using strata::v1::ReadAllResponse;
 using strata::v1::ReadStreamResponse;
 using strata::v1::SubscribeResponse;
 
-// Events fetched per read from the log, and positions scanned per step of a
-// filtered subscription (so a sparse filter cannot pin the hub thread).
-constexpr uint64_t kPageEventsMax = 256;
-constexpr uint64_t kSubscribeScanMax = 4096;
-constexpr absl::Duration kHubWake = absl::Milliseconds(100);
+// Events fetched per read from the log.
+constexpr size_t kPageEventsMax = 256;
 
-// A page of events, or the end of the read.
-struct Page {
-  std::vector<RecordedEvent> events;
-  bool end = false;  // no more pages (finite reads only)
-};
-using PageSource = std::function<absl::StatusOr<Page>()>;
-
-// Writes events from `source` one message at a time; for subscriptions,
-// sends CaughtUp once the source first runs dry and then parks on the hub.
+// Writes events one message at a time from a LogCursor (a finite read) or a
+// Follower (a subscription: CaughtUp once it first runs dry, then parked on
+// the hub until the head moves).
+//
+// Locking: mu_ guards the reactor's state; StartWrite and Finish are called
+// with it held, so a Finish (from OnCancel or Close) can never slip between
+// deciding to write and the write itself: after Finish, gRPC may run OnDone
+// and free the call. gRPC never runs OnWriteDone or a write reactor's OnDone
+// inline (their tags are not inlineable), so holding mu_ cannot deadlock.
+// Reading the log happens outside mu_, one read at a time (fetching_).
 template <typename Response>
 class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
  public:
-  EventWriter(PageSource source, SubscriptionHub* hub, std::function<GlobalPosition()> cursor)
-      : source_(std::move(source)), hub_(hub), cursor_fn_(std::move(cursor)) {}
+  EventWriter(LogCursor cursor, SubscriptionHub* hub) : cursor_(std::move(cursor)), hub_(hub) {}
+  EventWriter(std::unique_ptr<Follower> follower, SubscriptionHub* hub)
+      : follower_(std::move(follower)), hub_(hub) {}
 
   void Start() { Pump(); }
 
-  GlobalPosition cursor() const override { return cursor_fn_ ? cursor_fn_() : 0; }
-  void Resume() override { Pump(); }
+  Follower& follower() override { return *follower_; }
+  void Resume() override {
+    {
+      absl::MutexLock lock(&mu_);
+      dry_ = false;
+    }
+    Pump();
+  }
   void Close() override {
     FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                             "server is shutting down; resubscribe after the last position seen"));
@@ -57,76 +63,86 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
     }
     if (ok) Pump();  // a failed write means the call is ending: OnCancel/OnDone follow
   }
-  void OnCancel() override { FinishOnce(grpc::Status::CANCELLED); }
+  void OnCancel() override {
+    FinishOnce(grpc::Status::CANCELLED);
+    // A parked subscription holds the hub's reference: take it back now
+    // rather than when the next event arrives.
+    if (follower_ != nullptr && hub_->Unpark(this)) Unref();
+  }
   void OnDone() override { Unref(); }
 
  private:
-  // StartWrite and Finish are called with mu_ held, so a Finish (from
-  // OnCancel or Close) can never slip between deciding to write and the
-  // write itself: after Finish, gRPC may run OnDone and free the call. gRPC
-  // never runs OnWriteDone or a write reactor's OnDone inline (their tags are
-  // not inlineable), so holding mu_ cannot deadlock. The extra reference keeps
-  // `this` alive until the lock is released.
   void FinishOnce(const grpc::Status& status) {
-    refs_.fetch_add(1);
+    refs_.fetch_add(1);  // keeps `this` alive until the lock is released
     {
       absl::MutexLock lock(&mu_);
-      if (!finished_) {
-        finished_ = true;
-        this->Finish(status);
-      }
+      FinishLocked(status);
     }
     Unref();
   }
 
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    this->Finish(status);
+  }
+
+  enum class Step { kDone, kFetch, kPark };
+
   void Pump() {
     refs_.fetch_add(1);
-    bool park = false;
-    {
+    Step step = Step::kFetch;
+    while (step == Step::kFetch) {
+      {
+        absl::MutexLock lock(&mu_);
+        step = NextStepLocked();
+        if (step != Step::kFetch) break;
+        fetching_ = true;
+      }
+      std::vector<RecordedEvent> page;
+      const absl::Status s = cursor_.has_value() ? cursor_->Next(kPageEventsMax, &page)
+                                                 : follower_->Next(kPageEventsMax, &page);
       absl::MutexLock lock(&mu_);
-      park = PumpLocked();
+      fetching_ = false;
+      if (!s.ok()) {
+        FinishLocked(ToGrpc(s));
+        break;
+      }
+      for (RecordedEvent& e : page) buffer_.push_back(std::move(e));
+      end_ = cursor_.has_value() && cursor_->done();
+      dry_ = page.empty() && !end_;  // a subscription at the head
     }
-    if (park) {
+    if (step == Step::kPark) {
       refs_.fetch_add(1);  // the hub's, dropped by the hub after Resume
       hub_->Park(this);
     }
     Unref();
   }
 
-  // Starts the next write or the finish; true when there is nothing to do
-  // until the head moves (a caught-up subscription).
-  bool PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || writing_) return false;
-    if (buffer_.empty() && !end_) {
-      absl::StatusOr<Page> page = source_();
-      if (!page.ok()) {
-        finished_ = true;
-        this->Finish(ToGrpc(page.status()));
-        return false;
-      }
-      for (auto& e : page->events) buffer_.push_back(std::move(e));
-      end_ = page->end;
-    }
+  // Starts the next write or the finish, or says what to do instead: read the
+  // next page, or park until the head moves (a caught-up subscription).
+  Step NextStepLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_ || writing_ || fetching_) return Step::kDone;
     if (!buffer_.empty()) {
       message_.Clear();
       Fill(buffer_.front(), &message_);
       buffer_.pop_front();
       writing_ = true;
       this->StartWrite(&message_);
-      return false;
+      return Step::kDone;
     }
     if (end_) {
-      finished_ = true;
-      this->Finish(grpc::Status::OK);
-      return false;
+      FinishLocked(grpc::Status::OK);
+      return Step::kDone;
     }
+    if (!dry_) return Step::kFetch;
     if (!caught_up_sent_ && FillCaughtUp(&message_)) {
       caught_up_sent_ = true;
       writing_ = true;
       this->StartWrite(&message_);
-      return false;
+      return Step::kDone;
     }
-    return true;
+    return Step::kPark;
   }
 
   static void Fill(const RecordedEvent& e, ReadStreamResponse* m) { ToProto(e, m->mutable_event()); }
@@ -135,20 +151,24 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
   bool FillCaughtUp(ReadStreamResponse*) { return false; }
   bool FillCaughtUp(ReadAllResponse*) { return false; }
   bool FillCaughtUp(SubscribeResponse* m) {
-    m->mutable_caught_up()->set_position(cursor());
+    m->Clear();
+    m->mutable_caught_up()->set_position(follower_->cursor());
     return true;
   }
 
-  PageSource source_;
+  // Exactly one of the two is set. Used by one fetch at a time.
+  std::optional<LogCursor> cursor_;
+  std::unique_ptr<Follower> follower_;
   SubscriptionHub* hub_;
-  std::function<GlobalPosition()> cursor_fn_;
   std::atomic<int> refs_{1};  // gRPC's, dropped in OnDone; the hub's while parked
   absl::Mutex mu_;
   std::deque<RecordedEvent> buffer_ ABSL_GUARDED_BY(mu_);
   Response message_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool fetching_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool end_ ABSL_GUARDED_BY(mu_) = false;
+  bool dry_ ABSL_GUARDED_BY(mu_) = false;
   bool caught_up_sent_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -169,66 +189,95 @@ absl::Status CheckPositionArg(const char* field, uint64_t value) {
   return absl::OkStatus();
 }
 
+// A finite read: a reactor over `options`, or the error answer.
+template <typename Response>
+grpc::ServerWriteReactor<Response>* ReadWith(const EventLog& log, CursorOptions options,
+                                             SubscriptionHub* hub) {
+  absl::StatusOr<LogCursor> cursor = log.NewCursor(std::move(options));
+  if (!cursor.ok()) return Reject<Response>(cursor.status());
+  auto* writer = new EventWriter<Response>(std::move(*cursor), hub);
+  writer->Start();
+  return writer;
+}
+
 }  // namespace
 
 // ---- SubscriptionHub ----
 
-SubscriptionHub::SubscriptionHub(EventLog* log) : log_(log) {
+SubscriptionHub::SubscriptionHub() {
   thread_ = std::thread([this] { Loop(); });
 }
 
 SubscriptionHub::~SubscriptionHub() { Stop(); }
 
 void SubscriptionHub::Park(Parkable* p) {
+  bool parked = false;
   {
     absl::MutexLock lock(&mu_);
-    if (!stopped_) {
-      parked_.push_back(p);
-      return;
-    }
+    if (!stopped_) parked = parked_.insert(p).second;
   }
-  p->Close();
-  p->Unref();
+  if (!parked) {
+    p->Close();
+    p->Unref();
+    return;
+  }
+  // Runs at once when events arrived meanwhile, else on the log's writer
+  // thread after the commit that moves the head past the cursor. (The caller
+  // holds a reference of its own, so `p` outlives this call even when Stop
+  // or Unpark takes it back meanwhile; Ready then finds it gone.)
+  p->follower().NotifyWhenReady([this, p] { Ready(p); });
+}
+
+void SubscriptionHub::Ready(Parkable* p) {
+  absl::MutexLock lock(&mu_);
+  if (parked_.erase(p) > 0) ready_.push_back(p);
+}
+
+bool SubscriptionHub::Unpark(Parkable* p) {
+  p->follower().Disarm();  // no Ready(p) runs after this
+  absl::MutexLock lock(&mu_);
+  if (parked_.erase(p) > 0) return true;
+  auto it = std::find(ready_.begin(), ready_.end(), p);
+  if (it == ready_.end()) return false;
+  ready_.erase(it);
+  return true;
 }
 
 void SubscriptionHub::Stop() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
-  std::vector<Parkable*> parked;
+  std::vector<Parkable*> taken;
   {
     absl::MutexLock lock(&mu_);
+    if (stopped_) return;
     stopped_ = true;
-    parked.swap(parked_);
+    taken.assign(parked_.begin(), parked_.end());
+    taken.insert(taken.end(), ready_.begin(), ready_.end());
+    parked_.clear();
+    ready_.clear();
   }
-  for (Parkable* p : parked) {
+  if (thread_.joinable()) thread_.join();
+  for (Parkable* p : taken) {
+    p->follower().Disarm();
     p->Close();
     p->Unref();
   }
 }
 
 void SubscriptionHub::Loop() {
-  while (!stop_.load()) {
-    const GlobalPosition head = log_->Head();
-    std::vector<Parkable*> ready;
+  while (true) {
+    Parkable* p = nullptr;
     {
       absl::MutexLock lock(&mu_);
-      auto keep = parked_.begin();
-      for (Parkable* p : parked_) {
-        if (p->cursor() < head) {
-          ready.push_back(p);
-        } else {
-          *keep++ = p;
-        }
-      }
-      parked_.erase(keep, parked_.end());
+      mu_.Await(absl::Condition(
+          +[](SubscriptionHub* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return !self->ready_.empty() || self->stopped_;
+          },
+          this));
+      if (stopped_) return;
+      p = ready_.front();
+      ready_.pop_front();
     }
-    for (Parkable* p : ready) {
-      p->Resume();
-      p->Unref();
-    }
-    if (ready.empty()) {
-      log_->WaitForHead(head + 1, absl::Now() + kHubWake).IgnoreError();  // timeout: check stop_
-    }
+    p->Resume();
+    p->Unref();
   }
 }
 
@@ -291,47 +340,13 @@ grpc::ServerWriteReactor<ReadStreamResponse>* StreamsService::ReadStream(
     valid = CheckPositionArg("as_of_position", request->as_of_position());
   }
   if (!valid.ok()) return Reject<ReadStreamResponse>(valid);
-  const bool backwards = request->backwards();
-  struct State {
-    std::string stream;
-    ReadStreamOptions options;
-    uint64_t remaining;
-  };
-  auto state = std::make_shared<State>();
-  state->stream = request->stream();
-  state->options.direction = backwards ? ReadDirection::kBackward : ReadDirection::kForward;
-  state->options.from_version = request->has_from_version() ? request->from_version()
-                                : backwards                  ? kReadFromEnd
-                                                             : 0;
-  // Pin the read to the head at the start, so pages agree with each other.
-  state->options.as_of_position =
-      request->has_as_of_position() ? request->as_of_position() : log_->Head();
-  state->remaining = request->max_count() == 0 ? UINT64_MAX : request->max_count();
-  EventLog* log = log_;
-  PageSource source = [state, log]() -> absl::StatusOr<Page> {
-    Page page;
-    ReadStreamOptions o = state->options;
-    o.max_count = std::min(state->remaining, kPageEventsMax);
-    absl::StatusOr<std::vector<RecordedEvent>> events = log->ReadStream(state->stream, o);
-    if (!events.ok()) return events.status();
-    page.events = std::move(*events);
-    state->remaining -= page.events.size();
-    page.end = page.events.size() < o.max_count || state->remaining == 0;
-    if (!page.events.empty()) {
-      const StreamVersion last = page.events.back().stream_version;
-      if (o.direction == ReadDirection::kForward) {
-        state->options.from_version = last + 1;
-      } else if (last == 0) {
-        page.end = true;
-      } else {
-        state->options.from_version = last - 1;
-      }
-    }
-    return page;
-  };
-  auto* writer = new EventWriter<ReadStreamResponse>(std::move(source), hub_, nullptr);
-  writer->Start();
-  return writer;
+  CursorOptions options;
+  options.stream = request->stream();
+  options.direction = request->backwards() ? ReadDirection::kBackward : ReadDirection::kForward;
+  if (request->has_from_version()) options.from = request->from_version();
+  if (request->has_as_of_position()) options.as_of_position = request->as_of_position();
+  if (request->max_count() != 0) options.max_count = request->max_count();
+  return ReadWith<ReadStreamResponse>(*log_, std::move(options), hub_);
 }
 
 grpc::ServerWriteReactor<ReadAllResponse>* StreamsService::ReadAll(
@@ -341,91 +356,23 @@ grpc::ServerWriteReactor<ReadAllResponse>* StreamsService::ReadAll(
     valid = CheckPositionArg("as_of_position", request->as_of_position());
   }
   if (!valid.ok()) return Reject<ReadAllResponse>(valid);
-  const bool backwards = request->backwards();
-  struct State {
-    ReadAllOptions options;
-    uint64_t remaining;
-  };
-  auto state = std::make_shared<State>();
-  state->options.direction = backwards ? ReadDirection::kBackward : ReadDirection::kForward;
-  state->options.from_position = request->has_from_position() ? request->from_position()
-                                 : backwards                   ? kReadFromEnd
-                                                               : 1;
-  state->options.as_of_position =
-      request->has_as_of_position() ? request->as_of_position() : log_->Head();
-  state->options.filter = FromProto(request->filter());
-  state->remaining = request->max_count() == 0 ? UINT64_MAX : request->max_count();
-  EventLog* log = log_;
-  PageSource source = [state, log]() -> absl::StatusOr<Page> {
-    Page page;
-    ReadAllOptions o = state->options;
-    o.max_count = std::min(state->remaining, kPageEventsMax);
-    absl::Status s = log->ScanAll(o, [&](const EventView& e) {
-      page.events.push_back(e.ToRecorded());
-      return true;
-    });
-    if (!s.ok()) return s;
-    state->remaining -= page.events.size();
-    page.end = page.events.size() < o.max_count || state->remaining == 0;
-    if (!page.events.empty()) {
-      const GlobalPosition last = page.events.back().position;
-      if (o.direction == ReadDirection::kForward) {
-        state->options.from_position = last + 1;
-      } else if (last <= 1) {
-        page.end = true;
-      } else {
-        state->options.from_position = last - 1;
-      }
-    }
-    return page;
-  };
-  auto* writer = new EventWriter<ReadAllResponse>(std::move(source), hub_, nullptr);
-  writer->Start();
-  return writer;
+  CursorOptions options;
+  options.direction = request->backwards() ? ReadDirection::kBackward : ReadDirection::kForward;
+  if (request->has_from_position()) options.from = request->from_position();
+  if (request->has_as_of_position()) options.as_of_position = request->as_of_position();
+  options.filter = FromProto(request->filter());
+  if (request->max_count() != 0) options.max_count = request->max_count();
+  return ReadWith<ReadAllResponse>(*log_, std::move(options), hub_);
 }
 
 grpc::ServerWriteReactor<SubscribeResponse>* StreamsService::Subscribe(
     grpc::CallbackServerContext* /*context*/, const strata::v1::SubscribeRequest* request) {
   absl::Status valid = CheckPositionArg("after_position", request->after_position());
-  if (valid.ok() && request->after_position() > log_->Head()) {
-    // Claiming to be caught up past the head would later skip positions
-    // silently (e.g. after a restore from an older backup).
-    valid = absl::OutOfRangeError(absl::StrCat("after_position ", request->after_position(),
-                                               " is beyond the head (", log_->Head(), ")"));
-  }
   if (!valid.ok()) return Reject<SubscribeResponse>(valid);
-  struct State {
-    std::atomic<GlobalPosition> cursor;  // everything <= cursor was delivered
-    ReadFilter filter;
-  };
-  auto state = std::make_shared<State>();
-  state->cursor = request->after_position();
-  state->filter = FromProto(request->filter());
-  EventLog* log = log_;
-  PageSource source = [state, log]() -> absl::StatusOr<Page> {
-    Page page;
-    const GlobalPosition head = log->Head();
-    GlobalPosition cursor = state->cursor.load();
-    // Scan a bounded range per step; stop at the first step that finds events.
-    while (cursor < head && page.events.empty()) {
-      ReadAllOptions o;
-      o.from_position = cursor + 1;
-      o.as_of_position = std::min(head, cursor + kSubscribeScanMax);
-      o.max_count = kPageEventsMax;
-      o.filter = state->filter;
-      absl::Status s = log->ScanAll(o, [&](const EventView& e) {
-        page.events.push_back(e.ToRecorded());
-        return true;
-      });
-      if (!s.ok()) return s;
-      cursor = page.events.size() == kPageEventsMax ? page.events.back().position
-                                                     : *o.as_of_position;
-    }
-    state->cursor = cursor;
-    return page;
-  };
-  auto* writer = new EventWriter<SubscribeResponse>(
-      std::move(source), hub_, [state] { return state->cursor.load(); });
+  absl::StatusOr<std::unique_ptr<Follower>> follower =
+      log_->Follow(request->after_position(), FromProto(request->filter()));
+  if (!follower.ok()) return Reject<SubscribeResponse>(follower.status());
+  auto* writer = new EventWriter<SubscribeResponse>(std::move(*follower), hub_);
   writer->Start();
   return writer;
 }

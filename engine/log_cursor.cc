@@ -1,0 +1,177 @@
+// LogCursor and Follower (log_cursor.h) on the log's read path, and the
+// registry that wakes armed followers after each commit.
+#include "engine/log_cursor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "engine/internal/follower_registry.h"
+
+namespace strata {
+namespace {
+
+// Positions a Follower scans per step when its filter matches nothing, so a
+// sparse filter over a long stretch of the log returns between steps.
+constexpr uint64_t kFollowScanMax = 4096;
+
+}  // namespace
+
+// ---- LogCursor ----
+
+LogCursor::LogCursor(const EventLog* log, CursorOptions options, GlobalPosition as_of)
+    : log_(log), options_(std::move(options)), as_of_(as_of), remaining_(options_.max_count) {
+  const bool forward = options_.direction == ReadDirection::kForward;
+  const uint64_t first = options_.stream.empty() ? 1 : 0;
+  next_ = options_.from.has_value() ? *options_.from : forward ? first : kReadFromEnd;
+  done_ = remaining_ == 0 || (options_.stream.empty() && !forward && next_ < first);
+}
+
+absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page) {
+  if (done_ || max_events == 0) return absl::OkStatus();
+  const uint64_t want = std::min<uint64_t>(remaining_, max_events);
+  const bool forward = options_.direction == ReadDirection::kForward;
+  uint64_t got = 0;
+  uint64_t last = 0;  // version or position of the last event read
+  if (!options_.stream.empty()) {
+    ReadStreamOptions o;
+    o.from_version = next_;
+    o.direction = options_.direction;
+    o.max_count = want;
+    o.as_of_position = as_of_;
+    absl::StatusOr<std::vector<RecordedEvent>> events = log_->ReadStream(options_.stream, o);
+    if (!events.ok()) return events.status();
+    got = events->size();
+    if (got > 0) last = events->back().stream_version;
+    for (RecordedEvent& e : *events) page->push_back(std::move(e));
+  } else {
+    ReadAllOptions o;
+    o.from_position = next_;
+    o.direction = options_.direction;
+    o.max_count = want;
+    o.as_of_position = as_of_;
+    o.filter = options_.filter;
+    absl::Status s = log_->ScanAll(o, [&](const EventView& e) {
+      page->push_back(e.ToRecorded());
+      last = e.position;
+      ++got;
+      return true;
+    });
+    if (!s.ok()) return s;
+  }
+  remaining_ -= got;
+  // Fewer than asked: nothing is left before the end (or the start).
+  done_ = got < want || remaining_ == 0;
+  if (got > 0) {
+    const uint64_t first = options_.stream.empty() ? 1 : 0;
+    if (forward) {
+      next_ = last + 1;
+    } else if (last <= first) {
+      done_ = true;
+    } else {
+      next_ = last - 1;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogCursor> EventLog::NewCursor(CursorOptions options) const {
+  const GlobalPosition head = Head();
+  GlobalPosition as_of = head;
+  if (options.as_of_position.has_value()) {
+    if (*options.as_of_position > head) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "as_of_position ", *options.as_of_position, " is beyond the head (", head, ")"));
+    }
+    as_of = *options.as_of_position;
+  }
+  return LogCursor(this, std::move(options), as_of);
+}
+
+// ---- Follower ----
+
+Follower::Follower(const EventLog* log, internal::FollowerRegistry* registry,
+                   GlobalPosition after, ReadFilter filter)
+    : log_(log), registry_(registry), filter_(std::move(filter)), cursor_(after) {}
+
+Follower::~Follower() { Disarm(); }
+
+absl::Status Follower::Next(size_t max_events, std::vector<RecordedEvent>* page) {
+  if (max_events == 0) return absl::OkStatus();
+  const GlobalPosition head = log_->Head();
+  GlobalPosition cursor = cursor_.load(std::memory_order_relaxed);
+  size_t found = 0;
+  // Scan a bounded range per step; stop at the first step that finds events.
+  while (cursor < head && found == 0) {
+    ReadAllOptions o;
+    o.from_position = cursor + 1;
+    o.as_of_position = std::min(head, cursor + kFollowScanMax);
+    o.max_count = max_events;
+    o.filter = filter_;
+    GlobalPosition last = 0;
+    absl::Status s = log_->ScanAll(o, [&](const EventView& e) {
+      page->push_back(e.ToRecorded());
+      last = e.position;
+      ++found;
+      return true;
+    });
+    if (!s.ok()) return s;
+    cursor = found == max_events ? last : *o.as_of_position;
+  }
+  cursor_.store(cursor, std::memory_order_release);
+  return absl::OkStatus();
+}
+
+void Follower::NotifyWhenReady(std::function<void()> ready) {
+  // Arm keeps the call only when the head has not passed the cursor yet.
+  if (!registry_->Arm(&armed_id_, cursor(), &ready)) ready();
+}
+
+void Follower::Disarm() { registry_->Disarm(&armed_id_); }
+
+// ---- FollowerRegistry ----
+
+namespace internal {
+
+bool FollowerRegistry::Arm(uint64_t* id, GlobalPosition cursor, std::function<void()>* ready) {
+  absl::MutexLock lock(&mu_);
+  if (*id != 0) {
+    auto it = by_id_.find(*id);
+    if (it != by_id_.end()) {
+      by_cursor_.erase(it->second);
+      by_id_.erase(it);
+    }
+    *id = 0;
+  }
+  // Read under the lock: a commit that moves the head after this read calls
+  // Notify, which waits for the lock and then sees this entry.
+  if (head_() > cursor) return false;
+  *id = next_id_++;
+  by_id_[*id] = by_cursor_.emplace(cursor, Armed{id, std::move(*ready)});
+  return true;
+}
+
+void FollowerRegistry::Disarm(uint64_t* id) {
+  absl::MutexLock lock(&mu_);
+  if (*id == 0) return;
+  auto it = by_id_.find(*id);
+  if (it != by_id_.end()) {
+    by_cursor_.erase(it->second);
+    by_id_.erase(it);
+  }
+  *id = 0;
+}
+
+void FollowerRegistry::Notify(GlobalPosition head) {
+  absl::MutexLock lock(&mu_);
+  while (!by_cursor_.empty() && by_cursor_.begin()->first < head) {
+    Armed armed = std::move(by_cursor_.begin()->second);
+    by_id_.erase(*armed.id);
+    by_cursor_.erase(by_cursor_.begin());
+    *armed.id = 0;
+    armed.ready();
+  }
+}
+
+}  // namespace internal
+}  // namespace strata
