@@ -161,6 +161,7 @@ class EventLog::Impl {
   rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* ids_cf_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<internal::SecondaryDir> secondary_dir_;  // read-only: the secondary's files
 
   absl::Mutex queue_mu_;
   std::deque<std::unique_ptr<PendingAppend>> queue_ ABSL_GUARDED_BY(queue_mu_);
@@ -193,8 +194,9 @@ absl::Status EventLog::Impl::Open() {
     return absl::InvalidArgumentError("event log options: limits and queue bounds must be > 0");
   }
   STRATA_RETURN_IF_ERROR(internal::CheckNotHeadless(data_dir_));
-  STRATA_RETURN_IF_ERROR(internal::CreateDirIfAllowed(data_dir_, options_.create_if_missing));
-  rocksdb::DBOptions db_options = internal::StrataDbOptions(options_.create_if_missing);
+  const bool create = options_.create_if_missing && !options_.read_only;
+  STRATA_RETURN_IF_ERROR(internal::CreateDirIfAllowed(data_dir_, create));
+  rocksdb::DBOptions db_options = internal::StrataDbOptions(create);
   if (options_.env != nullptr) db_options.env = options_.env;
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
@@ -213,10 +215,16 @@ absl::Status EventLog::Impl::Open() {
       {kCfStreams, make_cf(true, 4096)},
       {kCfEventIds, make_cf(true, 4096)},
   };
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, data_dir_, cfs, &handles_, &raw);
-  if (!s.ok()) return FromRocksDb(s, absl::StrCat("open event log '", data_dir_, "'"));
-  db_.reset(raw);
+  if (options_.read_only) {
+    STRATA_ASSIGN_OR_RETURN(secondary_dir_, internal::SecondaryDir::Make());
+    STRATA_RETURN_IF_ERROR(internal::OpenSecondary(db_options, data_dir_, *secondary_dir_, cfs,
+                                                   &handles_, &db_));
+  } else {
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(db_options, data_dir_, cfs, &handles_, &raw);
+    if (!s.ok()) return FromRocksDb(s, absl::StrCat("open event log '", data_dir_, "'"));
+    db_.reset(raw);
+  }
   events_cf_ = handles_[1];
   streams_cf_ = handles_[2];
   ids_cf_ = handles_[3];
@@ -239,6 +247,7 @@ absl::Status EventLog::Impl::Open() {
     absl::MutexLock lock(&head_mu_);
     head_guarded_ = head;
   }
+  if (options_.read_only) return absl::OkStatus();
   HookPoint("recovery.after_open");
   writer_ = std::thread([this] { WriterLoop(); });
   return absl::OkStatus();
@@ -266,7 +275,10 @@ void EventLog::Impl::Enqueue(std::unique_ptr<PendingAppend> append) {
   absl::Status rejected;
   {
     absl::MutexLock lock(&queue_mu_);
-    if (closing_) {
+    if (options_.read_only) {
+      rejected = absl::FailedPreconditionError(
+          absl::StrCat("event log '", data_dir_, "' is open read-only"));
+    } else if (closing_) {
       rejected = absl::UnavailableError("event log is closing");
     } else if (queue_.size() >= options_.append_queue_max) {
       rejected = absl::UnavailableError(absl::StrCat(

@@ -27,6 +27,11 @@ enum class Durability {
 struct EventLogOptions {
   // Create the data directory and the store when missing. Default: true.
   bool create_if_missing = true;
+  // Open an existing store for reading only (RocksDB's secondary mode): no
+  // writer thread, nothing written to the data directory, and it works while
+  // a server has the store open (the view is the log as of opening). Appends
+  // fail with FailedPrecondition. Default: false.
+  bool read_only = false;
   // Default: Durability::kSync.
   Durability durability = Durability::kSync;
   // Default: see engine/limits.h.

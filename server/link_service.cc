@@ -4,8 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/links_api.h"
 #include "engine/base/macros.h"
 #include "projections/links/links.h"
+#include "projections/links/queries.h"
 #include "server/grpc_status.h"
 
 namespace strata::server {
@@ -234,36 +236,6 @@ absl::Status WaitForMinPosition(grpc::ServerContext* context, EventLog* log,
 
 }  // namespace
 
-namespace {
-
-// What both queries share: wait for min_position, read `names` (link_details
-// first) at one position (as_of_position or the live checkpoints), NOT_FOUND
-// for a link that does not exist at that position, then `fill`.
-template <typename Request>
-absl::Status QueryLink(grpc::ServerContext* context, EventLog* log, ProjectionRuntime* runtime,
-                       absl::Duration default_wait, const Request& request,
-                       const std::vector<std::string>& names,
-                       const std::function<absl::Status(absl::Span<const StateReader* const>,
-                                                        GlobalPosition,
-                                                        const links::LinkDetails&)>& fill) {
-  STRATA_RETURN_IF_ERROR(WaitForMinPosition(context, log, runtime, names,
-                                            request.has_min_position(), request.min_position(),
-                                            default_wait));
-  std::optional<GlobalPosition> as_of;
-  if (request.has_as_of_position()) as_of = request.as_of_position();
-  return runtime->Read(names, as_of, [&](auto readers, GlobalPosition position) -> absl::Status {
-    STRATA_ASSIGN_OR_RETURN(std::optional<links::LinkDetails> details,
-                            links::ReadLinkDetails(*readers[0], request.link_id()));
-    if (!details.has_value()) {
-      return absl::NotFoundError(absl::StrCat("link '", request.link_id(),
-                                              "' does not exist at position ", position));
-    }
-    return fill(readers, position, *details);
-  });
-}
-
-}  // namespace
-
 LinkQueriesService::LinkQueriesService(EventLog* log, ProjectionRuntime* runtime,
                                        absl::Duration default_wait)
     : RpcService("LinkQueries"), log_(log), runtime_(runtime), default_wait_(default_wait) {
@@ -271,23 +243,29 @@ LinkQueriesService::LinkQueriesService(EventLog* log, ProjectionRuntime* runtime
   AddSyncUnary("GetLinkAnalytics", &LinkQueriesService::GetLinkAnalytics);
 }
 
+namespace {
+
+std::optional<GlobalPosition> AsOf(const auto& request) {
+  if (!request.has_as_of_position()) return std::nullopt;
+  return request.as_of_position();
+}
+
+}  // namespace
+
 grpc::Status LinkQueriesService::GetLink(grpc::ServerContext* context,
                                          const strata::v1::GetLinkRequest* request,
                                          strata::v1::GetLinkResponse* response) {
   absl::Status s = links::ValidateLinkId(request->link_id());
+  if (s.ok()) {
+    s = WaitForMinPosition(context, log_, runtime_, {links::kLinkDetailsProjection},
+                           request->has_min_position(), request->min_position(), default_wait_);
+  }
   if (!s.ok()) return ToGrpc(s);
-  return ToGrpc(QueryLink(
-      context, log_, runtime_, default_wait_, *request, {links::kLinkDetailsProjection},
-      [&](auto, GlobalPosition position, const links::LinkDetails& details) {
-        response->set_link_id(request->link_id());
-        response->set_destination(details.destination);
-        response->set_owner(details.owner);
-        response->set_created_at(details.created_at_us);
-        response->set_updated_at(details.updated_at_us);
-        response->set_version(details.version);
-        response->set_position(position);
-        return absl::OkStatus();
-      }));
+  absl::StatusOr<links::LinkAt> link =
+      links::QueryLink(*runtime_, request->link_id(), AsOf(*request));
+  if (!link.ok()) return ToGrpc(link.status());
+  api::ToProto(request->link_id(), *link, response);
+  return grpc::Status::OK;
 }
 
 grpc::Status LinkQueriesService::GetLinkAnalytics(
@@ -299,35 +277,17 @@ grpc::Status LinkQueriesService::GetLinkAnalytics(
   if (s.ok() && !from.ok()) s = from.status();
   if (s.ok() && !to.ok()) s = to.status();
   if (s.ok()) s = links::ValidateDateRange(*from, *to);  // before any wait or lookup
+  if (s.ok()) {
+    s = WaitForMinPosition(context, log_, runtime_,
+                           {links::kLinkDetailsProjection, links::kLinkClicksProjection},
+                           request->has_min_position(), request->min_position(), default_wait_);
+  }
   if (!s.ok()) return ToGrpc(s);
-  return ToGrpc(QueryLink(
-      context, log_, runtime_, default_wait_, *request,
-      {links::kLinkDetailsProjection, links::kLinkClicksProjection},
-      [&](auto readers, GlobalPosition position, const links::LinkDetails&) -> absl::Status {
-        STRATA_ASSIGN_OR_RETURN(
-            links::LinkAnalytics a,
-            links::ReadLinkAnalytics(*readers[1], request->link_id(), *from, *to));
-        response->set_link_id(request->link_id());
-        response->set_total_clicks(a.total_clicks);
-        for (const auto& [day, clicks] : a.by_day) {
-          auto* d = response->add_by_day();
-          d->set_date(day);
-          d->set_clicks(clicks);
-        }
-        for (const auto& [key, clicks] : a.by_country) {
-          auto* k = response->add_by_country();
-          k->set_key(key);
-          k->set_clicks(clicks);
-        }
-        for (const auto& [key, clicks] : a.by_device) {
-          auto* k = response->add_by_device();
-          k->set_key(key);
-          k->set_clicks(clicks);
-        }
-        response->set_all_time_clicks(a.all_time_clicks);
-        response->set_position(position);
-        return absl::OkStatus();
-      }));
+  absl::StatusOr<links::LinkAnalyticsAt> analytics =
+      links::QueryLinkAnalytics(*runtime_, request->link_id(), *from, *to, AsOf(*request));
+  if (!analytics.ok()) return ToGrpc(analytics.status());
+  api::ToProto(request->link_id(), *analytics, response);
+  return grpc::Status::OK;
 }
 
 ProjectionsService::ProjectionsService(ProjectionRuntime* runtime)
@@ -340,19 +300,7 @@ grpc::Status ProjectionsService::ListProjections(grpc::ServerContext* /*context*
                                                  const strata::v1::ListProjectionsRequest*,
                                                  strata::v1::ListProjectionsResponse* response) {
   for (const ProjectionStatus& st : runtime_->Status()) {
-    auto* p = response->add_projections();
-    p->set_name(st.name);
-    p->set_version(st.version);
-    p->set_state(GenerationStateName(st.state));
-    p->set_checkpoint(st.checkpoint);
-    p->set_head(st.head);
-    p->set_lag(st.lag);
-    p->set_events_per_second(st.events_per_second);
-    p->set_progress(st.progress);
-    p->set_generation(st.generation);
-    if (st.time_left.has_value()) p->set_seconds_left(absl::ToDoubleSeconds(*st.time_left));
-    p->set_error(st.error);
-    p->set_error_position(st.error_position);
+    api::ToProto(st, response->add_projections());
   }
   return grpc::Status::OK;
 }

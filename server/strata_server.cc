@@ -8,6 +8,7 @@
 #include "engine/base/macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
+#include "projections/data_dir.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "projections/links/links.h"
 #include "server/link_service.h"
@@ -22,11 +23,12 @@ class StrataServer::Impl {
 
   absl::Status Start() {
     const absl::Time start = absl::Now();
-    STRATA_ASSIGN_OR_RETURN(log_, EventLog::Open(options_.data_dir + "/log", options_.log));
-    STRATA_ASSIGN_OR_RETURN(runtime_, ProjectionRuntime::Open(options_.data_dir + "/projections",
+    STRATA_ASSIGN_OR_RETURN(log_, EventLog::Open(LogDir(options_.data_dir), options_.log));
+    STRATA_ASSIGN_OR_RETURN(runtime_, ProjectionRuntime::Open(ProjectionsDir(options_.data_dir),
                                                               log_.get(), options_.projections));
-    STRATA_RETURN_IF_ERROR(runtime_->Register(std::make_shared<links::LinkDetailsProjection>()));
-    STRATA_RETURN_IF_ERROR(runtime_->Register(std::make_shared<links::LinkClicksProjection>()));
+    for (std::shared_ptr<Projection>& p : links::Projections()) {
+      STRATA_RETURN_IF_ERROR(runtime_->Register(std::move(p)));
+    }
 
     hub_ = std::make_unique<SubscriptionHub>();
     streams_ = std::make_unique<StreamsService>(

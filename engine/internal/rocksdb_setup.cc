@@ -1,11 +1,17 @@
 #include "engine/internal/rocksdb_setup.h"
 
+#include <stdlib.h>  // mkdtemp
+
+#include <cerrno>
 #include <cstdarg>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "engine/internal/rocksdb_status.h"
 #include "rocksdb/env.h"
 
 namespace strata::internal {
@@ -64,6 +70,42 @@ absl::Status CreateDirIfAllowed(const std::string& dir, bool create) {
   if (ec) {
     return absl::InternalError(absl::StrCat("create data directory '", dir, "': ", ec.message()));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SecondaryDir>> SecondaryDir::Make() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                                  "/strata-read-only.XXXXXX");
+  if (mkdtemp(path.data()) == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("make a temporary directory ", path, ": ", std::strerror(errno)));
+  }
+  return std::unique_ptr<SecondaryDir>(new SecondaryDir(std::move(path)));
+}
+
+SecondaryDir::~SecondaryDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+absl::Status OpenSecondary(rocksdb::DBOptions options, const std::string& dir,
+                           const SecondaryDir& secondary,
+                           const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs,
+                           std::vector<rocksdb::ColumnFamilyHandle*>* handles,
+                           std::unique_ptr<rocksdb::DB>* db) {
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    return absl::NotFoundError(absl::StrCat("no store in '", dir, "' (no CURRENT file)"));
+  }
+  options.create_if_missing = false;
+  options.create_missing_column_families = false;
+  options.max_open_files = -1;  // secondary mode keeps every table file open
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, dir, secondary.path(), cfs, handles,
+                                                   &raw);
+  if (!s.ok()) return FromRocksDb(s, absl::StrCat("open '", dir, "' read-only"));
+  db->reset(raw);
   return absl::OkStatus();
 }
 

@@ -5,8 +5,12 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "rocksdb/db.h"
 #include "rocksdb/options.h"
 
 namespace strata::internal {
@@ -24,6 +28,30 @@ absl::Status CheckNotHeadless(const std::string& dir);
 
 // Creates `dir` (and its parents) when missing and `create` is true.
 absl::Status CreateDirIfAllowed(const std::string& dir, bool create);
+
+// A fresh empty directory for a RocksDB secondary instance's own files (its
+// info log and OPTIONS copies), under $TMPDIR or /tmp; removed when this is
+// destroyed. A secondary instance reads the primary's directory and never
+// writes to it, even while a server has the store open.
+class SecondaryDir {
+ public:
+  static absl::StatusOr<std::unique_ptr<SecondaryDir>> Make();
+  ~SecondaryDir();
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit SecondaryDir(std::string path) : path_(std::move(path)) {}
+  std::string path_;
+};
+
+// Opens `dir` read-only as a RocksDB secondary instance with its files in
+// `secondary`, caught up with the primary's WAL. Requires a store (CURRENT):
+// NotFound otherwise. `options` are adjusted as secondary mode requires.
+absl::Status OpenSecondary(rocksdb::DBOptions options, const std::string& dir,
+                           const SecondaryDir& secondary,
+                           const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs,
+                           std::vector<rocksdb::ColumnFamilyHandle*>* handles,
+                           std::unique_ptr<rocksdb::DB>* db);
 
 }  // namespace strata::internal
 

@@ -389,4 +389,8 @@ absl::Status LinkClicksProjection::Apply(const EventView& event, ProjectionWrite
   return absl::OkStatus();
 }
 
+std::vector<std::shared_ptr<Projection>> Projections() {
+  return {std::make_shared<LinkDetailsProjection>(), std::make_shared<LinkClicksProjection>()};
+}
+
 }  // namespace strata::links

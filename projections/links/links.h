@@ -17,6 +17,7 @@
 #define STRATA_PROJECTIONS_LINKS_LINKS_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -109,6 +110,10 @@ class LinkClicksProjection : public Projection {
   ProjectionVersion version() const override { return 1; }
   absl::Status Apply(const EventView& event, ProjectionWriter& writer) override;
 };
+
+// This domain's read models, as the server registers them (and the CLI, to
+// replay or verify them).
+std::vector<std::shared_ptr<Projection>> Projections();
 
 }  // namespace strata::links
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -26,6 +27,7 @@
 namespace strata {
 
 using projections_internal::CurrentStateReader;
+using projections_internal::EmptyStateReader;
 using projections_internal::FromRocks;
 using projections_internal::HistoryStateReader;
 using projections_internal::OverlayWriter;
@@ -194,6 +196,13 @@ class ProjectionRuntime::Impl {
   void StopWorker(Generation& g);
   // A reader of `g` exactly at `position`: the durable snapshot at or below it
   // plus a replay of the events after it.
+  // Applies the events after `after` up to `to` to `overlay`.
+  absl::Status Replay(Projection& projection, GlobalPosition after, GlobalPosition to,
+                      OverlayWriter& overlay) const;
+  // Read-only, for a projection the store never built: `projection` folded
+  // over the log's first `position` events in memory.
+  absl::StatusOr<std::unique_ptr<StateReader>> Fold(Projection& projection,
+                                                    GlobalPosition position) const;
   absl::StatusOr<std::unique_ptr<StateReader>> ReaderAsOf(const Generation& g,
                                                           const rocksdb::Snapshot* snapshot,
                                                           GlobalPosition position) const;
@@ -203,6 +212,7 @@ class ProjectionRuntime::Impl {
   const ProjectionRuntimeOptions options_;
   std::shared_ptr<rocksdb::Cache> cache_;
   std::shared_ptr<rocksdb::MergeOperator> merge_;
+  std::unique_ptr<internal::SecondaryDir> secondary_dir_;  // read-only: the secondary's files
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* catalog_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
@@ -255,12 +265,18 @@ absl::Status ProjectionRuntime::Impl::Open() {
     return absl::InvalidArgumentError(
         "projection options: snapshot_interval_events and batch_events_max must be > 0");
   }
+  const bool read_only = options_.read_only;
   STRATA_RETURN_IF_ERROR(internal::CheckNotHeadless(dir_));
-  STRATA_RETURN_IF_ERROR(internal::CreateDirIfAllowed(dir_, true));
-  head_listener_ = log_->AddHeadListener([this](GlobalPosition) { WakeWorkers(); });
+  STRATA_RETURN_IF_ERROR(internal::CreateDirIfAllowed(dir_, !read_only));
+  if (!read_only) {
+    head_listener_ = log_->AddHeadListener([this](GlobalPosition) { WakeWorkers(); });
+  }
   cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
   merge_ = projections_internal::NewCounterMergeOperator();
-  rocksdb::DBOptions db_options = internal::StrataDbOptions(true);
+  if (read_only && !std::filesystem::exists(std::filesystem::path(dir_) / "CURRENT")) {
+    return absl::OkStatus();  // no store yet: every read model is folded in memory
+  }
+  rocksdb::DBOptions db_options = internal::StrataDbOptions(!read_only);
   if (options_.env != nullptr) db_options.env = options_.env;
 
   std::vector<std::string> existing;
@@ -275,10 +291,16 @@ absl::Status ProjectionRuntime::Impl::Open() {
     }
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  s = rocksdb::DB::Open(db_options, dir_, cfs, &handles, &raw);
-  if (!s.ok()) return FromRocks(s, absl::StrCat("open projection store '", dir_, "'"));
-  db_.reset(raw);
+  if (read_only) {
+    STRATA_ASSIGN_OR_RETURN(secondary_dir_, internal::SecondaryDir::Make());
+    STRATA_RETURN_IF_ERROR(
+        internal::OpenSecondary(db_options, dir_, *secondary_dir_, cfs, &handles, &db_));
+  } else {
+    rocksdb::DB* raw = nullptr;
+    s = rocksdb::DB::Open(db_options, dir_, cfs, &handles, &raw);
+    if (!s.ok()) return FromRocks(s, absl::StrCat("open projection store '", dir_, "'"));
+    db_.reset(raw);
+  }
   default_cf_ = handles[0];
   catalog_cf_ = handles[1];
   std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name;
@@ -324,9 +346,9 @@ absl::Status ProjectionRuntime::Impl::Open() {
       g->error = absl::StrCat("checkpoint ", g->checkpoint, " is beyond the log's head ",
                               log_->Head(), ": the log lost events this read model has seen");
       g->error_position = g->checkpoint;
-      STRATA_RETURN_IF_ERROR(PersistGeneration(*g));
+      if (!read_only) STRATA_RETURN_IF_ERROR(PersistGeneration(*g));
       LogLine(absl::StrCat("projection ", g->name, " v", g->version, " failed: ", g->error));
-    } else if (g->state != GenerationState::kFailed) {
+    } else if (g->state != GenerationState::kFailed && !read_only) {
       LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id, " (",
                            GenerationStateName(g->state), "): recovered at checkpoint ",
                            g->checkpoint, ", log head ", log_->Head()));
@@ -343,6 +365,7 @@ absl::Status ProjectionRuntime::Impl::Open() {
     }
   }
   STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "read projection catalog"));
+  if (read_only) return absl::OkStatus();  // leftovers are the writer's to drop
   // Column families without a catalog record: created just before a crash.
   for (auto& [name, handle] : by_name) {
     LogLine(absl::StrCat("dropping orphan projection column family ", name));
@@ -450,6 +473,13 @@ absl::Status ProjectionRuntime::Impl::Register(std::shared_ptr<Projection> proje
                                                         ", which is building"));
     }
     e.code[version] = projection;
+    if (options_.read_only) {
+      // Attach the code for replays; nothing is built or run.
+      for (const auto& g : {e.live, e.building}) {
+        if (g != nullptr && g->version == version) g->projection = projection;
+      }
+      return absl::OkStatus();
+    }
     if (e.live != nullptr && e.live->version == version) {
       e.live->projection = projection;
       StartWorker(e.live);
@@ -469,6 +499,10 @@ absl::Status ProjectionRuntime::Impl::Register(std::shared_ptr<Projection> proje
 }
 
 absl::Status ProjectionRuntime::Impl::Rebuild(const std::string& name) {
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "projection store '", dir_, "' is open read-only: rebuild ", name, " on the server"));
+  }
   std::shared_ptr<Generation> to_retire;
   {
     absl::MutexLock lock(&mu_);
@@ -667,6 +701,8 @@ void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
 
 absl::Status ProjectionRuntime::Impl::WaitFor(const std::string& name, GlobalPosition position,
                                               absl::Time deadline) {
+  // Read-only: no worker moves a checkpoint, so there is nothing to wait for.
+  if (options_.read_only) deadline = absl::InfinitePast();
   absl::MutexLock lock(&mu_);
   auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     auto it = entries_.find(name);
@@ -731,12 +767,15 @@ std::vector<ProjectionStatus> ProjectionRuntime::Impl::Status() const {
   return out;
 }
 
-// An as-of reader: owns the history reader and the overlay replayed over it.
-class AsOfReader : public StateReader {
+// A reader of `Base` (which it owns) under an in-memory overlay of replayed
+// events: as of a position (Base: the history at a snapshot), or a fold of
+// the log from nothing (Base: EmptyStateReader).
+template <typename Base>
+class OverlaidReader : public StateReader {
  public:
-  AsOfReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snapshot,
-             GlobalPosition at)
-      : history_(db, cf, snapshot, at), overlay_(&history_) {}
+  template <typename... Args>
+  explicit OverlaidReader(Args&&... args)
+      : base_(std::forward<Args>(args)...), overlay_(&base_) {}
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override {
     return overlay_.Get(key);
   }
@@ -746,9 +785,37 @@ class AsOfReader : public StateReader {
   OverlayWriter& overlay() { return overlay_; }
 
  private:
-  HistoryStateReader history_;
+  Base base_;
   OverlayWriter overlay_;
 };
+
+absl::Status ProjectionRuntime::Impl::Replay(Projection& projection, GlobalPosition after,
+                                             GlobalPosition to, OverlayWriter& overlay) const {
+  if (to <= after) return absl::OkStatus();
+  ReadAllOptions read;
+  read.from_position = after + 1;
+  read.max_count = to - after;
+  absl::Status apply_error;
+  STRATA_RETURN_IF_ERROR(log_->ScanAll(read, [&](const EventView& e) {
+    absl::Status s = projection.Apply(e, overlay);
+    if (s.ok()) s = overlay.status();
+    if (!s.ok()) {
+      apply_error = absl::Status(s.code(), absl::StrCat("replaying position ", e.position,
+                                                         " for a read as of ", to, ": ",
+                                                         s.message()));
+      return false;
+    }
+    return true;
+  }));
+  return apply_error;
+}
+
+absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::Fold(
+    Projection& projection, GlobalPosition position) const {
+  auto reader = std::make_unique<OverlaidReader<EmptyStateReader>>();
+  STRATA_RETURN_IF_ERROR(Replay(projection, 0, position, reader->overlay()));
+  return reader;
+}
 
 absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::ReaderAsOf(
     const Generation& g, const rocksdb::Snapshot* snapshot, GlobalPosition position) const {
@@ -759,29 +826,15 @@ absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::ReaderAsOf
   }
   STRATA_ASSIGN_OR_RETURN(GlobalPosition base,
                           projections_internal::FindSnapshot(db_.get(), g.cf, snapshot, position));
-  auto reader = std::make_unique<AsOfReader>(db_.get(), g.cf, snapshot, base);
+  auto reader =
+      std::make_unique<OverlaidReader<HistoryStateReader>>(db_.get(), g.cf, snapshot, base);
   if (base == position) return reader;
   if (projection == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "projection ", g.name, " v", g.version,
         " has no registered code to replay the events after its snapshot at ", base));
   }
-  ReadAllOptions read;
-  read.from_position = base + 1;
-  read.max_count = position - base;
-  absl::Status apply_error;
-  STRATA_RETURN_IF_ERROR(log_->ScanAll(read, [&](const EventView& e) {
-    absl::Status s = projection->Apply(e, reader->overlay());
-    if (s.ok()) s = reader->overlay().status();
-    if (!s.ok()) {
-      apply_error = absl::Status(s.code(), absl::StrCat("replaying position ", e.position,
-                                                         " for a read as of ", position, ": ",
-                                                         s.message()));
-      return false;
-    }
-    return true;
-  }));
-  STRATA_RETURN_IF_ERROR(apply_error);
+  STRATA_RETURN_IF_ERROR(Replay(*projection, base, position, reader->overlay()));
   return reader;
 }
 
@@ -790,6 +843,7 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
                                            const ConsistentReadFn& fn) const {
   if (names.empty()) return absl::InvalidArgumentError("names: at least one projection");
   std::vector<std::shared_ptr<Generation>> gens;
+  std::vector<std::shared_ptr<Projection>> code;  // for gens[i] == nullptr
   {
     absl::MutexLock lock(&mu_);
     for (const std::string& name : names) {
@@ -798,6 +852,12 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
         return absl::NotFoundError(absl::StrCat("projection '", name, "' is not registered"));
       }
       const Entry& e = it->second;
+      if (e.live == nullptr && options_.read_only && !e.code.empty()) {
+        // Never built in this store: folded from the log in memory below.
+        gens.push_back(nullptr);
+        code.push_back(e.code.rbegin()->second);
+        continue;
+      }
       if (e.live == nullptr) {
         if (e.building != nullptr && e.building->state == GenerationState::kFailed) {
           return absl::FailedPreconditionError(
@@ -819,21 +879,30 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
                                                           e.live->error));
       }
       gens.push_back(e.live);
+      code.push_back(nullptr);
     }
   }
   if (as_of.has_value() && *as_of > log_->Head()) {
     return absl::OutOfRangeError(
         absl::StrCat("as_of_position ", *as_of, " is beyond the head (", log_->Head(), ")"));
   }
-  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  // A secondary (read-only) instance changes only when told to catch up, so
+  // it needs no snapshot for one consistent view (and has none to give).
+  const rocksdb::Snapshot* snapshot = options_.read_only ? nullptr : db_->GetSnapshot();
   struct Release {
     rocksdb::DB* db;
     const rocksdb::Snapshot* s;
-    ~Release() { db->ReleaseSnapshot(s); }
+    ~Release() {
+      if (s != nullptr) db->ReleaseSnapshot(s);
+    }
   } release{db_.get(), snapshot};
 
   std::vector<GlobalPosition> checkpoints;
   for (const auto& g : gens) {
+    if (g == nullptr) {
+      checkpoints.push_back(log_->Head());  // a fold can stop anywhere
+      continue;
+    }
     STRATA_ASSIGN_OR_RETURN(GlobalPosition cp,
                             projections_internal::ReadCheckpoint(db_.get(), g->cf, snapshot));
     checkpoints.push_back(cp);
@@ -843,7 +912,10 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
   std::vector<std::unique_ptr<StateReader>> owned;
   std::vector<const StateReader*> readers;
   for (size_t i = 0; i < gens.size(); ++i) {
-    if (checkpoints[i] == position) {
+    if (gens[i] == nullptr) {
+      STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r, Fold(*code[i], position));
+      owned.push_back(std::move(r));
+    } else if (checkpoints[i] == position) {
       owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, snapshot));
     } else {
       STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r,

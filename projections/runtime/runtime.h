@@ -48,6 +48,15 @@ struct ProjectionRuntimeOptions {
   rocksdb::Env* env = nullptr;
   // Receives one line per projection state change. Default: stderr.
   std::function<void(const std::string&)> log_line;
+  // Open an existing store for reading only (RocksDB's secondary mode):
+  // nothing is written to it and no worker runs, so each read model answers
+  // at its stored checkpoint, or as of any position up to the log's head
+  // (replaying the events after its nearest snapshot in memory); a registered
+  // projection the store never built (or a store not created yet) is folded
+  // from the log in memory. Works while a server has the store open. Register
+  // attaches the code for those replays; Rebuild fails with
+  // FailedPrecondition. Default: false.
+  bool read_only = false;
 };
 
 enum class GenerationState { kBuilding, kLive, kFailed, kRetired };

@@ -44,6 +44,17 @@ absl::StatusOr<GlobalPosition> FindSnapshot(rocksdb::DB* db, rocksdb::ColumnFami
                                             const rocksdb::Snapshot* snapshot,
                                             GlobalPosition position);
 
+// A state with no keys: where a fold starts. Thread-safe.
+class EmptyStateReader : public StateReader {
+ public:
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view) const override {
+    return std::nullopt;
+  }
+  absl::Status Scan(absl::string_view, const StateVisitor&) const override {
+    return absl::OkStatus();
+  }
+};
+
 // Current state ('s' keys), optionally at a RocksDB snapshot. Thread-safe.
 class CurrentStateReader : public StateReader {
  public:

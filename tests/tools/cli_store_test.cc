@@ -8,7 +8,9 @@
 // stores.
 #include <filesystem>
 #include <fstream>
+#include <map>
 
+#include "absl/strings/str_join.h"
 #include "engine/internal/codec.h"
 #include "projections/projection.h"
 #include "projections/runtime/state.h"
@@ -142,6 +144,47 @@ TEST_F(CliStoreTest, ExportImportExportIsIdenticalAndImportTwiceChangesNothing) 
       << Describe(r);
   r = RunCli({"verify", "--data_dir", target, "--deep"});
   EXPECT_EQ(r.code, 0) << Describe(r);
+}
+
+// Every file under `dir` (relative path -> bytes).
+std::map<std::string, std::string> Files(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    files[std::filesystem::relative(entry.path(), dir).string()] = ReadFile(entry.path().string());
+  }
+  return files;
+}
+
+// Offline commands that only read open the stores read-only (RocksDB
+// secondary mode; verify: read-only) and leave every file of the data
+// directory byte for byte as it was.
+TEST_F(CliStoreTest, OfflineReadsLeaveTheDataDirectoryByteIdentical) {
+  StopServer();
+  const std::map<std::string, std::string> before = Files(dir_.path());
+  ASSERT_GT(before.size(), 10u);
+  const std::vector<std::vector<std::string>> reads = {
+      {"links", "get", "promo"},
+      {"links", "get", "promo", "--as-of", "7"},
+      {"links", "analytics", "promo", "--from", "2024-03-07", "--to", "2024-03-10"},
+      {"projections", "list"},
+      {"projections", "status", "link_clicks"},
+      {"log", "read"},
+      {"streams", "read", "link-promo"},
+      {"export"},
+      {"verify"},
+      {"verify", "--deep"},
+  };
+  for (const std::vector<std::string>& read : reads) {
+    CliResult r = RunCli(With(read, DataDir()));
+    EXPECT_EQ(r.code, 0) << absl::StrJoin(read, " ") << "\n" << Describe(r);
+    EXPECT_NE(r.out, "") << absl::StrJoin(read, " ");
+  }
+  EXPECT_EQ(Files(dir_.path()), before);
+  // The control: a command that writes (an in-process rebuild) changes files.
+  CliResult r = RunCli(With({"projections", "rebuild", "link_clicks"}, DataDir()));
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_NE(Files(dir_.path()), before);
 }
 
 TEST_F(CliStoreTest, ImportReportsTheFirstBadLineAndWritesNothing) {

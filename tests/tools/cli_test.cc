@@ -340,8 +340,16 @@ TEST_F(CliTest, FailedRequestsExitOneWithOneLine) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "strata: OUT_OF_RANGE: as_of_position 99 is beyond the head (12)\n");
   EXPECT_EQ(r.out, "");
-  // The server still runs: --data_dir refuses its directory.
+  // The server still runs: a read-only offline read works beside it and sees
+  // the same log, while a command that opens the store in process refuses.
   r = RunCli(With({"log", "read"}, DataDir()));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, RunCli(With({"log", "read"}, Server())).out);
+  EXPECT_EQ(r.err, "");
+  r = RunCli(With({"links", "get", "ghost"}, DataDir()));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "strata: NOT_FOUND: link 'ghost' does not exist at position 12\n");
+  r = RunCli(With({"projections", "rebuild", "link_clicks"}, DataDir()));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, absl::StrCat("strata: data directory ", dir_.path(),
                                 " is in use (is stratad running?)\n"));

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/macros.h"
+#include "projections/links/links.h"
 #include "rocksdb/env.h"
 #include "tools/commands/output.h"
 
@@ -236,10 +237,13 @@ absl::Status Explain(const Connection& connection, const grpc::Status& status) {
 
 // ---- Offline ----
 
-std::string LogDir(const std::string& data_dir) { return data_dir + "/log"; }
-std::string ProjectionsDir(const std::string& data_dir) { return data_dir + "/projections"; }
 
 absl::Status CheckHasLog(const std::string& data_dir) {
+  STRATA_RETURN_IF_ERROR(CheckLogExists(data_dir));
+  return CheckNotInUse(data_dir);
+}
+
+absl::Status CheckLogExists(const std::string& data_dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(data_dir, ec)) {
     return LocalError(absl::StatusCode::kNotFound,
@@ -250,7 +254,7 @@ absl::Status CheckHasLog(const std::string& data_dir) {
                       absl::StrCat("data directory ", data_dir, " has no event log (no ",
                                    LogDir(data_dir), "/CURRENT)"));
   }
-  return CheckNotInUse(data_dir);
+  return absl::OkStatus();
 }
 
 absl::Status CheckNotInUse(const std::string& data_dir) {
@@ -282,13 +286,39 @@ absl::Status ExplainOpenError(const std::string& data_dir, const absl::Status& s
   return status;
 }
 
-absl::StatusOr<std::unique_ptr<EventLog>> OpenOfflineLog(const std::string& data_dir, bool create) {
-  STRATA_RETURN_IF_ERROR(create ? CheckNotInUse(data_dir) : CheckHasLog(data_dir));
+absl::StatusOr<std::unique_ptr<EventLog>> OpenOfflineLog(const std::string& data_dir,
+                                                         OfflineAccess access) {
+  switch (access) {
+    case OfflineAccess::kRead:
+      STRATA_RETURN_IF_ERROR(CheckLogExists(data_dir));
+      break;
+    case OfflineAccess::kWrite:
+      STRATA_RETURN_IF_ERROR(CheckHasLog(data_dir));
+      break;
+    case OfflineAccess::kCreate:
+      STRATA_RETURN_IF_ERROR(CheckNotInUse(data_dir));
+      break;
+  }
   EventLogOptions options;
-  options.create_if_missing = create;
+  options.create_if_missing = access == OfflineAccess::kCreate;
+  options.read_only = access == OfflineAccess::kRead;
   absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(LogDir(data_dir), options);
   if (!log.ok()) return ExplainOpenError(data_dir, log.status());
   return log;
+}
+
+absl::StatusOr<OfflineStore> OpenOfflineStore(const std::string& data_dir) {
+  OfflineStore store;
+  STRATA_ASSIGN_OR_RETURN(store.log, OpenOfflineLog(data_dir, OfflineAccess::kRead));
+  ProjectionRuntimeOptions options;
+  options.read_only = true;
+  options.log_line = [](const std::string&) {};  // the answers say what matters
+  STRATA_ASSIGN_OR_RETURN(
+      store.runtime, ProjectionRuntime::Open(ProjectionsDir(data_dir), store.log.get(), options));
+  for (std::shared_ptr<Projection>& p : links::Projections()) {
+    STRATA_RETURN_IF_ERROR(store.runtime->Register(std::move(p)));
+  }
+  return store;
 }
 
 }  // namespace strata::cli

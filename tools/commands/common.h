@@ -20,6 +20,8 @@
 #include "absl/time/time.h"
 #include "engine/event_log.h"
 #include "grpcpp/grpcpp.h"
+#include "projections/data_dir.h"
+#include "projections/runtime/runtime.h"
 #include "schemas/strata.grpc.pb.h"
 #include "server/strata_server.h"
 #include "tools/commands/args.h"
@@ -139,11 +141,10 @@ absl::Status Explain(const Connection& connection, const grpc::Status& status);
 
 // ---- Offline ----
 
-// <data_dir>/log and <data_dir>/projections, as stratad lays them out.
-std::string LogDir(const std::string& data_dir);
-std::string ProjectionsDir(const std::string& data_dir);
 
 // A LocalError unless <data_dir>/log holds an event log.
+absl::Status CheckLogExists(const std::string& data_dir);
+// CheckLogExists, then CheckNotInUse.
 absl::Status CheckHasLog(const std::string& data_dir);
 // A LocalError "data directory D is in use (is stratad running?)" when another
 // process holds the log or projection store of `data_dir`.
@@ -152,8 +153,25 @@ absl::Status CheckNotInUse(const std::string& data_dir);
 // running?)"; other errors pass through.
 absl::Status ExplainOpenError(const std::string& data_dir, const absl::Status& status);
 
-// Opens <data_dir>/log (creating it only when `create`).
-absl::StatusOr<std::unique_ptr<EventLog>> OpenOfflineLog(const std::string& data_dir, bool create);
+enum class OfflineAccess {
+  kRead,    // read-only (RocksDB secondary mode): writes nothing, works beside a running server
+  kWrite,   // an existing log, for appends (refused while a server holds it)
+  kCreate,  // as kWrite, creating the log when missing
+};
+
+// A data directory opened read-only in process (RocksDB secondary mode): the
+// log and the projection store, with this domain's read models attached for
+// replays. Writes nothing to the directory and works beside a running server
+// (it sees the store as of opening).
+struct OfflineStore {
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<ProjectionRuntime> runtime;  // after `log`: destroyed first
+};
+absl::StatusOr<OfflineStore> OpenOfflineStore(const std::string& data_dir);
+
+// Opens <data_dir>/log for `access`.
+absl::StatusOr<std::unique_ptr<EventLog>> OpenOfflineLog(const std::string& data_dir,
+                                                         OfflineAccess access);
 
 }  // namespace strata::cli
 

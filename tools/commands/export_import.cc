@@ -159,7 +159,8 @@ int RunExport(const Argv& argv) {
   };
 
   if (std::optional<std::string> dir = args->Get("data-dir"); dir.has_value()) {
-    absl::StatusOr<std::unique_ptr<EventLog>> log = OpenOfflineLog(*dir, false);
+    absl::StatusOr<std::unique_ptr<EventLog>> log =
+        OpenOfflineLog(*dir, OfflineAccess::kRead);
     if (!log.ok()) return Fail(log.status());
     if (absl::Status s = sink.Open(out_path); !s.ok()) return Fail(s);
     ReadAllOptions o;
@@ -300,7 +301,8 @@ int RunImport(const Argv& argv) {
   {
     std::error_code ec;
     if (std::filesystem::exists(std::filesystem::path(LogDir(*dir)) / "CURRENT", ec)) {
-      absl::StatusOr<std::unique_ptr<EventLog>> opened = OpenOfflineLog(*dir, /*create=*/false);
+      absl::StatusOr<std::unique_ptr<EventLog>> opened =
+          OpenOfflineLog(*dir, OfflineAccess::kWrite);
       if (!opened.ok()) return Fail(opened.status());
       log = std::move(*opened);
     } else if (absl::Status s = CheckNotInUse(*dir); !s.ok()) {
@@ -360,7 +362,8 @@ int RunImport(const Argv& argv) {
   // 4. Append, pipelined: the log commits queued appends in order.
   if (Interrupted()) return interrupted_before_writing();
   if (log == nullptr) {
-    absl::StatusOr<std::unique_ptr<EventLog>> opened = OpenOfflineLog(*dir, /*create=*/true);
+    absl::StatusOr<std::unique_ptr<EventLog>> opened =
+        OpenOfflineLog(*dir, OfflineAccess::kCreate);
     if (!opened.ok()) return Fail(opened.status());
     log = std::move(*opened);
   }

@@ -5,6 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "api/links_api.h"
+#include "engine/base/macros.h"
+#include "projections/links/queries.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/common.h"
 #include "tools/commands/output.h"
@@ -25,26 +28,36 @@ std::string Share(uint64_t part, uint64_t total) {
   return absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(total));
 }
 
-// Sets the request's positions and makes the query (`call` with a context
-// that Ctrl-C cancels). Offline, answers reflect the whole log unless the
-// caller chose a position.
-template <typename Request, typename Call>
-grpc::Status Query(Connection& c, std::optional<uint64_t> as_of,
-                   std::optional<uint64_t> min_position, Request* request, Call call) {
+// Makes the query `call` with the request's positions, on the server, or with
+// --data_dir on the data directory opened read-only (`offline`, with the
+// position to answer at: --as-of, or else the log's head, so the answer
+// reflects the whole log; --min-position only has to be within the log).
+template <typename Request, typename Response, typename Call, typename Offline>
+absl::Status Query(const Args& args, std::optional<uint64_t> as_of,
+                   std::optional<uint64_t> min_position, Request* request, Response* response,
+                   Call call, Offline offline) {
+  if (std::optional<std::string> dir = args.Get("data-dir"); dir.has_value()) {
+    STRATA_ASSIGN_OR_RETURN(OfflineStore store, OpenOfflineStore(*dir));
+    const GlobalPosition head = store.log->Head();
+    if (min_position.has_value() && *min_position > head) {
+      return absl::OutOfRangeError(absl::StrCat("min_position ", *min_position,
+                                                " is beyond the head (", head, ")"));
+    }
+    return offline(*store.runtime, as_of.value_or(head), response);
+  }
   if (as_of.has_value()) request->set_as_of_position(*as_of);
   if (min_position.has_value()) request->set_min_position(*min_position);
-  if (c.offline() && !request->has_min_position() && !request->has_as_of_position()) {
-    request->set_min_position(c.OfflineHead());
-  }
-  auto ctx = c.Context();
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connection::Open(args));
+  auto ctx = c->Context();
   CancelOnInterrupt cancel(ctx.get());
-  return call(ctx.get(), *request);
+  grpc::Status s = call(*c, ctx.get(), *request, response);
+  return s.ok() ? absl::OkStatus() : Explain(*c, s);
 }
 
 std::vector<FlagSpec> QueryFlags() {
   return {ServerFlag(),
-          DataDirFlag("query a stopped server's data directory (read models opened in process, "
-                      "caught up with the log first)"),
+          DataDirFlag("query a data directory, opened read-only in process (the answer is "
+                      "as of the log's head unless --as-of says otherwise)"),
           {"as-of", "P", "the answer as it was when the log's head was at position P"},
           {"min-position", "P", "wait until the read models have applied position P"},
           JsonFlag(),
@@ -94,17 +107,22 @@ int RunLinksGet(const Argv& argv) {
                        &code)) {
     return code;
   }
-  absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(*args);
-  if (!opened.ok()) return Fail(opened.status());
-  Connection& c = **opened;
   v1::GetLinkRequest request;
   request.set_link_id(args->positional()[0]);
   v1::GetLinkResponse r;
-  grpc::Status s = Query(c, as_of, min_position, &request,
-                         [&](grpc::ClientContext* ctx, const v1::GetLinkRequest& req) {
-                           return c.queries().GetLink(ctx, req, &r);
-                         });
-  if (!s.ok()) return Fail(Explain(c, s));
+  absl::Status s = Query(
+      *args, as_of, min_position, &request, &r,
+      [](Connection& c, grpc::ClientContext* ctx, const v1::GetLinkRequest& req,
+         v1::GetLinkResponse* out) { return c.queries().GetLink(ctx, req, out); },
+      [&](const ProjectionRuntime& runtime, GlobalPosition at,
+          v1::GetLinkResponse* out) -> absl::Status {
+        STRATA_RETURN_IF_ERROR(links::ValidateLinkId(request.link_id()));
+        STRATA_ASSIGN_OR_RETURN(links::LinkAt link,
+                                links::QueryLink(runtime, request.link_id(), at));
+        api::ToProto(request.link_id(), link, out);
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return Fail(s);
   if (args->Has("json")) {
     JsonWriter w;
     w.BeginObject();
@@ -149,20 +167,28 @@ int RunLinksAnalytics(const Argv& argv) {
                                            "' is not a date like 2024-03-10 (YYYY-MM-DD)"));
     }
   }
-  absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(*args);
-  if (!opened.ok()) return Fail(opened.status());
-  Connection& c = **opened;
   v1::GetLinkAnalyticsRequest request;
   request.set_link_id(args->positional()[0]);
   request.set_from_date(*args->Get("from"));
   request.set_to_date(*args->Get("to"));
   v1::GetLinkAnalyticsResponse r;
-  grpc::Status s = Query(c, as_of, min_position, &request,
-                         [&](grpc::ClientContext* ctx, const v1::GetLinkAnalyticsRequest& req) {
-                           return c.queries().GetLinkAnalytics(ctx, req, &r);
-                         });
-  if (!s.ok()) return Fail(Explain(c, s));
-
+  absl::Status s = Query(
+      *args, as_of, min_position, &request, &r,
+      [](Connection& c, grpc::ClientContext* ctx, const v1::GetLinkAnalyticsRequest& req,
+         v1::GetLinkAnalyticsResponse* out) { return c.queries().GetLinkAnalytics(ctx, req, out); },
+      [&](const ProjectionRuntime& runtime, GlobalPosition at,
+          v1::GetLinkAnalyticsResponse* out) -> absl::Status {
+        STRATA_RETURN_IF_ERROR(links::ValidateLinkId(request.link_id()));
+        STRATA_ASSIGN_OR_RETURN(absl::CivilDay from,
+                                links::ParseDate(request.from_date(), "from_date"));
+        STRATA_ASSIGN_OR_RETURN(absl::CivilDay to, links::ParseDate(request.to_date(), "to_date"));
+        STRATA_ASSIGN_OR_RETURN(
+            links::LinkAnalyticsAt analytics,
+            links::QueryLinkAnalytics(runtime, request.link_id(), from, to, at));
+        api::ToProto(request.link_id(), analytics, out);
+        return absl::OkStatus();
+      });
+  if (!s.ok()) return Fail(s);
   if (args->Has("json")) {
     JsonWriter w;
     w.BeginObject();

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "api/links_api.h"
+#include "engine/base/macros.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/common.h"
 #include "tools/commands/output.h"
@@ -26,6 +28,21 @@ absl::StatusOr<std::vector<v1::ProjectionInfo>> List(Connection& c) {
   if (!s.ok()) return Explain(c, s);
   return std::vector<v1::ProjectionInfo>(response.projections().begin(),
                                          response.projections().end());
+}
+
+// The server's projections, or with --data_dir those stored in the data
+// directory, opened read-only (as the server left them: no worker runs).
+absl::StatusOr<std::vector<v1::ProjectionInfo>> ListFor(const Args& args) {
+  if (std::optional<std::string> dir = args.Get("data-dir"); dir.has_value()) {
+    STRATA_ASSIGN_OR_RETURN(OfflineStore store, OpenOfflineStore(*dir));
+    std::vector<v1::ProjectionInfo> infos;
+    for (const ProjectionStatus& st : store.runtime->Status()) {
+      api::ToProto(st, &infos.emplace_back());
+    }
+    return infos;
+  }
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connection::Open(args));
+  return List(*c);
 }
 
 void WriteInfo(JsonWriter& w, const v1::ProjectionInfo& p) {
@@ -132,7 +149,7 @@ const CommandSpec& ProjectionsListSpec() {
       "[--json]",
       "List projections: version, state, checkpoint, head, lag, rate.",
       "Offline (--data_dir) the read models are opened in process, so the rate is 0.",
-      CommonFlags("a stopped server's data directory, opened in process"),
+      CommonFlags("a data directory, opened read-only in process"),
       0,
       0};
   return spec;
@@ -144,7 +161,7 @@ const CommandSpec& ProjectionsStatusSpec() {
       "NAME [--json]",
       "Show one projection: version, state, checkpoint, head, lag, rate, progress.",
       "",
-      CommonFlags("a stopped server's data directory, opened in process"),
+      CommonFlags("a data directory, opened read-only in process"),
       1,
       1};
   return spec;
@@ -178,9 +195,7 @@ int RunProjectionsList(const Argv& argv) {
   int code = 0;
   std::optional<Args> args = ParseTargetOrExit(ProjectionsListSpec(), argv, &code);
   if (!args) return code;
-  absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(*args);
-  if (!c.ok()) return Fail(c.status());
-  absl::StatusOr<std::vector<v1::ProjectionInfo>> infos = List(**c);
+  absl::StatusOr<std::vector<v1::ProjectionInfo>> infos = ListFor(*args);
   if (!infos.ok()) return Fail(infos.status());
   WriteAll(stdout, args->Has("json") ? InfosJson(*infos) : InfosTable(*infos));
   return kExitOk;
@@ -191,9 +206,7 @@ int RunProjectionsStatus(const Argv& argv) {
   std::optional<Args> args = ParseTargetOrExit(ProjectionsStatusSpec(), argv, &code);
   if (!args) return code;
   const std::string name = args->positional()[0];
-  absl::StatusOr<std::unique_ptr<Connection>> c = Connection::Open(*args);
-  if (!c.ok()) return Fail(c.status());
-  absl::StatusOr<std::vector<v1::ProjectionInfo>> infos = List(**c);
+  absl::StatusOr<std::vector<v1::ProjectionInfo>> infos = ListFor(*args);
   if (!infos.ok()) return Fail(infos.status());
   std::vector<v1::ProjectionInfo> named = Named(*infos, name);
   if (named.empty()) return Fail(NotRegistered(name));

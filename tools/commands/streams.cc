@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "engine/log_cursor.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/common.h"
 #include "tools/commands/events.h"
@@ -124,28 +125,21 @@ int RunStreamsRead(const Argv& argv) {
   EventPrinter printer(args->Has("json"), /*live=*/false);
 
   if (std::optional<std::string> dir = args->Get("data-dir"); dir.has_value()) {
-    absl::StatusOr<std::unique_ptr<EventLog>> log = OpenOfflineLog(*dir, false);
+    absl::StatusOr<std::unique_ptr<EventLog>> log =
+        OpenOfflineLog(*dir, OfflineAccess::kRead);
     if (!log.ok()) return Fail(log.status());
-    ReadStreamOptions o;
+    CursorOptions o;
+    o.stream = stream;
     o.direction = backwards ? ReadDirection::kBackward : ReadDirection::kForward;
-    o.from_version = from.has_value() ? *from : backwards ? kReadFromEnd : 0;
-    o.as_of_position = as_of.has_value() ? *as_of : (*log)->Head();
-    uint64_t remaining = max.value_or(0) == 0 ? UINT64_MAX : *max;
-    while (remaining > 0 && !Interrupted()) {
-      o.max_count = std::min(remaining, kOfflinePageEvents);
-      absl::StatusOr<std::vector<RecordedEvent>> page = (*log)->ReadStream(stream, o);
-      if (!page.ok()) return Fail(page.status());
-      for (const RecordedEvent& e : *page) printer.Add(e);
-      remaining -= page->size();
-      if (page->size() < o.max_count) break;
-      const StreamVersion last = page->back().stream_version;
-      if (!backwards) {
-        o.from_version = last + 1;
-      } else if (last == 0) {
-        break;
-      } else {
-        o.from_version = last - 1;
-      }
+    o.from = from;
+    o.as_of_position = as_of;
+    if (max.value_or(0) != 0) o.max_count = *max;
+    absl::StatusOr<LogCursor> cursor = (*log)->NewCursor(std::move(o));
+    if (!cursor.ok()) return Fail(cursor.status());
+    while (!cursor->done() && !Interrupted()) {
+      std::vector<RecordedEvent> page;
+      if (absl::Status s = cursor->Next(kOfflinePageEvents, &page); !s.ok()) return Fail(s);
+      for (const RecordedEvent& e : page) printer.Add(e);
     }
     printer.Finish();
     return Interrupted() ? Fail(absl::CancelledError("interrupted")) : kExitOk;
@@ -180,7 +174,8 @@ int RunLogRead(const Argv& argv) {
   EventPrinter printer(args->Has("json"), /*live=*/false);
 
   if (std::optional<std::string> dir = args->Get("data-dir"); dir.has_value()) {
-    absl::StatusOr<std::unique_ptr<EventLog>> log = OpenOfflineLog(*dir, false);
+    absl::StatusOr<std::unique_ptr<EventLog>> log =
+        OpenOfflineLog(*dir, OfflineAccess::kRead);
     if (!log.ok()) return Fail(log.status());
     ReadAllOptions o;
     o.direction = backwards ? ReadDirection::kBackward : ReadDirection::kForward;

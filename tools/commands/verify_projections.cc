@@ -63,24 +63,11 @@ std::optional<CatalogRecord> ParseRecord(uint64_t id, absl::string_view text) {
 
 // The projection code this binary knows for (name, version), or null.
 std::shared_ptr<Projection> KnownProjection(const std::string& name, uint32_t version) {
-  std::vector<std::shared_ptr<Projection>> known = {
-      std::make_shared<links::LinkDetailsProjection>(),
-      std::make_shared<links::LinkClicksProjection>()};
-  for (auto& p : known) {
+  for (std::shared_ptr<Projection>& p : links::Projections()) {
     if (p->name() == name && p->version() == version) return p;
   }
   return nullptr;
 }
-
-class EmptyReader : public StateReader {
- public:
-  absl::StatusOr<std::optional<std::string>> Get(absl::string_view) const override {
-    return std::nullopt;
-  }
-  absl::Status Scan(absl::string_view, const StateVisitor&) const override {
-    return absl::OkStatus();
-  }
-};
 
 absl::StatusOr<std::map<std::string, std::string>> ReadAll(const StateReader& reader) {
   std::map<std::string, std::string> out;
@@ -219,7 +206,7 @@ std::string DeepCheck(const Store& store, rocksdb::ColumnFamilyHandle* cf, const
                                          "not have its code"));
     return "skipped";
   }
-  EmptyReader empty;
+  projections_internal::EmptyStateReader empty;
   OverlayWriter recomputed(&empty);
   size_t next_snapshot = 0;
   std::vector<std::string> findings;
