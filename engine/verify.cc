@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/macros.h"
 #include "engine/internal/codec.h"
-#include "engine/internal/rocksdb_setup.h"
-#include "engine/internal/rocksdb_status.h"
+#include "engine/base/rocksdb_setup.h"
+#include "engine/base/rocksdb_status.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 

@@ -9,7 +9,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "server/stratad_main.h"
 #include "server/strata_server.h"
-#include "tools/cli_flags.h"
+#include "engine/base/cli_flags.h"
 
 ABSL_FLAG(std::string, data_dir, "./data", "Data directory (created when missing).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to serve gRPC on (host:port).");

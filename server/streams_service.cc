@@ -7,7 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "engine/internal/validate.h"
+#include "engine/base/validate.h"
 #include "server/convert.h"
 #include "server/grpc_status.h"
 

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/event_log.h"
-#include "tools/cli_flags.h"
+#include "engine/base/cli_flags.h"
 
 ABSL_FLAG(std::string, data_dir, "./data", "Directory of the event log (created when missing).");
 ABSL_FLAG(int, clicks, 5, "Click events to append to the demo stream.");

@@ -58,21 +58,6 @@ absl::string_view ToView(const flatbuffers::Vector<uint8_t>* v) {
 
 }  // namespace
 
-void PutBigEndian64(std::string* out, uint64_t value) {
-  char buf[8];
-  for (int i = 7; i >= 0; --i) {
-    buf[i] = static_cast<char>(value & 0xFF);
-    value >>= 8;
-  }
-  out->append(buf, 8);
-}
-
-uint64_t GetBigEndian64(const char* p) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<uint8_t>(p[i]);
-  return value;
-}
-
 std::string PositionKey(GlobalPosition position) {
   std::string key;
   key.reserve(8);

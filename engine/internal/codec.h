@@ -10,12 +10,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "engine/base/coding.h"
 #include "engine/event.h"
 
 namespace strata::internal {
-
-void PutBigEndian64(std::string* out, uint64_t value);
-uint64_t GetBigEndian64(const char* p);
 
 // `events` key: the position, 8 bytes big-endian.
 std::string PositionKey(GlobalPosition position);

@@ -13,7 +13,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "engine/base/macros.h"
-#include "engine/internal/validate.h"
+#include "engine/base/validate.h"
 #include "flatbuffers/flatbuffers.h"
 #include "schemas/links_generated.h"
 

@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "engine/base/macros.h"
-#include "engine/internal/codec.h"
-#include "engine/internal/rocksdb_status.h"
+#include "engine/base/coding.h"
+#include "engine/base/rocksdb_status.h"
 
 namespace strata {
 

@@ -6,7 +6,7 @@
 
 #include <random>
 
-#include "engine/internal/validate.h"
+#include "engine/base/validate.h"
 #include "gtest/gtest.h"
 
 namespace strata::internal {

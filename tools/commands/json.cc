@@ -1,7 +1,7 @@
 #include "tools/commands/json.h"
 
 #include "absl/strings/str_cat.h"
-#include "engine/internal/validate.h"
+#include "engine/base/validate.h"
 
 namespace strata::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "engine/internal/validate.h"
+#include "engine/base/validate.h"
 
 namespace strata::cli {
 namespace {

@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "engine/internal/codec.h"
+#include "engine/base/coding.h"
 #include "projections/links/links.h"
 #include "projections/runtime/state.h"
 #include "rocksdb/db.h"

@@ -1,4 +1,4 @@
-#include "engine/internal/validate.h"
+#include "engine/base/validate.h"
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"

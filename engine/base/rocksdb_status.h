@@ -1,6 +1,6 @@
 // The one place where rocksdb::Status becomes absl::Status. Thread-safe.
-#ifndef STRATA_ENGINE_INTERNAL_ROCKSDB_STATUS_H_
-#define STRATA_ENGINE_INTERNAL_ROCKSDB_STATUS_H_
+#ifndef STRATA_ENGINE_BASE_ROCKSDB_STATUS_H_
+#define STRATA_ENGINE_BASE_ROCKSDB_STATUS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -26,4 +26,4 @@ inline absl::Status FromRocksDb(const rocksdb::Status& s, absl::string_view cont
 
 }  // namespace strata::internal
 
-#endif  // STRATA_ENGINE_INTERNAL_ROCKSDB_STATUS_H_
+#endif  // STRATA_ENGINE_BASE_ROCKSDB_STATUS_H_

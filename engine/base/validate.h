@@ -1,6 +1,6 @@
 // Input validation for appends. Thread-safe (pure functions).
-#ifndef STRATA_ENGINE_INTERNAL_VALIDATE_H_
-#define STRATA_ENGINE_INTERNAL_VALIDATE_H_
+#ifndef STRATA_ENGINE_BASE_VALIDATE_H_
+#define STRATA_ENGINE_BASE_VALIDATE_H_
 
 #include <vector>
 
@@ -31,4 +31,4 @@ absl::Status ValidateEvents(const std::vector<NewEvent>& events, const Limits& l
 
 }  // namespace strata::internal
 
-#endif  // STRATA_ENGINE_INTERNAL_VALIDATE_H_
+#endif  // STRATA_ENGINE_BASE_VALIDATE_H_

@@ -1,8 +1,8 @@
 // Command-line parsing shared by Strata's binaries. --help (or -h) prints the
 // usage text and the program's own flags (not Abseil's) and exits 0, which
 // Abseil's built-in --help does not. Not thread-safe; call once in main.
-#ifndef STRATA_TOOLS_CLI_FLAGS_H_
-#define STRATA_TOOLS_CLI_FLAGS_H_
+#ifndef STRATA_ENGINE_BASE_CLI_FLAGS_H_
+#define STRATA_ENGINE_BASE_CLI_FLAGS_H_
 
 #include <algorithm>
 #include <cstdio>
@@ -53,4 +53,4 @@ inline std::vector<char*> ParseFlags(int argc, char** argv, const char* usage) {
 
 }  // namespace strata
 
-#endif  // STRATA_TOOLS_CLI_FLAGS_H_
+#endif  // STRATA_ENGINE_BASE_CLI_FLAGS_H_

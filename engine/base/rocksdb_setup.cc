@@ -1,4 +1,4 @@
-#include "engine/internal/rocksdb_setup.h"
+#include "engine/base/rocksdb_setup.h"
 
 #include <stdlib.h>  // mkdtemp
 
@@ -11,7 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "engine/internal/rocksdb_status.h"
+#include "engine/base/rocksdb_status.h"
 #include "rocksdb/env.h"
 
 namespace strata::internal {

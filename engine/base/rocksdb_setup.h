@@ -1,7 +1,7 @@
 // RocksDB settings shared by every Strata store (the log and the projection
 // store), following ../shared/RELIABILITY.md. Thread-safe.
-#ifndef STRATA_ENGINE_INTERNAL_ROCKSDB_SETUP_H_
-#define STRATA_ENGINE_INTERNAL_ROCKSDB_SETUP_H_
+#ifndef STRATA_ENGINE_BASE_ROCKSDB_SETUP_H_
+#define STRATA_ENGINE_BASE_ROCKSDB_SETUP_H_
 
 #include <memory>
 #include <string>
@@ -55,4 +55,4 @@ absl::Status OpenSecondary(rocksdb::DBOptions options, const std::string& dir,
 
 }  // namespace strata::internal
 
-#endif  // STRATA_ENGINE_INTERNAL_ROCKSDB_SETUP_H_
+#endif  // STRATA_ENGINE_BASE_ROCKSDB_SETUP_H_
