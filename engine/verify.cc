@@ -19,9 +19,9 @@
 namespace strata {
 namespace {
 
-constexpr char kCfEvents[] = "events";
-constexpr char kCfStreams[] = "streams";
-constexpr char kCfEventIds[] = "event_ids";
+using internal::kCfEventIds;
+using internal::kCfEvents;
+using internal::kCfStreams;
 
 absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 rocksdb::Slice ToSlice(absl::string_view v) { return rocksdb::Slice(v.data(), v.size()); }

@@ -15,6 +15,11 @@
 
 namespace strata::internal {
 
+// The log's column families (engine/FORMAT.md).
+inline constexpr char kCfEvents[] = "events";
+inline constexpr char kCfStreams[] = "streams";
+inline constexpr char kCfEventIds[] = "event_ids";
+
 // `events` key: the position, 8 bytes big-endian.
 std::string PositionKey(GlobalPosition position);
 // `streams` key: stream name, 0x00, version big-endian. Stream names hold no

@@ -1,0 +1,156 @@
+// EventLog::Impl: the event log's state, shared by its three parts:
+// event_log.cc (open, close, head and listeners, the public facade),
+// event_log_write.cc (the writer thread and group commit) and
+// event_log_read.cc (reads and scans). Private to the engine.
+#ifndef STRATA_ENGINE_INTERNAL_EVENT_LOG_IMPL_H_
+#define STRATA_ENGINE_INTERNAL_EVENT_LOG_IMPL_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "engine/base/rocksdb_setup.h"
+#include "engine/base/rocksdb_status.h"
+#include "engine/event_log.h"
+#include "engine/internal/follower_registry.h"
+#include "rocksdb/db.h"
+
+namespace strata {
+
+namespace internal {
+
+// Iterator reads of whole ranges: large readahead, no block-cache pollution.
+inline rocksdb::ReadOptions ScanReadOptions(const rocksdb::Slice* upper_bound) {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;
+  ro.iterate_upper_bound = upper_bound;
+  return ro;
+}
+
+inline rocksdb::Slice ToSlice(absl::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
+
+}  // namespace internal
+
+// One append waiting for, or being handled by, the writer thread.
+struct PendingAppend {
+  std::string stream;
+  ExpectedVersion expected = ExpectedVersion::Any();
+  std::vector<NewEvent> events;
+  AppendCallback done;
+  absl::StatusOr<AppendResult> result = absl::UnknownError("not processed");
+  bool wrote = false;            // added records to the group's batch
+  bool needs_group_write = false;  // a dedup whose original is in this group
+};
+
+class EventLog::Impl {
+ public:
+  Impl(std::string data_dir, EventLogOptions options)
+      : data_dir_(std::move(data_dir)), options_(std::move(options)) {}
+
+  ~Impl() { Close(); }
+
+  absl::Status Open();
+  void Close();
+  void Enqueue(std::unique_ptr<PendingAppend> append);
+
+  absl::Status Scan(const ReadAllOptions& options, const EventVisitor& visit) const;
+  absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream,
+                                                        const ReadStreamOptions& options) const;
+  absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
+  absl::StatusOr<std::optional<StreamVersion>> StoredStreamHead(absl::string_view stream) const;
+  absl::StatusOr<GlobalPosition> ResolveLimit(const std::optional<GlobalPosition>& as_of) const;
+
+  GlobalPosition Head() const { return head_.load(std::memory_order_acquire); }
+  absl::Status WaitForHead(GlobalPosition position, absl::Time deadline) const;
+  uint64_t AddListener(std::function<void(GlobalPosition)> listener);
+  void RemoveListener(uint64_t id);
+  absl::Status VerifyChecksums() const {
+    return internal::FromRocksDb(db_->VerifyChecksum(), "verify checksums");
+  }
+
+  const std::string& data_dir() const { return data_dir_; }
+  const EventLogOptions& options() const { return options_; }
+  internal::FollowerRegistry* followers() const { return &followers_; }
+
+ private:
+  // An event of the group being committed, for deduplication within it.
+  struct GroupEvent {
+    GlobalPosition position;
+    StreamVersion stream_version;
+    const std::string* stream;
+    const NewEvent* event;
+  };
+  // What a stored event id refers to.
+  struct StoredEvent {
+    GlobalPosition position = 0;
+    StreamVersion stream_version = 0;
+    std::string stream;
+    RecordedEvent event;  // filled for stored events; group events use `pending`
+    const NewEvent* pending = nullptr;
+  };
+
+  void WriterLoop();
+  void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
+  absl::StatusOr<std::optional<AppendResult>> CheckIdempotency(
+      const PendingAppend& append,
+      const absl::flat_hash_map<EventId, GroupEvent>& group_ids, bool* in_group) const;
+  absl::StatusOr<std::optional<StoredEvent>> FindEventId(
+      const EventId& id, const absl::flat_hash_map<EventId, GroupEvent>& group_ids) const;
+  absl::StatusOr<std::optional<StreamVersion>> CurrentStreamHead(
+      const std::string& stream,
+      const absl::flat_hash_map<std::string, std::optional<StreamVersion>>& group_heads);
+  absl::StatusOr<GlobalPosition> PositionOfVersion(absl::string_view stream,
+                                                   StreamVersion version) const;
+  void Publish(GlobalPosition head);
+  int64_t NowUs() const {
+    return options_.clock_us ? options_.clock_us() : absl::ToUnixMicros(absl::Now());
+  }
+
+  const std::string data_dir_;
+  const EventLogOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* ids_cf_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<internal::SecondaryDir> secondary_dir_;  // read-only: the secondary's files
+
+  absl::Mutex queue_mu_;
+  std::deque<std::unique_ptr<PendingAppend>> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread writer_;
+
+  // Owned by the writer thread.
+  GlobalPosition next_position_ = 1;
+  absl::flat_hash_map<std::string, std::optional<StreamVersion>> head_cache_;
+  absl::Status write_error_;  // sticky: set when a write failed
+
+  // The committed head, published after each group's write returns.
+  std::atomic<GlobalPosition> head_{0};
+  mutable absl::Mutex head_mu_;
+  GlobalPosition head_guarded_ ABSL_GUARDED_BY(head_mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(head_mu_) = false;
+
+  // Followers waiting for the head to pass their cursor; notified on Publish.
+  mutable internal::FollowerRegistry followers_{[this] { return Head(); }};
+
+  absl::Mutex listeners_mu_;
+  std::map<uint64_t, std::function<void(GlobalPosition)>> listeners_
+      ABSL_GUARDED_BY(listeners_mu_);
+  uint64_t next_listener_id_ ABSL_GUARDED_BY(listeners_mu_) = 1;
+};
+
+}  // namespace strata
+
+#endif  // STRATA_ENGINE_INTERNAL_EVENT_LOG_IMPL_H_

@@ -1,0 +1,238 @@
+// ProjectionRuntime::Impl and its Generation: the runtime's state, shared by
+// its three parts: runtime.cc (catalog and generation lifecycle, the public
+// facade), runtime_worker.cc (workers: apply, commit, cut-over, waits) and
+// runtime_read.cc (status, consistent and time-travel reads). Private to
+// projections/runtime.
+#ifndef STRATA_PROJECTIONS_RUNTIME_INTERNAL_RUNTIME_IMPL_H_
+#define STRATA_PROJECTIONS_RUNTIME_INTERNAL_RUNTIME_IMPL_H_
+
+#include <atomic>
+#include <cctype>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "engine/base/coding.h"
+#include "engine/base/macros.h"
+#include "engine/base/rocksdb_setup.h"
+#include "projections/runtime/runtime.h"
+#include "projections/runtime/state.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+
+namespace strata {
+namespace runtime_internal {
+
+inline constexpr char kCatalogCf[] = "catalog";
+inline constexpr char kNextGenerationKey[] = "next_generation";
+inline constexpr char kGenerationKeyPrefix[] = "gen/";
+inline constexpr absl::Duration kRateWindow = absl::Seconds(5);
+// A safety net: an idle worker is woken by the log's head listener and by
+// stop requests, and re-checks the head at least this often regardless.
+inline constexpr absl::Duration kIdleWake = absl::Seconds(1);
+
+inline bool ValidProjectionName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+inline std::string GenerationKey(uint64_t id) {
+  std::string key = kGenerationKeyPrefix;
+  internal::PutBigEndian64(&key, id);
+  return key;
+}
+
+inline std::optional<GenerationState> ParseState(absl::string_view s) {
+  for (GenerationState st : {GenerationState::kBuilding, GenerationState::kLive,
+                             GenerationState::kFailed, GenerationState::kRetired}) {
+    if (s == GenerationStateName(st)) return st;
+  }
+  return std::nullopt;
+}
+
+
+}  // namespace runtime_internal
+
+using projections_internal::CurrentStateReader;
+using projections_internal::EmptyStateReader;
+using projections_internal::FromRocks;
+using projections_internal::HistoryStateReader;
+using projections_internal::OverlayWriter;
+using runtime_internal::GenerationKey;
+using runtime_internal::kCatalogCf;
+using runtime_internal::kGenerationKeyPrefix;
+using runtime_internal::kIdleWake;
+using runtime_internal::kNextGenerationKey;
+using runtime_internal::kRateWindow;
+using runtime_internal::ParseState;
+using runtime_internal::ValidProjectionName;
+
+// One generation of one projection version: its column family, its worker.
+struct Generation {
+  uint64_t id = 0;
+  std::string name;
+  ProjectionVersion version = 0;
+  std::string cf_name;
+  rocksdb::ColumnFamilyHandle* cf = nullptr;
+  rocksdb::DB* db = nullptr;
+
+  // Guarded by the runtime's mu_.
+  GenerationState state = GenerationState::kBuilding;
+  GlobalPosition checkpoint = 0;
+  std::string error;
+  GlobalPosition error_position = 0;
+  std::shared_ptr<Projection> projection;  // null: no code registered (serves reads only)
+  std::deque<std::pair<absl::Time, GlobalPosition>> rate_samples;
+
+  std::thread worker;
+  std::atomic<bool> stop{false};
+  std::mutex join_mu;  // one joiner at a time: close and retire may race
+
+  // Asks the worker to stop and waits for it (unless called from the worker).
+  void StopAndJoin() {
+    stop = true;
+    std::lock_guard<std::mutex> lock(join_mu);
+    if (worker.joinable() && worker.get_id() != std::this_thread::get_id()) worker.join();
+  }
+
+  ~Generation() {
+    if (cf != nullptr && db != nullptr) db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
+  }
+
+  std::string Record() const {
+    std::string error_line = error;
+    std::replace(error_line.begin(), error_line.end(), '\n', ' ');
+    return absl::StrCat("name=", name, "\nversion=", version, "\nstate=",
+                        GenerationStateName(state), "\ncf=", cf_name, "\nerror_position=",
+                        error_position, "\nerror=", error_line, "\n");
+  }
+  static absl::StatusOr<std::shared_ptr<Generation>> FromRecord(uint64_t id,
+                                                                absl::string_view record) {
+    auto g = std::make_shared<Generation>();
+    g->id = id;
+    bool have_state = false;
+    for (absl::string_view line : absl::StrSplit(record, '\n', absl::SkipEmpty())) {
+      std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+      if (kv.first == "name") {
+        g->name = std::string(kv.second);
+      } else if (kv.first == "version") {
+        if (!absl::SimpleAtoi(kv.second, &g->version)) return absl::DataLossError("bad version");
+      } else if (kv.first == "state") {
+        std::optional<GenerationState> st = ParseState(kv.second);
+        if (!st) return absl::DataLossError("bad state");
+        g->state = *st;
+        have_state = true;
+      } else if (kv.first == "cf") {
+        g->cf_name = std::string(kv.second);
+      } else if (kv.first == "error_position") {
+        if (!absl::SimpleAtoi(kv.second, &g->error_position)) {
+          return absl::DataLossError("bad error_position");
+        }
+      } else if (kv.first == "error") {
+        g->error = std::string(kv.second);
+      }
+    }
+    if (g->name.empty() || g->cf_name.empty() || !have_state) {
+      return absl::DataLossError(absl::StrCat("projection catalog record ", id, " is incomplete"));
+    }
+    return g;
+  }
+};
+
+class ProjectionRuntime::Impl {
+ public:
+  Impl(std::string dir, EventLog* log, ProjectionRuntimeOptions options)
+      : dir_(std::move(dir)), log_(log), options_(std::move(options)) {}
+  ~Impl();
+
+  absl::Status Open();
+  absl::Status Register(std::shared_ptr<Projection> projection);
+  absl::Status Rebuild(const std::string& name);
+  absl::Status WaitFor(const std::string& name, GlobalPosition position, absl::Time deadline);
+  std::vector<ProjectionStatus> Status() const;
+  absl::Status Read(const std::vector<std::string>& names, std::optional<GlobalPosition> as_of,
+                    const ConsistentReadFn& fn) const;
+
+ private:
+  struct Entry {  // all generations of one projection name
+    std::shared_ptr<Generation> live;
+    std::shared_ptr<Generation> building;
+    std::map<ProjectionVersion, std::shared_ptr<Projection>> code;  // registered versions
+  };
+
+  rocksdb::ColumnFamilyOptions GenerationCfOptions() const;
+  absl::StatusOr<std::shared_ptr<Generation>> CreateGeneration(const std::string& name,
+                                                               ProjectionVersion version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status PersistGeneration(const Generation& g);
+  void StartWorker(const std::shared_ptr<Generation>& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Retire(std::shared_ptr<Generation> g);
+  void RunWorker(std::shared_ptr<Generation> g);
+  // Applies [from, to] and commits at every batch or snapshot boundary.
+  absl::Status ApplyRange(const std::shared_ptr<Generation>& g, GlobalPosition from,
+                          GlobalPosition to, GlobalPosition* failed_at);
+  absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, GlobalPosition end);
+  void CutOver(const std::shared_ptr<Generation>& g);
+  void Fail(Generation& g, const absl::Status& error, GlobalPosition position);
+  void LogLine(const std::string& line) const;
+  // Wakes every idle worker (the head moved, or a worker must stop).
+  void WakeWorkers();
+  // Asks g's worker to stop, wakes it and waits for it.
+  void StopWorker(Generation& g);
+  // A reader of `g` exactly at `position`: the durable snapshot at or below it
+  // plus a replay of the events after it.
+  // Applies the events after `after` up to `to` to `overlay`.
+  absl::Status Replay(Projection& projection, GlobalPosition after, GlobalPosition to,
+                      OverlayWriter& overlay) const;
+  // Read-only, for a projection the store never built: `projection` folded
+  // over the log's first `position` events in memory.
+  absl::StatusOr<std::unique_ptr<StateReader>> Fold(Projection& projection,
+                                                    GlobalPosition position) const;
+  absl::StatusOr<std::unique_ptr<StateReader>> ReaderAsOf(const Generation& g,
+                                                          const rocksdb::Snapshot* snapshot,
+                                                          GlobalPosition position) const;
+
+  const std::string dir_;
+  EventLog* const log_;
+  const ProjectionRuntimeOptions options_;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  std::shared_ptr<rocksdb::MergeOperator> merge_;
+  std::unique_ptr<internal::SecondaryDir> secondary_dir_;  // read-only: the secondary's files
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* catalog_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* default_cf_ = nullptr;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_generation_ ABSL_GUARDED_BY(mu_) = 1;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  // Generations whose worker must be joined at close.
+  std::vector<std::shared_ptr<Generation>> workers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<Generation>> retired_ ABSL_GUARDED_BY(mu_);
+
+  // Idle workers wait for wake_epoch_ to change: the log's head listener and
+  // StopWorker bump it, so a stop never waits out an idle timeout.
+  absl::Mutex wake_mu_;
+  uint64_t wake_epoch_ ABSL_GUARDED_BY(wake_mu_) = 0;
+  std::optional<uint64_t> head_listener_;
+};
+
+}  // namespace strata
+
+#endif  // STRATA_PROJECTIONS_RUNTIME_INTERNAL_RUNTIME_IMPL_H_

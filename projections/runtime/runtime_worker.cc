@@ -1,0 +1,205 @@
+// The projection runtime's workers: each applies its generation's events in
+// batches (state, checkpoint and time-travel snapshot entries in one write),
+// sleeps until the log's head moves or it is stopped, cuts a caught-up
+// building generation over, and records failures; WaitFor waits on them.
+#include <algorithm>
+#include <set>
+
+#include "engine/base/hook_point.h"
+#include "projections/runtime/internal/runtime_impl.h"
+#include "rocksdb/write_batch.h"
+
+namespace strata {
+
+void ProjectionRuntime::Impl::WakeWorkers() {
+  absl::MutexLock lock(&wake_mu_);
+  ++wake_epoch_;
+}
+
+void ProjectionRuntime::Impl::StopWorker(Generation& g) {
+  g.stop = true;
+  WakeWorkers();
+  g.StopAndJoin();
+}
+
+absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generation>& g,
+                                                 GlobalPosition from, GlobalPosition to,
+                                                 GlobalPosition* failed_at) {
+  std::shared_ptr<Projection> projection;
+  {
+    absl::MutexLock lock(&mu_);
+    projection = g->projection;
+  }
+  CurrentStateReader base(db_.get(), g->cf, nullptr);
+  OverlayWriter overlay(&base);
+  const uint64_t k = options_.snapshot_interval_events;
+  GlobalPosition batch_start = from;
+  absl::Status error;
+  ReadAllOptions read;
+  read.from_position = from;
+  read.max_count = to - from + 1;
+  // One scan over the whole range; a batch ends after batch_events_max events
+  // or on a snapshot boundary, whichever comes first.
+  STRATA_RETURN_IF_ERROR(log_->ScanAll(read, [&](const EventView& e) {
+    absl::Status s = projection->Apply(e, overlay);
+    if (s.ok()) s = overlay.status();
+    if (!s.ok()) {
+      error = s;
+      *failed_at = e.position;
+      return false;
+    }
+    const bool boundary = e.position == to || e.position % k == 0 ||
+                          e.position - batch_start + 1 >= options_.batch_events_max;
+    if (!boundary) return true;
+    s = CommitBatch(*g, overlay, e.position);
+    if (!s.ok()) {
+      error = s;
+      *failed_at = e.position;
+      return false;
+    }
+    overlay.Clear();
+    batch_start = e.position + 1;
+    const absl::Time now = absl::Now();
+    absl::MutexLock lock(&mu_);
+    g->checkpoint = e.position;
+    g->rate_samples.emplace_back(now, e.position);
+    while (g->rate_samples.size() > 2 && now - g->rate_samples.front().first > kRateWindow) {
+      g->rate_samples.pop_front();
+    }
+    return !g->stop.load();
+  }));
+  return error;
+}
+
+absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWriter& overlay,
+                                                  GlobalPosition end) {
+  rocksdb::WriteBatch batch;
+  const bool snapshot = end % options_.snapshot_interval_events == 0;
+  overlay.AppendTo(&batch, g.cf, /*mark_dirty=*/!snapshot);
+  if (snapshot) {
+    // Record the value at `end` of every key changed since the last snapshot.
+    std::set<std::string> keys;
+    overlay.ForEachKey([&](const std::string& k) { keys.insert(k); });
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), g.cf));
+    const std::string dirty(1, projections_internal::kDirtyPrefix);
+    for (it->Seek(dirty); it->Valid() && it->key().starts_with(dirty); it->Next()) {
+      std::string key(it->key().data() + 1, it->key().size() - 1);
+      batch.Delete(g.cf, it->key());
+      keys.insert(std::move(key));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scan dirty keys"));
+    for (const std::string& key : keys) {
+      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, overlay.Get(key));
+      batch.Put(g.cf, projections_internal::HistoryKey(key, end),
+                value.has_value() ? absl::StrCat("\x01", *value) : std::string(1, '\0'));
+    }
+    batch.Put(g.cf, projections_internal::SnapshotKey(end), "");
+  }
+  std::string checkpoint;
+  internal::PutBigEndian64(&checkpoint, end);
+  batch.Put(g.cf, projections_internal::kMetaCheckpoint, checkpoint);
+  // Derived state: no fsync. State and checkpoint share one WAL record, so a
+  // lost tail rolls both back together and the worker re-applies it.
+  HookPoint("projection.before_commit");
+  STRATA_RETURN_IF_ERROR(
+      FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch"));
+  HookPoint("projection.after_commit");
+  return absl::OkStatus();
+}
+
+void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
+  std::shared_ptr<Generation> old;
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& e = entries_[g->name];
+    if (e.building != g) return;
+    old = e.live;
+    e.live = g;
+    e.building = nullptr;
+    g->state = GenerationState::kLive;
+    if (old != nullptr) old->state = GenerationState::kRetired;
+  }
+  // One catalog write makes the new generation live and the old one retired.
+  rocksdb::WriteBatch batch;
+  batch.Put(catalog_cf_, GenerationKey(g->id), g->Record());
+  if (old != nullptr) batch.Put(catalog_cf_, GenerationKey(old->id), old->Record());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  absl::Status s = FromRocks(db_->Write(wo, &batch), "write projection catalog");
+  if (s.ok()) HookPoint("projection.cutover.after_catalog");
+  LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id,
+                       " is live at position ", g->checkpoint,
+                       s.ok() ? "" : " (catalog write failed: " + s.ToString() + ")"));
+  if (old != nullptr) Retire(std::move(old));
+}
+
+void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
+  while (!g->stop.load()) {
+    uint64_t epoch;  // read before the head, so a commit in between is not missed
+    {
+      absl::MutexLock lock(&wake_mu_);
+      epoch = wake_epoch_;
+    }
+    GlobalPosition checkpoint;
+    GenerationState state;
+    {
+      absl::MutexLock lock(&mu_);
+      checkpoint = g->checkpoint;
+      state = g->state;
+    }
+    const GlobalPosition head = log_->Head();
+    if (checkpoint >= head) {
+      if (state == GenerationState::kBuilding) {
+        CutOver(g);
+        continue;
+      }
+      auto woken = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(wake_mu_) {
+        return wake_epoch_ != epoch || g->stop.load();
+      };
+      absl::MutexLock lock(&wake_mu_);
+      wake_mu_.AwaitWithTimeout(absl::Condition(&woken), kIdleWake);
+      continue;
+    }
+    GlobalPosition failed_at = checkpoint + 1;
+    absl::Status s = ApplyRange(g, checkpoint + 1, head, &failed_at);
+    if (!s.ok()) {
+      Fail(*g, s, failed_at);
+      return;
+    }
+  }
+}
+
+absl::Status ProjectionRuntime::Impl::WaitFor(const std::string& name, GlobalPosition position,
+                                              absl::Time deadline) {
+  // Read-only: no worker moves a checkpoint, so there is nothing to wait for.
+  if (options_.read_only) deadline = absl::InfinitePast();
+  absl::MutexLock lock(&mu_);
+  auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    auto it = entries_.find(name);
+    if (it == entries_.end() || closing_) return true;
+    const Entry& e = it->second;
+    if (e.live != nullptr && (e.live->checkpoint >= position ||
+                              e.live->state == GenerationState::kFailed)) {
+      return true;
+    }
+    return e.live == nullptr && e.building != nullptr &&
+           e.building->state == GenerationState::kFailed;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&done), deadline);
+  auto it = entries_.find(name);
+  if (it == entries_.end()) {
+    return absl::NotFoundError(absl::StrCat("projection '", name, "' is not registered"));
+  }
+  const Entry& e = it->second;
+  const Generation* g = e.live != nullptr ? e.live.get() : e.building.get();
+  if (g != nullptr && g->state == GenerationState::kFailed) {
+    return absl::FailedPreconditionError(absl::StrCat("projection ", name, " failed at position ",
+                                                      g->error_position, ": ", g->error));
+  }
+  if (e.live != nullptr && e.live->checkpoint >= position) return absl::OkStatus();
+  return absl::DeadlineExceededError(absl::StrCat(
+      "projection ", name, " has not applied position ", position, " yet (checkpoint ",
+      e.live != nullptr ? e.live->checkpoint : 0, ")"));
+}
+
+}  // namespace strata
