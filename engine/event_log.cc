@@ -24,14 +24,6 @@ namespace strata {
 using internal::kCfEventIds;
 using internal::kCfEvents;
 using internal::kCfStreams;
-using internal::DecodeRecord;
-using internal::FromRocksDb;
-using internal::GetBigEndian64;
-using internal::PositionKey;
-using internal::ScanReadOptions;
-using internal::StreamKey;
-using internal::ToSlice;
-
 std::string ExpectedVersion::ToString() const {
   switch (kind_) {
     case Kind::kAny:

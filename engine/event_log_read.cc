@@ -12,14 +12,6 @@
 
 namespace strata {
 
-using internal::DecodeRecord;
-using internal::FromRocksDb;
-using internal::GetBigEndian64;
-using internal::PositionKey;
-using internal::ScanReadOptions;
-using internal::StreamKey;
-using internal::ToSlice;
-
 absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredStreamHead(
     absl::string_view stream) const {
   const std::string end = internal::StreamKeyEnd(stream);

@@ -19,14 +19,6 @@ std::string DescribeVersion(const std::optional<StreamVersion>& v) {
 
 }  // namespace
 
-using internal::DecodeRecord;
-using internal::FromRocksDb;
-using internal::GetBigEndian64;
-using internal::PositionKey;
-using internal::ScanReadOptions;
-using internal::StreamKey;
-using internal::ToSlice;
-
 void EventLog::Impl::Enqueue(std::unique_ptr<PendingAppend> append) {
   absl::Status rejected;
   {

@@ -22,6 +22,7 @@
 #include "engine/base/rocksdb_setup.h"
 #include "engine/base/rocksdb_status.h"
 #include "engine/event_log.h"
+#include "engine/internal/codec.h"
 #include "engine/internal/follower_registry.h"
 #include "rocksdb/db.h"
 
@@ -41,6 +42,15 @@ inline rocksdb::ReadOptions ScanReadOptions(const rocksdb::Slice* upper_bound) {
 inline rocksdb::Slice ToSlice(absl::string_view v) { return rocksdb::Slice(v.data(), v.size()); }
 
 }  // namespace internal
+
+// The engine's own names for the format and storage helpers, in every part.
+using internal::DecodeRecord;
+using internal::FromRocksDb;
+using internal::GetBigEndian64;
+using internal::PositionKey;
+using internal::ScanReadOptions;
+using internal::StreamKey;
+using internal::ToSlice;
 
 // One append waiting for, or being handled by, the writer thread.
 struct PendingAppend {
