@@ -165,11 +165,14 @@ double Percentile(const std::vector<double>& sorted, double q) {
 // live), so only failures are shown.
 ProjectionRuntimeOptions QuietRuntimeOptions() {
   ProjectionRuntimeOptions options;
-  options.log_line = [](const std::string& line) {
-    if (line.find("fail") != std::string::npos) {
-      std::fprintf(stderr, "strata_projection_bench: runtime: %s\n", line.c_str());
+  // Failures are logged as errors; drop the rest.
+  class FailuresOnly : public Logger {
+   public:
+    void Log(LogLevel level, absl::string_view, absl::string_view message) override {
+      if (level == LogLevel::kError) TextLogger()->Log(level, "projections", message);
     }
   };
+  options.logger = std::make_shared<FailuresOnly>();
   return options;
 }
 

@@ -52,7 +52,7 @@ absl::Status EventLog::Impl::Open() {
   STRATA_RETURN_IF_ERROR(internal::CheckNotHeadless(data_dir_));
   const bool create = options_.create_if_missing && !options_.read_only;
   STRATA_RETURN_IF_ERROR(internal::CreateDirIfAllowed(data_dir_, create));
-  rocksdb::DBOptions db_options = internal::StrataDbOptions(create);
+  rocksdb::DBOptions db_options = internal::StrataDbOptions(create, options_.logger);
   if (options_.env != nullptr) db_options.env = options_.env;
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
@@ -176,6 +176,7 @@ EventLog::~EventLog() = default;
 
 absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& data_dir,
                                                          EventLogOptions options) {
+  options.logger = OrDefault(std::move(options.logger));
   auto impl = std::make_unique<Impl>(data_dir, std::move(options));
   STRATA_RETURN_IF_ERROR(impl->Open());
   return std::unique_ptr<EventLog>(new EventLog(std::move(impl)));

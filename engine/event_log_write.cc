@@ -264,8 +264,9 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
       // would then replay it. So the positions cannot be handed out again:
       // refuse every further append until the store is reopened.
       const absl::Status cause = FromRocksDb(s, "write failed");
-      std::fprintf(stderr, "strata: append %s; refusing appends until the log is reopened\n",
-                   cause.ToString().c_str());
+      options_.logger->Log(LogLevel::kError, "log",
+                           absl::StrCat("append ", cause.ToString(),
+                                        "; refusing appends until the log is reopened"));
       const absl::Status unknown = absl::UnknownError(absl::StrCat(
           "append outcome unknown: ", cause.message(),
           "; the events may be stored. Reopen the log and retry with the same event ids"));

@@ -5,7 +5,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 
+#include "engine/base/logger.h"
 #include "engine/limits.h"
 
 namespace rocksdb {
@@ -49,6 +51,9 @@ struct EventLogOptions {
   // Clock for recorded_at, microseconds since the Unix epoch. Default: the
   // system clock.
   std::function<int64_t()> clock_us;
+  // Where the log reports what an operator should see (and RocksDB's
+  // warnings). Default (null): TextLogger(), lines on stderr.
+  std::shared_ptr<Logger> logger;
   // RocksDB environment (file system, clock) for fault-injection tests; must
   // outlive the log. Default: null, RocksDB's default environment.
   rocksdb::Env* env = nullptr;

@@ -72,7 +72,7 @@ class ReadOnlyLog::Impl {
       return absl::UnavailableError(
           absl::StrCat("event log '", dir_, "' is in use by another process: ", s.ToString()));
     }
-    rocksdb::DBOptions options = internal::StrataDbOptions(false);
+    rocksdb::DBOptions options = internal::StrataDbOptions(false, nullptr);
     // Errors only: the check reports what matters as findings.
     options.info_log->SetInfoLogLevel(rocksdb::InfoLogLevel::ERROR_LEVEL);
     std::vector<std::string> names;

@@ -1,7 +1,5 @@
 #include "server/strata_server.h"
 
-#include <cstdio>
-
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -18,7 +16,12 @@ namespace strata::server {
 
 class StrataServer::Impl {
  public:
-  explicit Impl(ServerOptions options) : options_(std::move(options)) {}
+  explicit Impl(ServerOptions options) : options_(std::move(options)) {
+    // One logger for the server and both stores, unless each was given one.
+    options_.logger = OrDefault(std::move(options_.logger));
+    if (options_.log.logger == nullptr) options_.log.logger = options_.logger;
+    if (options_.projections.logger == nullptr) options_.projections.logger = options_.logger;
+  }
   ~Impl() { Shutdown(absl::Seconds(5)); }
 
   absl::Status Start() {
@@ -61,12 +64,11 @@ class StrataServer::Impl {
       return absl::UnavailableError(absl::StrCat("cannot listen on '", options_.listen,
                                                  "' (address in use or invalid)"));
     }
-    std::fprintf(stderr,
-                 "strata: stratad listening on %s (port %d), data directory '%s', recovered head "
-                 "position %llu, started in %s\n",
-                 options_.listen.c_str(), port_, options_.data_dir.c_str(),
-                 static_cast<unsigned long long>(log_->Head()),
-                 absl::FormatDuration(absl::Now() - start).c_str());
+    options_.logger->Log(
+        LogLevel::kInfo, "server",
+        absl::StrCat("stratad listening on ", options_.listen, " (port ", port_,
+                     "), data directory '", options_.data_dir, "', recovered head position ",
+                     log_->Head(), ", started in ", absl::FormatDuration(absl::Now() - start)));
     return absl::OkStatus();
   }
 

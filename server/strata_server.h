@@ -29,6 +29,9 @@ struct ServerOptions {
   ProjectionRuntimeOptions projections;
   // Longest wait for min_position when the call has no deadline. Default: 10 s.
   absl::Duration default_wait = absl::Seconds(10);
+  // Where the server (and, unless their options say otherwise, the log and the
+  // projection runtime) report events. Default (null): TextLogger().
+  std::shared_ptr<Logger> logger;
   // Largest request message, bytes. Default: 16 MiB.
   int max_receive_message_bytes = 16 << 20;
 };

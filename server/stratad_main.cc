@@ -4,24 +4,35 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/stubs/logging.h"
-#include "server/stratad_main.h"
-#include "server/strata_server.h"
 #include "engine/base/cli_flags.h"
+#include "engine/base/logger.h"
+#include "server/strata_server.h"
+#include "server/stratad_main.h"
 
 ABSL_FLAG(std::string, data_dir, "./data", "Data directory (created when missing).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to serve gRPC on (host:port).");
 ABSL_FLAG(uint64_t, snapshot_interval, 10'000,
           "Projection snapshot interval K in events: a time-travel read replays at most K "
           "events on top of the nearest snapshot.");
+ABSL_FLAG(std::string, log_format, "text",
+          "Log lines on stderr: 'text' (strata: ...) or 'json' (one JSON object a line: ts, "
+          "level, component, msg).");
 ABSL_FLAG(bool, unsafe_no_sync, false,
           "UNSAFE: acknowledge appends without fsync. A power loss can lose acknowledged "
           "appends. For benchmarks and throw-away data only.");
 
 namespace strata::server {
 namespace {
+
+// The process's logger, for protobuf's log handler (a plain function).
+std::shared_ptr<Logger>& ProcessLogger() {
+  static auto* logger = new std::shared_ptr<Logger>(TextLogger());
+  return *logger;
+}
 
 // Protobuf's own log lines, minus one: a request with invalid UTF-8 in a
 // string field is answered INVALID_ARGUMENT naming the field
@@ -30,10 +41,10 @@ namespace {
 void ProtobufLog(google::protobuf::LogLevel level, const char* filename, int line,
                  const std::string& message) {
   if (absl::StrContains(message, "invalid UTF-8 data when parsing")) return;
-  static constexpr const char* kLevels[] = {"INFO", "WARNING", "ERROR", "FATAL"};
-  const int index = static_cast<int>(level);
-  std::fprintf(stderr, "strata: protobuf %s %s:%d: %s\n",
-               index >= 0 && index < 4 ? kLevels[index] : "?", filename, line, message.c_str());
+  const LogLevel ours = level == google::protobuf::LOGLEVEL_INFO      ? LogLevel::kInfo
+                        : level == google::protobuf::LOGLEVEL_WARNING ? LogLevel::kWarning
+                                                                      : LogLevel::kError;
+  ProcessLogger()->Log(ours, "protobuf", absl::StrCat(filename, ":", line, ": ", message));
 }
 
 }  // namespace
@@ -44,6 +55,14 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
                      "Usage: stratad [--data_dir DIR] [--listen HOST:PORT]\n"
                      "SIGINT or SIGTERM stops it cleanly: it stops accepting calls, finishes "
                      "in-flight appends, flushes and exits 0.");
+  const std::string log_format = absl::GetFlag(FLAGS_log_format);
+  if (log_format != "text" && log_format != "json") {
+    std::fprintf(stderr, "stratad: --log_format: '%s' is neither text nor json\n",
+                 log_format.c_str());
+    return 2;
+  }
+  std::shared_ptr<Logger> logger = log_format == "json" ? JsonLogger() : TextLogger();
+  ProcessLogger() = logger;
   google::protobuf::SetLogHandler(&ProtobufLog);
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t signals;
@@ -53,6 +72,7 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   strata::server::ServerOptions options;
+  options.logger = logger;
   options.log.env = env;
   options.projections.env = env;
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
@@ -60,25 +80,27 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
   options.projections.snapshot_interval_events = absl::GetFlag(FLAGS_snapshot_interval);
   if (absl::GetFlag(FLAGS_unsafe_no_sync)) {
     options.log.durability = strata::Durability::kUnsafeNoSync;
-    std::fprintf(stderr, "strata: WARNING: --unsafe_no_sync: appends are acknowledged without "
-                         "fsync; a power loss can lose acknowledged appends\n");
+    logger->Log(LogLevel::kWarning, "server",
+                "--unsafe_no_sync: appends are acknowledged without fsync; a power loss can lose "
+                "acknowledged appends");
   }
   auto server = strata::server::StrataServer::Start(options);
   if (!server.ok()) {
-    std::fprintf(stderr, "stratad: %s\n", server.status().ToString().c_str());
+    logger->Log(LogLevel::kError, "server", server.status().ToString());
     return 1;
   }
   int signal = 0;
   sigwait(&signals, &signal);
-  std::fprintf(stderr, "strata: %s received: shutting down\n", strsignal(signal));
+  logger->Log(LogLevel::kInfo, "server",
+              absl::StrCat(strsignal(signal), " received: shutting down"));
   const absl::Time stop_start = absl::Now();
   // In-flight appends finish within milliseconds (one group commit); the
   // grace period mostly bounds how long idle client connections may linger.
   (*server)->Shutdown(absl::Seconds(2));
   server->reset();
-  std::fprintf(stderr, "strata: shutdown took %s\n",
-               absl::FormatDuration(absl::Now() - stop_start).c_str());
-  std::fprintf(stderr, "strata: stopped cleanly\n");
+  logger->Log(LogLevel::kInfo, "server",
+              absl::StrCat("shutdown took ", absl::FormatDuration(absl::Now() - stop_start)));
+  logger->Log(LogLevel::kInfo, "server", "stopped cleanly");
   return 0;
 }
 

@@ -17,27 +17,38 @@
 namespace strata::internal {
 namespace {
 
-// Forwards RocksDB's warnings and errors to stderr; drops the chatter.
-class StderrLogger : public rocksdb::Logger {
+// Forwards RocksDB's warnings and errors to Strata's logger (component
+// "rocksdb"); drops the chatter.
+class ForwardingLogger : public rocksdb::Logger {
  public:
-  StderrLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  explicit ForwardingLogger(std::shared_ptr<strata::Logger> logger)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), logger_(std::move(logger)) {}
   using rocksdb::Logger::Logv;
   void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::WARN_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
     char buf[1024];
     std::vsnprintf(buf, sizeof(buf), format, ap);
-    std::fprintf(stderr, "rocksdb: %s\n", buf);
+    logger_->Log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? LogLevel::kError
+                                                              : LogLevel::kWarning,
+                 "rocksdb", buf);
   }
+
+ private:
+  const std::shared_ptr<strata::Logger> logger_;
 };
 
 }  // namespace
 
-rocksdb::DBOptions StrataDbOptions(bool create_if_missing) {
+rocksdb::DBOptions StrataDbOptions(bool create_if_missing, std::shared_ptr<Logger> logger) {
   rocksdb::DBOptions o;
   o.create_if_missing = create_if_missing;
   o.create_missing_column_families = true;
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   o.paranoid_checks = true;
-  o.info_log = std::make_shared<StderrLogger>();
+  o.info_log = std::make_shared<ForwardingLogger>(OrDefault(std::move(logger)));
   o.max_background_jobs = 2;
   o.bytes_per_sync = 1 << 20;
   o.keep_log_file_num = 2;

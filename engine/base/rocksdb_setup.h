@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "engine/base/logger.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 
@@ -17,10 +18,10 @@ namespace strata::internal {
 
 // DB options every store uses: WAL recovery that refuses a store with a
 // damaged WAL middle but accepts a torn tail (kTolerateCorruptedTailRecords);
-// RocksDB's info log sent to stderr (warnings and worse) instead of a file in
-// the data directory, so a full disk fails writes cleanly instead of aborting
-// inside the log writer.
-rocksdb::DBOptions StrataDbOptions(bool create_if_missing);
+// RocksDB's info log sent to `logger` (warnings and worse; null: the default
+// TextLogger) instead of a file in the data directory, so a full disk fails
+// writes cleanly instead of aborting inside the log writer.
+rocksdb::DBOptions StrataDbOptions(bool create_if_missing, std::shared_ptr<Logger> logger);
 
 // Refuses to open `dir` when it holds RocksDB files but no CURRENT file:
 // RocksDB would otherwise create a fresh, silently empty store over them.

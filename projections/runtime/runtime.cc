@@ -28,12 +28,8 @@ const char* GenerationStateName(GenerationState state) {
   return "?";
 }
 
-void ProjectionRuntime::Impl::LogLine(const std::string& line) const {
-  if (options_.log_line) {
-    options_.log_line(line);
-  } else {
-    std::fprintf(stderr, "strata: %s\n", line.c_str());
-  }
+void ProjectionRuntime::Impl::LogLine(const std::string& line, LogLevel level) const {
+  options_.logger->Log(level, "projections", line);
 }
 
 rocksdb::ColumnFamilyOptions ProjectionRuntime::Impl::GenerationCfOptions() const {
@@ -61,7 +57,7 @@ absl::Status ProjectionRuntime::Impl::Open() {
   if (read_only && !std::filesystem::exists(std::filesystem::path(dir_) / "CURRENT")) {
     return absl::OkStatus();  // no store yet: every read model is folded in memory
   }
-  rocksdb::DBOptions db_options = internal::StrataDbOptions(!read_only);
+  rocksdb::DBOptions db_options = internal::StrataDbOptions(!read_only, options_.logger);
   if (options_.env != nullptr) db_options.env = options_.env;
 
   std::vector<std::string> existing;
@@ -132,7 +128,8 @@ absl::Status ProjectionRuntime::Impl::Open() {
                               log_->Head(), ": the log lost events this read model has seen");
       g->error_position = g->checkpoint;
       if (!read_only) STRATA_RETURN_IF_ERROR(PersistGeneration(*g));
-      LogLine(absl::StrCat("projection ", g->name, " v", g->version, " failed: ", g->error));
+      LogLine(absl::StrCat("projection ", g->name, " v", g->version, " failed: ", g->error),
+              LogLevel::kError);
     } else if (g->state != GenerationState::kFailed && !read_only) {
       LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id, " (",
                            GenerationStateName(g->state), "): recovered at checkpoint ",
@@ -153,7 +150,7 @@ absl::Status ProjectionRuntime::Impl::Open() {
   if (read_only) return absl::OkStatus();  // leftovers are the writer's to drop
   // Column families without a catalog record: created just before a crash.
   for (auto& [name, handle] : by_name) {
-    LogLine(absl::StrCat("dropping orphan projection column family ", name));
+    LogLine(absl::StrCat("dropping orphan projection column family ", name), LogLevel::kWarning);
     STRATA_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(handle), "drop orphan"));
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
@@ -334,7 +331,8 @@ void ProjectionRuntime::Impl::Fail(Generation& g, const absl::Status& error,
   }
   PersistGeneration(g).IgnoreError();  // best effort: the failure is also in memory and the log
   LogLine(absl::StrCat("projection ", g.name, " v", g.version, " generation ", g.id,
-                       " failed at position ", position, ": ", error.ToString()));
+                       " failed at position ", position, ": ", error.ToString()),
+          LogLevel::kError);
 }
 
 // ---- ProjectionRuntime ----
@@ -345,6 +343,7 @@ ProjectionRuntime::~ProjectionRuntime() = default;
 absl::StatusOr<std::unique_ptr<ProjectionRuntime>> ProjectionRuntime::Open(
     const std::string& dir, EventLog* log, ProjectionRuntimeOptions options) {
   if (log == nullptr) return absl::InvalidArgumentError("log: null");
+  options.logger = OrDefault(std::move(options.logger));
   auto impl = std::make_unique<Impl>(dir, log, std::move(options));
   STRATA_RETURN_IF_ERROR(impl->Open());
   return std::unique_ptr<ProjectionRuntime>(new ProjectionRuntime(std::move(impl)));

@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "engine/base/logger.h"
 #include "engine/event_log.h"
 #include "projections/projection.h"
 
@@ -46,8 +47,10 @@ struct ProjectionRuntimeOptions {
   // RocksDB environment for fault-injection tests; must outlive the runtime.
   // Default: null, RocksDB's default environment.
   rocksdb::Env* env = nullptr;
-  // Receives one line per projection state change. Default: stderr.
-  std::function<void(const std::string&)> log_line;
+  // Receives one event per projection state change (component
+  // "projections") and RocksDB's warnings. Default (null): TextLogger(),
+  // lines on stderr.
+  std::shared_ptr<Logger> logger;
   // Open an existing store for reading only (RocksDB's secondary mode):
   // nothing is written to it and no worker runs, so each read model answers
   // at its stored checkpoint, or as of any position up to the log's head

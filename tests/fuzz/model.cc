@@ -377,7 +377,7 @@ class World {
     o.snapshot_interval_events = 4;  // as-of reads replay from snapshots
     o.batch_events_max = 3;
     o.block_cache_bytes = 1 << 20;
-    o.log_line = [](const std::string&) {};
+    o.logger = NullLogger();
     absl::StatusOr<std::unique_ptr<ProjectionRuntime>> rt =
         ProjectionRuntime::Open(dir, log_.get(), std::move(o));
     MODEL_CHECK(rt.ok(), "ProjectionRuntime::Open: ", Show(rt));

@@ -560,7 +560,7 @@ TEST(LinksRuntimeTest, RealLogAndRuntimeGiveTheGoldenAnswers) {
   absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(dir.Sub("log"), log_options);
   ASSERT_TRUE(log.ok()) << log.status();
   ProjectionRuntimeOptions runtime_options;
-  runtime_options.log_line = [](const std::string&) {};
+  runtime_options.logger = NullLogger();
   absl::StatusOr<std::unique_ptr<ProjectionRuntime>> runtime =
       ProjectionRuntime::Open(dir.Sub("projections"), log->get(), runtime_options);
   ASSERT_TRUE(runtime.ok()) << runtime.status();

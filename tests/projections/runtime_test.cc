@@ -35,10 +35,10 @@ class RuntimeTest : public ::testing::Test {
     auto log = EventLog::Open(dir_.Sub("log"));
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
-    options.log_line = [this](const std::string& line) {
+    options.logger = LineLogger(/*json=*/false, [this](const std::string& line) {
       absl::MutexLock lock(&lines_mu_);
       lines_.push_back(line);
-    };
+    });
     auto rt = ProjectionRuntime::Open(dir_.Sub("projections"), log_.get(), options);
     ASSERT_TRUE(rt.ok()) << rt.status();
     runtime_ = std::move(*rt);

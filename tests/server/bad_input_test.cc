@@ -139,7 +139,7 @@ class BadInputTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.max_receive_message_bytes = kMaxReceiveBytes;
     options.log.clock_us = [] { return kNowUs; };
-    options.projections.log_line = [](const std::string&) {};
+    options.projections.logger = NullLogger();
     auto server = StrataServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);

@@ -40,7 +40,7 @@ class ServerTest : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     options.log.clock_us = [] { return kNowUs; };
     options.projections.snapshot_interval_events = 8;
-    options.projections.log_line = [](const std::string&) {};
+    options.projections.logger = NullLogger();
     auto server = StrataServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);

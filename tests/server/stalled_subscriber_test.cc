@@ -441,7 +441,7 @@ TEST(StalledSubscriberTest, ServerMemoryAndOtherClientsStayBoundedAndTheSubscrib
   ServerOptions options;
   options.data_dir = dir.path();
   options.listen = "127.0.0.1:0";
-  options.projections.log_line = [](const std::string&) {};
+  options.projections.logger = NullLogger();
   auto started = StrataServer::Start(options);
   ASSERT_TRUE(started.ok()) << started.status();
   std::unique_ptr<StrataServer> server = std::move(*started);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -164,7 +165,35 @@ TEST(StratadTest, UnusableAddressIsOneClearLine) {
   Child c = Spawn({"--data_dir", dir.path(), "--listen", "256.1.1.1:99999"});
   std::string out = ReadRest(c.err_fd);
   EXPECT_EQ(WaitExit(c.pid), 1);
-  EXPECT_THAT(out, HasSubstr("stratad: UNAVAILABLE: cannot listen on '256.1.1.1:99999'"));
+  EXPECT_THAT(out, HasSubstr("strata: error: UNAVAILABLE: cannot listen on '256.1.1.1:99999'"));
+}
+
+// --log_format json: every line stratad writes is one JSON object with its
+// time, level, component and message; an unknown format is a usage error.
+TEST(StratadTest, JsonLogLines) {
+  strata::testing::TempDir dir;
+  Child c = Spawn({"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--log_format", "json"});
+  std::smatch m;
+  std::string out = ReadUntil(c.err_fd, std::regex(R"(recovered head position (\d+))"), &m);
+  ASSERT_EQ(m.size(), 2u) << out;
+  kill(c.pid, SIGTERM);
+  out += ReadRest(c.err_fd);
+  EXPECT_EQ(WaitExit(c.pid), 0) << out;
+  const std::regex line(
+      R"re(\{"ts":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z","level":"(info|warning|error)",)re"
+      R"re("component":"[a-z]+","msg":"([^"\\]|\\.)*"\})re");
+  std::vector<std::string> lines = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 3u) << out;
+  for (const std::string& l : lines) EXPECT_TRUE(std::regex_match(l, line)) << l;
+  EXPECT_THAT(out, HasSubstr(R"("level":"info","component":"server","msg":"stratad listening on )"
+                             R"(127.0.0.1:0 (port )"));
+  EXPECT_THAT(out, HasSubstr(R"("component":"projections","msg":"projection link_clicks v1 )"));
+  EXPECT_THAT(lines.back(), HasSubstr(R"("msg":"stopped cleanly"})"));
+
+  Child bad = Spawn({"--data_dir", dir.path(), "--log_format", "xml"});
+  out = ReadRest(bad.err_fd);
+  EXPECT_EQ(WaitExit(bad.pid), 2);
+  EXPECT_EQ(out, "stratad: --log_format: 'xml' is neither text nor json\n");
 }
 
 // Crash points are a test build's: the released binary holds no trace of the

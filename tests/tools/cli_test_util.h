@@ -168,7 +168,7 @@ class CliFixture : public ::testing::Test {
     options.listen = "127.0.0.1:0";
     if (fixed_clock) options.log.clock_us = [] { return kNowUs; };
     options.projections.snapshot_interval_events = 4;
-    options.projections.log_line = [](const std::string&) {};
+    options.projections.logger = NullLogger();
     auto server = server::StrataServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);

@@ -1,7 +1,5 @@
 #include "tools/commands/common.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -169,21 +167,13 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Args& args) {
     options.data_dir = *dir;
     options.listen = "127.0.0.1:0";
     options.log.create_if_missing = false;
-    options.projections.log_line = [](const std::string&) {};
-    // Offline queries wait for the read models to catch up with the log.
+    // The in-process server's lines (start-up, projection progress) are not
+    // this command's output.
+    options.logger = NullLogger();
+    // Offline commands wait for the read models to catch up with the log.
     options.default_wait = absl::Hours(1);
-    // The in-process server's start-up lines are not this command's output.
-    absl::StatusOr<std::unique_ptr<server::StrataServer>> server;
-    {
-      std::fflush(stderr);
-      const int saved = dup(STDERR_FILENO);
-      const int devnull = open("/dev/null", O_WRONLY);
-      if (saved >= 0 && devnull >= 0) dup2(devnull, STDERR_FILENO);
-      server = server::StrataServer::Start(options);
-      if (saved >= 0 && devnull >= 0) dup2(saved, STDERR_FILENO);
-      if (saved >= 0) close(saved);
-      if (devnull >= 0) close(devnull);
-    }
+    absl::StatusOr<std::unique_ptr<server::StrataServer>> server =
+        server::StrataServer::Start(options);
     if (!server.ok()) return ExplainOpenError(*dir, server.status());
     c->server_ = std::move(*server);
     address = absl::StrCat("127.0.0.1:", c->server_->port());
@@ -312,7 +302,7 @@ absl::StatusOr<OfflineStore> OpenOfflineStore(const std::string& data_dir) {
   STRATA_ASSIGN_OR_RETURN(store.log, OpenOfflineLog(data_dir, OfflineAccess::kRead));
   ProjectionRuntimeOptions options;
   options.read_only = true;
-  options.log_line = [](const std::string&) {};  // the answers say what matters
+  options.logger = NullLogger();  // the answers say what matters
   STRATA_ASSIGN_OR_RETURN(
       store.runtime, ProjectionRuntime::Open(ProjectionsDir(data_dir), store.log.get(), options));
   for (std::shared_ptr<Projection>& p : links::Projections()) {

@@ -190,7 +190,7 @@ class ProjectionRuntime::Impl {
   absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, GlobalPosition end);
   void CutOver(const std::shared_ptr<Generation>& g);
   void Fail(Generation& g, const absl::Status& error, GlobalPosition position);
-  void LogLine(const std::string& line) const;
+  void LogLine(const std::string& line, LogLevel level = LogLevel::kInfo) const;
   // Wakes every idle worker (the head moved, or a worker must stop).
   void WakeWorkers();
   // Asks g's worker to stop, wakes it and waits for it.

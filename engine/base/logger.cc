@@ -1,0 +1,115 @@
+// The loggers of logger.h: text or JSON lines, to stderr or a sink.
+#include "engine/base/logger.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace strata {
+namespace {
+
+// A JSON string literal of `s` (quotes, backslashes and control characters
+// escaped; other bytes as they are).
+std::string JsonString(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+class SinkLogger : public Logger {
+ public:
+  SinkLogger(bool json, std::function<void(const std::string&)> sink)
+      : json_(json), sink_(std::move(sink)) {}
+
+  void Log(LogLevel level, absl::string_view component, absl::string_view message) override {
+    if (json_) {
+      sink_(absl::StrCat(
+          "{\"ts\":",
+          JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone())),
+          ",\"level\":\"", LogLevelName(level), "\",\"component\":", JsonString(component),
+          ",\"msg\":", JsonString(message), "}"));
+      return;
+    }
+    sink_(absl::StrCat("strata: ", level == LogLevel::kInfo ? "" : LogLevelName(level),
+                       level == LogLevel::kInfo ? "" : ": ", message));
+  }
+
+ private:
+  const bool json_;
+  const std::function<void(const std::string&)> sink_;
+};
+
+class DropLogger : public Logger {
+ public:
+  void Log(LogLevel, absl::string_view, absl::string_view) override {}
+};
+
+void ToStderr(const std::string& line) {
+  const std::string with_newline = line + "\n";
+  std::fwrite(with_newline.data(), 1, with_newline.size(), stderr);  // one write per line
+}
+
+}  // namespace
+
+const char* LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "?";
+}
+
+std::shared_ptr<Logger> LineLogger(bool json, std::function<void(const std::string&)> sink) {
+  return std::make_shared<SinkLogger>(json, std::move(sink));
+}
+
+std::shared_ptr<Logger> TextLogger() {
+  static const std::shared_ptr<Logger> logger = LineLogger(false, ToStderr);
+  return logger;
+}
+
+std::shared_ptr<Logger> JsonLogger() {
+  static const std::shared_ptr<Logger> logger = LineLogger(true, ToStderr);
+  return logger;
+}
+
+std::shared_ptr<Logger> NullLogger() {
+  static const std::shared_ptr<Logger> logger = std::make_shared<DropLogger>();
+  return logger;
+}
+
+std::shared_ptr<Logger> OrDefault(std::shared_ptr<Logger> logger) {
+  return logger != nullptr ? std::move(logger) : TextLogger();
+}
+
+}  // namespace strata
