@@ -8,12 +8,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/base/validate.h"
-#include "server/convert.h"
+#include "api/convert.h"
 #include "server/grpc_status.h"
 
 namespace strata::server {
 namespace {
 
+using api::FromProto;
+using api::ToProto;
 using strata::v1::ReadAllResponse;
 using strata::v1::ReadStreamResponse;
 using strata::v1::SubscribeResponse;

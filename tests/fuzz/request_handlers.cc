@@ -32,7 +32,7 @@
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/stubs/logging.h"
 #include "projections/links/links.h"
-#include "server/convert.h"
+#include "api/convert.h"
 #include "server/rpc_service.h"
 #include "tests/fuzz/fuzz_targets.h"
 #include "tests/projections/counter_projection.h"
@@ -257,7 +257,7 @@ EventView DomainEvent(const std::string& stream, absl::string_view type, absl::s
 void Append(const strata::v1::AppendRequest& req) {
   CheckStreamName(req.stream());
   const auto& ev = req.expected_version();
-  absl::StatusOr<ExpectedVersion> expected = server::FromProto(ev);
+  absl::StatusOr<ExpectedVersion> expected = api::FromProto(ev);
   const int kind = static_cast<int>(ev.kind());
   STRATA_FUZZ_CHECK(expected.ok() == (kind >= 1 && kind <= 4), "FromProto(kind ", kind,
                     ") = ", expected.status().ToString());
@@ -276,7 +276,7 @@ void Append(const strata::v1::AppendRequest& req) {
       ids_ok = ids_ok && RefUuidText(p.event_id());
     }
   }
-  absl::StatusOr<std::vector<NewEvent>> events = server::FromProto(req.events());
+  absl::StatusOr<std::vector<NewEvent>> events = api::FromProto(req.events());
   STRATA_FUZZ_CHECK(events.ok() == ids_ok, "FromProto(events) = ", events.status().ToString());
   if (!events.ok()) {
     STRATA_FUZZ_CHECK(absl::IsInvalidArgument(events.status()), "FromProto(events) code");
@@ -302,7 +302,7 @@ void Append(const strata::v1::AppendRequest& req) {
     r.data = e.data;
     r.metadata = e.metadata;
     strata::v1::RecordedEvent out;
-    server::ToProto(r, &out);
+    api::ToProto(r, &out);
     STRATA_FUZZ_CHECK(out.type() == e.type && out.data() == e.data &&
                           out.metadata() == e.metadata && out.stream() == r.stream &&
                           out.event_id() == r.event_id.ToString(),
@@ -312,7 +312,7 @@ void Append(const strata::v1::AppendRequest& req) {
 }
 
 void ReadAll(const strata::v1::ReadAllRequest& req) {
-  const ReadFilter f = server::FromProto(req.filter());
+  const ReadFilter f = api::FromProto(req.filter());
   STRATA_FUZZ_CHECK(f.stream_prefix == req.filter().stream_prefix() &&
                         f.event_types.size() == static_cast<size_t>(req.filter().event_types_size()),
                     "FromProto(filter)");

@@ -198,25 +198,6 @@ absl::StatusOr<ImportedEvent> ParseEventLine(absl::string_view text) {
   return out;
 }
 
-absl::StatusOr<RecordedEvent> FromProto(const strata::v1::RecordedEvent& in) {
-  RecordedEvent out;
-  out.position = in.position();
-  out.stream = in.stream();
-  out.stream_version = in.version();
-  std::optional<EventId> id = EventId::Parse(in.event_id());
-  if (!id.has_value()) {
-    return absl::InvalidArgumentError(absl::StrCat("event at position ", in.position(),
-                                                   ": malformed event id '", in.event_id(), "'"));
-  }
-  out.event_id = *id;
-  out.type = in.type();
-  out.content_type = in.content_type();
-  out.data = in.data();
-  out.metadata = in.metadata();
-  out.recorded_at_us = in.recorded_at();
-  return out;
-}
-
 // ---- EventPrinter ----
 
 namespace {

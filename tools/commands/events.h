@@ -46,9 +46,6 @@ struct ImportedEvent {
 // base64"), or where the JSON is malformed.
 absl::StatusOr<ImportedEvent> ParseEventLine(absl::string_view line);
 
-// The API's event as the engine's. InvalidArgument for a malformed event id.
-absl::StatusOr<RecordedEvent> FromProto(const strata::v1::RecordedEvent& in);
-
 // Prints events to stdout: NDJSON lines with `json`; otherwise a table whose
 // column widths come from the first rows (buffered), or, with `live`, fixed
 // widths with every row printed and flushed at once.

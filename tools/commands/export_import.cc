@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/convert.h"
 #include "absl/strings/str_split.h"
 #include "engine/base/validate.h"
 #include "tools/commands/commands.h"
@@ -186,7 +187,7 @@ int RunExport(const Argv& argv) {
     v1::ReadAllResponse response;
     absl::Status bad;
     while (reader->Read(&response)) {
-      absl::StatusOr<RecordedEvent> e = FromProto(response.event());
+      absl::StatusOr<RecordedEvent> e = api::FromProto(response.event());
       if (!e.ok()) {
         bad = e.status();
         ctx->TryCancel();

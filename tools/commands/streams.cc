@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "api/convert.h"
 #include "engine/log_cursor.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/common.h"
@@ -26,7 +27,7 @@ int PrintStream(Connection& c, grpc::ClientContext* ctx, Reader& reader, EventPr
   Response response;
   absl::Status bad;
   while (reader->Read(&response)) {
-    absl::StatusOr<RecordedEvent> e = FromProto(response.event());
+    absl::StatusOr<RecordedEvent> e = api::FromProto(response.event());
     if (!e.ok()) {
       bad = e.status();
       ctx->TryCancel();
@@ -263,7 +264,7 @@ int RunLogTail(const Argv& argv) {
       told_caught_up = true;
       continue;
     }
-    absl::StatusOr<RecordedEvent> e = FromProto(response.event());
+    absl::StatusOr<RecordedEvent> e = api::FromProto(response.event());
     if (!e.ok()) {
       bad = e.status();
       break;

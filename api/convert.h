@@ -1,7 +1,7 @@
 // Conversions between the API's messages and the engine's types, with the
 // request validation that belongs to the API layer. Thread-safe (pure).
-#ifndef STRATA_SERVER_CONVERT_H_
-#define STRATA_SERVER_CONVERT_H_
+#ifndef STRATA_API_CONVERT_H_
+#define STRATA_API_CONVERT_H_
 
 #include <vector>
 
@@ -9,10 +9,13 @@
 #include "engine/event_log.h"
 #include "schemas/strata.pb.h"
 
-namespace strata::server {
+namespace strata::api {
 
 void ToProto(const RecordedEvent& in, strata::v1::RecordedEvent* out);
 void ToProto(const EventView& in, strata::v1::RecordedEvent* out);
+// The API's event as the engine's (a client reading the log). InvalidArgument
+// for a malformed event id.
+absl::StatusOr<RecordedEvent> FromProto(const strata::v1::RecordedEvent& in);
 
 // InvalidArgument naming the field for a missing or unknown kind.
 absl::StatusOr<ExpectedVersion> FromProto(const strata::v1::ExpectedVersion& in);
@@ -21,6 +24,6 @@ absl::StatusOr<std::vector<NewEvent>> FromProto(
     const google::protobuf::RepeatedPtrField<strata::v1::ProposedEvent>& in);
 ReadFilter FromProto(const strata::v1::Filter& in);
 
-}  // namespace strata::server
+}  // namespace strata::api
 
-#endif  // STRATA_SERVER_CONVERT_H_
+#endif  // STRATA_API_CONVERT_H_

@@ -1,8 +1,8 @@
-#include "server/convert.h"
+#include "api/convert.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace strata::server {
+namespace strata::api {
 
 void ToProto(const RecordedEvent& in, strata::v1::RecordedEvent* out) {
   out->set_position(in.position);
@@ -79,4 +79,23 @@ ReadFilter FromProto(const strata::v1::Filter& in) {
   return f;
 }
 
-}  // namespace strata::server
+absl::StatusOr<RecordedEvent> FromProto(const strata::v1::RecordedEvent& in) {
+  RecordedEvent out;
+  out.position = in.position();
+  out.stream = in.stream();
+  out.stream_version = in.version();
+  std::optional<EventId> id = EventId::Parse(in.event_id());
+  if (!id.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat("event at position ", in.position(),
+                                                   ": malformed event id '", in.event_id(), "'"));
+  }
+  out.event_id = *id;
+  out.type = in.type();
+  out.content_type = in.content_type();
+  out.data = in.data();
+  out.metadata = in.metadata();
+  out.recorded_at_us = in.recorded_at();
+  return out;
+}
+
+}  // namespace strata::api
