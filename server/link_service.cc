@@ -8,9 +8,12 @@
 #include "engine/base/macros.h"
 #include "projections/links/links.h"
 #include "projections/links/queries.h"
-#include "server/grpc_status.h"
+#include "api/grpc_status.h"
 
 namespace strata::server {
+
+using api::ToGrpc;
+
 namespace {
 
 constexpr size_t kRequestIdBytesMax = 128;

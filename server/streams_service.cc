@@ -9,9 +9,12 @@
 #include "absl/time/clock.h"
 #include "engine/base/validate.h"
 #include "api/convert.h"
-#include "server/grpc_status.h"
+#include "api/grpc_status.h"
 
 namespace strata::server {
+
+using api::ToGrpc;
+
 namespace {
 
 using api::FromProto;

@@ -79,7 +79,7 @@ absl::Status ProjectionRuntime::Impl::Open() {
   } else {
     rocksdb::DB* raw = nullptr;
     s = rocksdb::DB::Open(db_options, dir_, cfs, &handles, &raw);
-    if (!s.ok()) return FromRocks(s, absl::StrCat("open projection store '", dir_, "'"));
+    if (!s.ok()) return FromRocksDb(s, absl::StrCat("open projection store '", dir_, "'"));
     db_.reset(raw);
   }
   default_cf_ = handles[0];
@@ -146,20 +146,20 @@ absl::Status ProjectionRuntime::Impl::Open() {
       retired.push_back(g);
     }
   }
-  STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "read projection catalog"));
+  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "read projection catalog"));
   if (read_only) return absl::OkStatus();  // leftovers are the writer's to drop
   // Column families without a catalog record: created just before a crash.
   for (auto& [name, handle] : by_name) {
     LogLine(absl::StrCat("dropping orphan projection column family ", name), LogLevel::kWarning);
-    STRATA_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(handle), "drop orphan"));
+    STRATA_RETURN_IF_ERROR(FromRocksDb(db_->DropColumnFamily(handle), "drop orphan"));
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
   for (auto& g : retired) {
     if (g->cf != nullptr) {
-      STRATA_RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(g->cf), "drop retired generation"));
+      STRATA_RETURN_IF_ERROR(FromRocksDb(db_->DropColumnFamily(g->cf), "drop retired generation"));
     }
     STRATA_RETURN_IF_ERROR(
-        FromRocks(db_->Delete(rocksdb::WriteOptions(), catalog_cf_, GenerationKey(g->id)),
+        FromRocksDb(db_->Delete(rocksdb::WriteOptions(), catalog_cf_, GenerationKey(g->id)),
                   "delete retired generation record"));
   }
   return absl::OkStatus();
@@ -193,7 +193,7 @@ ProjectionRuntime::Impl::~Impl() {
 absl::Status ProjectionRuntime::Impl::PersistGeneration(const Generation& g) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Put(wo, catalog_cf_, GenerationKey(g.id), g.Record()),
+  return FromRocksDb(db_->Put(wo, catalog_cf_, GenerationKey(g.id), g.Record()),
                    "write projection catalog");
 }
 
@@ -209,9 +209,9 @@ absl::StatusOr<std::shared_ptr<Generation>> ProjectionRuntime::Impl::CreateGener
   std::string next;
   internal::PutBigEndian64(&next, next_generation_);
   STRATA_RETURN_IF_ERROR(
-      FromRocks(db_->Put(rocksdb::WriteOptions(), catalog_cf_, kNextGenerationKey, next),
+      FromRocksDb(db_->Put(rocksdb::WriteOptions(), catalog_cf_, kNextGenerationKey, next),
                 "write projection catalog"));
-  STRATA_RETURN_IF_ERROR(FromRocks(db_->CreateColumnFamily(GenerationCfOptions(), g->cf_name, &g->cf),
+  STRATA_RETURN_IF_ERROR(FromRocksDb(db_->CreateColumnFamily(GenerationCfOptions(), g->cf_name, &g->cf),
                                    absl::StrCat("create column family ", g->cf_name)));
   STRATA_RETURN_IF_ERROR(PersistGeneration(*g));
   LogLine(absl::StrCat("projection ", name, " v", version, " generation ", g->id,
@@ -312,9 +312,9 @@ void ProjectionRuntime::Impl::Retire(std::shared_ptr<Generation> g) {
     if (g->worker.joinable()) retired_.push_back(g);  // joined at close
   }
   absl::Status s = PersistGeneration(*g);
-  if (s.ok()) s = FromRocks(db_->DropColumnFamily(g->cf), "drop retired generation");
+  if (s.ok()) s = FromRocksDb(db_->DropColumnFamily(g->cf), "drop retired generation");
   if (s.ok()) {
-    s = FromRocks(db_->Delete(rocksdb::WriteOptions(), catalog_cf_, GenerationKey(g->id)),
+    s = FromRocksDb(db_->Delete(rocksdb::WriteOptions(), catalog_cf_, GenerationKey(g->id)),
                   "delete retired generation record");
   }
   LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id,

@@ -87,7 +87,7 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWr
       batch.Delete(g.cf, it->key());
       keys.insert(std::move(key));
     }
-    STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "scan dirty keys"));
+    STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "scan dirty keys"));
     for (const std::string& key : keys) {
       STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, overlay.Get(key));
       batch.Put(g.cf, projections_internal::HistoryKey(key, end),
@@ -102,7 +102,7 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWr
   // lost tail rolls both back together and the worker re-applies it.
   HookPoint("projection.before_commit");
   STRATA_RETURN_IF_ERROR(
-      FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch"));
+      FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch"));
   HookPoint("projection.after_commit");
   return absl::OkStatus();
 }
@@ -125,7 +125,7 @@ void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
   if (old != nullptr) batch.Put(catalog_cf_, GenerationKey(old->id), old->Record());
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  absl::Status s = FromRocks(db_->Write(wo, &batch), "write projection catalog");
+  absl::Status s = FromRocksDb(db_->Write(wo, &batch), "write projection catalog");
   if (s.ok()) HookPoint("projection.cutover.after_catalog");
   LogLine(absl::StrCat("projection ", g->name, " v", g->version, " generation ", g->id,
                        " is live at position ", g->checkpoint,

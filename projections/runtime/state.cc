@@ -86,16 +86,12 @@ std::shared_ptr<rocksdb::MergeOperator> NewCounterMergeOperator() {
   return std::make_shared<CounterMergeOperator>();
 }
 
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context) {
-  return internal::FromRocksDb(s, context);
-}
-
 absl::StatusOr<GlobalPosition> ReadCheckpoint(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
                                               const rocksdb::Snapshot* snapshot) {
   std::string value;
   rocksdb::Status s = db->Get(ReadAt(snapshot), cf, kMetaCheckpoint, &value);
   if (s.IsNotFound()) return 0;
-  STRATA_RETURN_IF_ERROR(FromRocks(s, "read projection checkpoint"));
+  STRATA_RETURN_IF_ERROR(FromRocksDb(s, "read projection checkpoint"));
   if (value.size() != 8) return absl::DataLossError("projection checkpoint is malformed");
   return internal::GetBigEndian64(value.data());
 }
@@ -113,7 +109,7 @@ absl::StatusOr<GlobalPosition> FindSnapshot(rocksdb::DB* db, rocksdb::ColumnFami
       found = internal::GetBigEndian64(key.data() + prefix);
     }
   }
-  STRATA_RETURN_IF_ERROR(FromRocks(it->status(), "find projection snapshot"));
+  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "find projection snapshot"));
   return found;
 }
 
@@ -121,7 +117,7 @@ absl::StatusOr<std::optional<std::string>> CurrentStateReader::Get(absl::string_
   std::string value;
   rocksdb::Status s = db_->Get(ReadAt(snapshot_), cf_, StateKey(key), &value);
   if (s.IsNotFound()) return std::nullopt;
-  STRATA_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read projection key '", key, "'")));
+  STRATA_RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("read projection key '", key, "'")));
   return value;
 }
 
@@ -132,7 +128,7 @@ absl::Status CurrentStateReader::Scan(absl::string_view prefix, const StateVisit
     absl::string_view key = ToView(it->key()).substr(1);
     if (!visit(key, ToView(it->value()))) break;
   }
-  return FromRocks(it->status(), absl::StrCat("scan projection prefix '", prefix, "'"));
+  return FromRocksDb(it->status(), absl::StrCat("scan projection prefix '", prefix, "'"));
 }
 
 absl::StatusOr<std::optional<std::string>> HistoryStateReader::Get(absl::string_view key) const {
@@ -147,7 +143,7 @@ absl::StatusOr<std::optional<std::string>> HistoryStateReader::Get(absl::string_
     if (v.size() < 1) return absl::DataLossError("projection history entry is malformed");
     if (v[0] == '\x01') out = std::string(v.data() + 1, v.size() - 1);
   }
-  STRATA_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("read projection key '", key, "'")));
+  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read projection key '", key, "'")));
   return out;
 }
 
@@ -188,7 +184,7 @@ absl::Status HistoryStateReader::Scan(absl::string_view prefix, const StateVisit
     }
   }
   STRATA_RETURN_IF_ERROR(
-      FromRocks(it->status(), absl::StrCat("scan projection prefix '", prefix, "'")));
+      FromRocksDb(it->status(), absl::StrCat("scan projection prefix '", prefix, "'")));
   flush();
   return absl::OkStatus();
 }

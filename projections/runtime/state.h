@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "engine/base/rocksdb_status.h"
 #include "projections/projection.h"
 #include "rocksdb/db.h"
 #include "rocksdb/merge_operator.h"
@@ -34,7 +35,7 @@ std::string SnapshotKey(GlobalPosition snapshot);
 // u64 add for counters (8-byte little-endian values).
 std::shared_ptr<rocksdb::MergeOperator> NewCounterMergeOperator();
 
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view context);
+using internal::FromRocksDb;  // the one RocksDB -> absl status mapping
 
 // The checkpoint stored in `cf` (0 when none).
 absl::StatusOr<GlobalPosition> ReadCheckpoint(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,

@@ -13,6 +13,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/grpc_status.h"
 #include "engine/base/macros.h"
 #include "projections/links/links.h"
 #include "rocksdb/env.h"
@@ -95,11 +96,6 @@ int FailWith(const std::string& message) {
 int UsageError(const CommandSpec& spec, const std::string& message) {
   WriteAll(stderr, absl::StrCat("strata ", spec.path, ": ", message, "\n\n", Usage(spec)));
   return kExitUsage;
-}
-
-absl::Status FromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
 std::optional<Args> ParseTargetOrExit(const CommandSpec& spec,
@@ -217,7 +213,7 @@ GlobalPosition Connection::OfflineHead() const {
 }
 
 absl::Status Explain(const Connection& connection, const grpc::Status& status) {
-  absl::Status s = FromGrpc(status);
+  absl::Status s = api::FromGrpc(status);
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !connection.offline()) {
     return absl::UnavailableError(absl::StrCat(status.error_message(), " (server ",
                                                connection.target(), ": is stratad running?)"));

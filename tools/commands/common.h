@@ -72,8 +72,6 @@ int FailWith(const std::string& message);
 // returns 2.
 int UsageError(const CommandSpec& spec, const std::string& message);
 
-absl::Status FromGrpc(const grpc::Status& status);
-
 // Parses `argv` for `spec`. Returns nullopt with `*exit_code` set when the
 // command must end now: 0 after printing --help, 2 after a usage error.
 std::optional<Args> ParseOrExit(const CommandSpec& spec, const std::vector<std::string>& argv,

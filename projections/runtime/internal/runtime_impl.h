@@ -71,7 +71,7 @@ inline std::optional<GenerationState> ParseState(absl::string_view s) {
 
 using projections_internal::CurrentStateReader;
 using projections_internal::EmptyStateReader;
-using projections_internal::FromRocks;
+using projections_internal::FromRocksDb;
 using projections_internal::HistoryStateReader;
 using projections_internal::OverlayWriter;
 using runtime_internal::GenerationKey;
