@@ -96,13 +96,11 @@ absl::Status ProjectionRuntime::Impl::Open() {
   std::vector<std::shared_ptr<Generation>> retired;
   for (it->Seek(kGenerationKeyPrefix); it->Valid() && it->key().starts_with(kGenerationKeyPrefix);
        it->Next()) {
-    const rocksdb::Slice key = it->key();
-    if (key.size() != std::strlen(kGenerationKeyPrefix) + 8) {
-      return absl::DataLossError("projection catalog key is malformed");
-    }
-    const uint64_t id = internal::GetBigEndian64(key.data() + std::strlen(kGenerationKeyPrefix));
+    const std::optional<uint64_t> id =
+        catalog::ParseGenerationKey(absl::string_view(it->key().data(), it->key().size()));
+    if (!id.has_value()) return absl::DataLossError("projection catalog key is malformed");
     STRATA_ASSIGN_OR_RETURN(std::shared_ptr<Generation> g,
-                            Generation::FromRecord(id, absl::string_view(it->value().data(),
+                            Generation::FromRecord(*id, absl::string_view(it->value().data(),
                                                                          it->value().size())));
     g->db = db_.get();
     auto h = by_name.find(g->cf_name);
@@ -111,7 +109,7 @@ absl::Status ProjectionRuntime::Impl::Open() {
         retired.push_back(g);  // dropped before the crash; only the record remains
         continue;
       }
-      return absl::DataLossError(absl::StrCat("projection '", g->name, "' generation ", id,
+      return absl::DataLossError(absl::StrCat("projection '", g->name, "' generation ", *id,
                                               " has no column family '", g->cf_name, "'"));
     }
     g->cf = h->second;

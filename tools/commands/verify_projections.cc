@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "engine/base/coding.h"
 #include "projections/links/links.h"
+#include "projections/runtime/catalog.h"
 #include "projections/runtime/state.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
@@ -25,8 +26,8 @@ using projections_internal::CurrentStateReader;
 using projections_internal::HistoryStateReader;
 using projections_internal::OverlayWriter;
 
-constexpr char kCatalogCf[] = "catalog";
-constexpr char kGenerationKeyPrefix[] = "gen/";
+using catalog::kCatalogCf;
+using catalog::kGenerationKeyPrefix;
 constexpr size_t kDiffKeysShown = 3;
 
 struct CatalogRecord {
@@ -39,25 +40,18 @@ struct CatalogRecord {
   std::string error;
 };
 
-std::optional<CatalogRecord> ParseRecord(uint64_t id, absl::string_view text) {
+// The runtime's own codec (projections/runtime/catalog.h) reads the record.
+std::optional<CatalogRecord> ParseRecord(uint64_t id, absl::string_view bytes) {
+  absl::StatusOr<catalog::CatalogRecord> decoded = catalog::DecodeRecord(bytes);
+  if (!decoded.ok()) return std::nullopt;
   CatalogRecord r;
   r.id = id;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv =
-        absl::StrSplit(line, absl::MaxSplits('=', 1));
-    if (kv.first == "name") r.name = std::string(kv.second);
-    if (kv.first == "version" && !absl::SimpleAtoi(kv.second, &r.version)) return std::nullopt;
-    if (kv.first == "state") r.state = std::string(kv.second);
-    if (kv.first == "cf") r.cf = std::string(kv.second);
-    if (kv.first == "error_position" && !absl::SimpleAtoi(kv.second, &r.error_position)) {
-      return std::nullopt;
-    }
-    if (kv.first == "error") r.error = std::string(kv.second);
-  }
-  if (r.name.empty() || r.cf.empty() ||
-      (r.state != "building" && r.state != "live" && r.state != "failed" && r.state != "retired")) {
-    return std::nullopt;
-  }
+  r.name = std::move(decoded->name);
+  r.version = decoded->projection_version;
+  r.state = GenerationStateName(decoded->state);
+  r.cf = std::move(decoded->column_family);
+  r.error_position = decoded->error_position;
+  r.error = std::move(decoded->error);
   return r;
 }
 
@@ -292,17 +286,17 @@ absl::StatusOr<ProjectionVerifyReport> VerifyProjectionStore(const std::string& 
   std::unique_ptr<rocksdb::Iterator> it(store.db()->NewIterator(rocksdb::ReadOptions(), catalog));
   for (it->Seek(kGenerationKeyPrefix); it->Valid() && it->key().starts_with(kGenerationKeyPrefix);
        it->Next()) {
-    const size_t prefix = std::strlen(kGenerationKeyPrefix);
-    if (it->key().size() != prefix + 8) {
+    const std::optional<uint64_t> id =
+        catalog::ParseGenerationKey(absl::string_view(it->key().data(), it->key().size()));
+    if (!id.has_value()) {
       report.findings.push_back("projection catalog: malformed generation key");
       continue;
     }
-    const uint64_t id = internal::GetBigEndian64(it->key().data() + prefix);
     std::optional<CatalogRecord> r =
-        ParseRecord(id, absl::string_view(it->value().data(), it->value().size()));
+        ParseRecord(*id, absl::string_view(it->value().data(), it->value().size()));
     if (!r.has_value()) {
       report.findings.push_back(
-          absl::StrCat("projection catalog: record of generation ", id, " is malformed"));
+          absl::StrCat("projection catalog: record of generation ", *id, " is malformed"));
       continue;
     }
     records.push_back(std::move(*r));

@@ -26,6 +26,7 @@
 #include "engine/base/coding.h"
 #include "engine/base/macros.h"
 #include "engine/base/rocksdb_setup.h"
+#include "projections/runtime/catalog.h"
 #include "projections/runtime/runtime.h"
 #include "projections/runtime/state.h"
 #include "rocksdb/cache.h"
@@ -34,9 +35,6 @@
 namespace strata {
 namespace runtime_internal {
 
-inline constexpr char kCatalogCf[] = "catalog";
-inline constexpr char kNextGenerationKey[] = "next_generation";
-inline constexpr char kGenerationKeyPrefix[] = "gen/";
 inline constexpr absl::Duration kRateWindow = absl::Seconds(5);
 // A safety net: an idle worker is woken by the log's head listener and by
 // stop requests, and re-checks the head at least this often regardless.
@@ -52,21 +50,6 @@ inline bool ValidProjectionName(absl::string_view name) {
   return true;
 }
 
-inline std::string GenerationKey(uint64_t id) {
-  std::string key = kGenerationKeyPrefix;
-  internal::PutBigEndian64(&key, id);
-  return key;
-}
-
-inline std::optional<GenerationState> ParseState(absl::string_view s) {
-  for (GenerationState st : {GenerationState::kBuilding, GenerationState::kLive,
-                             GenerationState::kFailed, GenerationState::kRetired}) {
-    if (s == GenerationStateName(st)) return st;
-  }
-  return std::nullopt;
-}
-
-
 }  // namespace runtime_internal
 
 using projections_internal::CurrentStateReader;
@@ -74,13 +57,12 @@ using projections_internal::EmptyStateReader;
 using projections_internal::FromRocksDb;
 using projections_internal::HistoryStateReader;
 using projections_internal::OverlayWriter;
-using runtime_internal::GenerationKey;
-using runtime_internal::kCatalogCf;
-using runtime_internal::kGenerationKeyPrefix;
+using catalog::GenerationKey;
+using catalog::kCatalogCf;
+using catalog::kGenerationKeyPrefix;
+using catalog::kNextGenerationKey;
 using runtime_internal::kIdleWake;
-using runtime_internal::kNextGenerationKey;
 using runtime_internal::kRateWindow;
-using runtime_internal::ParseState;
 using runtime_internal::ValidProjectionName;
 
 // One generation of one projection version: its column family, its worker.
@@ -115,42 +97,25 @@ struct Generation {
     if (cf != nullptr && db != nullptr) db->DestroyColumnFamilyHandle(cf).PermitUncheckedError();
   }
 
+  // The catalog record (catalog.h) of this generation, and back.
   std::string Record() const {
-    std::string error_line = error;
-    std::replace(error_line.begin(), error_line.end(), '\n', ' ');
-    return absl::StrCat("name=", name, "\nversion=", version, "\nstate=",
-                        GenerationStateName(state), "\ncf=", cf_name, "\nerror_position=",
-                        error_position, "\nerror=", error_line, "\n");
+    return catalog::EncodeRecord({name, version, state, cf_name, error_position, error});
   }
   static absl::StatusOr<std::shared_ptr<Generation>> FromRecord(uint64_t id,
-                                                                absl::string_view record) {
+                                                                absl::string_view bytes) {
+    absl::StatusOr<catalog::CatalogRecord> r = catalog::DecodeRecord(bytes);
+    if (!r.ok()) {
+      return absl::DataLossError(
+          absl::StrCat("projection catalog record ", id, ": ", r.status().message()));
+    }
     auto g = std::make_shared<Generation>();
     g->id = id;
-    bool have_state = false;
-    for (absl::string_view line : absl::StrSplit(record, '\n', absl::SkipEmpty())) {
-      std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
-      if (kv.first == "name") {
-        g->name = std::string(kv.second);
-      } else if (kv.first == "version") {
-        if (!absl::SimpleAtoi(kv.second, &g->version)) return absl::DataLossError("bad version");
-      } else if (kv.first == "state") {
-        std::optional<GenerationState> st = ParseState(kv.second);
-        if (!st) return absl::DataLossError("bad state");
-        g->state = *st;
-        have_state = true;
-      } else if (kv.first == "cf") {
-        g->cf_name = std::string(kv.second);
-      } else if (kv.first == "error_position") {
-        if (!absl::SimpleAtoi(kv.second, &g->error_position)) {
-          return absl::DataLossError("bad error_position");
-        }
-      } else if (kv.first == "error") {
-        g->error = std::string(kv.second);
-      }
-    }
-    if (g->name.empty() || g->cf_name.empty() || !have_state) {
-      return absl::DataLossError(absl::StrCat("projection catalog record ", id, " is incomplete"));
-    }
+    g->name = std::move(r->name);
+    g->version = r->projection_version;
+    g->state = r->state;
+    g->cf_name = std::move(r->column_family);
+    g->error_position = r->error_position;
+    g->error = std::move(r->error);
     return g;
   }
 };
