@@ -42,7 +42,7 @@ void ToProto(absl::string_view link_id, const links::LinkAnalyticsAt& analytics,
 
 void ToProto(const ProjectionStatus& st, strata::v1::ProjectionInfo* p) {
   p->set_name(st.name);
-  p->set_version(st.version);
+  p->set_version(st.projection_version);  // the API field keeps its name
   p->set_state(GenerationStateName(st.state));
   p->set_checkpoint(st.checkpoint);
   p->set_head(st.head);

@@ -245,9 +245,10 @@ absl::StatusOr<RecordedEvent> EventLog::ReadEvent(GlobalPosition position) const
   return impl_->ReadEvent(position);
 }
 
-absl::StatusOr<std::optional<StreamVersion>> EventLog::StreamHead(absl::string_view stream) const {
+absl::StatusOr<std::optional<StreamVersion>> EventLog::StreamLastVersion(
+    absl::string_view stream) const {
   STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
-  return impl_->StoredStreamHead(stream);
+  return impl_->StoredLastVersion(stream);
 }
 
 GlobalPosition EventLog::Head() const { return impl_->Head(); }

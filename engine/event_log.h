@@ -169,7 +169,7 @@ class EventLog {
   absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
 
   // The stream's last version, or nullopt for a stream with no events.
-  absl::StatusOr<std::optional<StreamVersion>> StreamHead(absl::string_view stream) const;
+  absl::StatusOr<std::optional<StreamVersion>> StreamLastVersion(absl::string_view stream) const;
 
   // Last committed (durable, readable) position; 0 when the log is empty.
   GlobalPosition Head() const;

@@ -12,7 +12,7 @@
 
 namespace strata {
 
-absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredStreamHead(
+absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredLastVersion(
     absl::string_view stream) const {
   const std::string end = internal::StreamKeyEnd(stream);
   const rocksdb::Slice upper(end);
@@ -151,7 +151,7 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
   if (!forward) {
     // The last version visible at `limit`: versions rise with positions, so
     // binary-search the stream index (O(log n) point reads, not a scan).
-    STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredStreamHead(stream));
+    STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredLastVersion(stream));
     if (!head.has_value()) return out;
     StreamVersion hi = std::min(*head, start);
     STRATA_ASSIGN_OR_RETURN(GlobalPosition hi_position, PositionOfVersion(stream, hi));

@@ -63,14 +63,16 @@ void EventLog::Impl::WriterLoop() {
   }
 }
 
-absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::CurrentStreamHead(
+absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::CurrentLastVersion(
     const std::string& stream,
     const absl::flat_hash_map<std::string, std::optional<StreamVersion>>& group_heads) {
   if (auto it = group_heads.find(stream); it != group_heads.end()) return it->second;
-  if (auto it = head_cache_.find(stream); it != head_cache_.end()) return it->second;
-  STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredStreamHead(stream));
-  if (head_cache_.size() >= options_.stream_head_cache_max) head_cache_.clear();
-  head_cache_.emplace(stream, head);
+  if (auto it = last_version_cache_.find(stream); it != last_version_cache_.end()) {
+    return it->second;
+  }
+  STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredLastVersion(stream));
+  if (last_version_cache_.size() >= options_.stream_head_cache_max) last_version_cache_.clear();
+  last_version_cache_.emplace(stream, head);
   return head;
 }
 
@@ -195,7 +197,7 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
       continue;
     }
     absl::StatusOr<std::optional<StreamVersion>> current =
-        CurrentStreamHead(append->stream, group_heads);
+        CurrentLastVersion(append->stream, group_heads);
     if (!current.ok()) {
       append->result = current.status();
       continue;
@@ -279,8 +281,10 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
     } else {
       next_position_ = next;
       for (auto& [stream, head] : group_heads) {
-        if (head_cache_.size() >= options_.stream_head_cache_max) head_cache_.clear();
-        head_cache_[stream] = head;
+        if (last_version_cache_.size() >= options_.stream_head_cache_max) {
+          last_version_cache_.clear();
+        }
+        last_version_cache_[stream] = head;
       }
       HookPoint("append.after_write");
       Publish(next - 1);

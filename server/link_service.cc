@@ -85,7 +85,7 @@ void AppendCommand(EventLog* log, grpc::ServerUnaryReactor* reactor,
 }
 
 absl::Status LinkExists(EventLog* log, absl::string_view link_id) {
-  absl::StatusOr<std::optional<StreamVersion>> head = log->StreamHead(links::LinkStream(link_id));
+  absl::StatusOr<std::optional<StreamVersion>> head = log->StreamLastVersion(links::LinkStream(link_id));
   if (!head.ok()) return head.status();
   if (!head->has_value()) {
     return absl::NotFoundError(absl::StrCat("link '", link_id, "' does not exist"));

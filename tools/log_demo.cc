@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>((*log)->Head()),
                absl::FormatDuration(absl::Now() - start).c_str());
 
-  auto head = (*log)->StreamHead(stream);
+  auto head = (*log)->StreamLastVersion(stream);
   if (!head.ok()) {
     std::fprintf(stderr, "strata_log_demo: %s\n", head.status().ToString().c_str());
     return 1;

@@ -78,7 +78,7 @@ class EventLog::Impl {
   absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream,
                                                         const ReadStreamOptions& options) const;
   absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
-  absl::StatusOr<std::optional<StreamVersion>> StoredStreamHead(absl::string_view stream) const;
+  absl::StatusOr<std::optional<StreamVersion>> StoredLastVersion(absl::string_view stream) const;
   absl::StatusOr<GlobalPosition> ResolveLimit(const std::optional<GlobalPosition>& as_of) const;
 
   GlobalPosition Head() const { return head_.load(std::memory_order_acquire); }
@@ -117,7 +117,7 @@ class EventLog::Impl {
       const absl::flat_hash_map<EventId, GroupEvent>& group_ids, bool* in_group) const;
   absl::StatusOr<std::optional<StoredEvent>> FindEventId(
       const EventId& id, const absl::flat_hash_map<EventId, GroupEvent>& group_ids) const;
-  absl::StatusOr<std::optional<StreamVersion>> CurrentStreamHead(
+  absl::StatusOr<std::optional<StreamVersion>> CurrentLastVersion(
       const std::string& stream,
       const absl::flat_hash_map<std::string, std::optional<StreamVersion>>& group_heads);
   absl::StatusOr<GlobalPosition> PositionOfVersion(absl::string_view stream,
@@ -143,7 +143,7 @@ class EventLog::Impl {
 
   // Owned by the writer thread.
   GlobalPosition next_position_ = 1;
-  absl::flat_hash_map<std::string, std::optional<StreamVersion>> head_cache_;
+  absl::flat_hash_map<std::string, std::optional<StreamVersion>> last_version_cache_;
   absl::Status write_error_;  // sticky: set when a write failed
 
   // The committed head, published after each group's write returns.

@@ -67,7 +67,7 @@ const char* GenerationStateName(GenerationState state);
 
 struct ProjectionStatus {
   std::string name;
-  ProjectionVersion version = 0;
+  ProjectionVersion projection_version = 0;
   uint64_t generation = 0;
   GenerationState state = GenerationState::kBuilding;
   GlobalPosition checkpoint = 0;  // last applied position

@@ -16,7 +16,7 @@ std::vector<ProjectionStatus> ProjectionRuntime::Impl::Status() const {
       if (g == nullptr) continue;
       ProjectionStatus st;
       st.name = name;
-      st.version = g->version;
+      st.projection_version = g->version;
       st.generation = g->id;
       st.state = g->state;
       st.checkpoint = g->checkpoint;

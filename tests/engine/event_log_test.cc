@@ -183,7 +183,7 @@ class EventLogTest : public ::testing::Test {
     return events.ok() ? *std::move(events) : std::vector<RecordedEvent>{};
   }
   std::optional<StreamVersion> HeadOf(absl::string_view stream) {
-    absl::StatusOr<std::optional<StreamVersion>> head = log_->StreamHead(stream);
+    absl::StatusOr<std::optional<StreamVersion>> head = log_->StreamLastVersion(stream);
     EXPECT_TRUE(head.ok()) << head.status();
     return head.ok() ? *head : std::nullopt;
   }
@@ -1073,7 +1073,7 @@ TEST_F(EventLogTest, ContendedExactAppendsToOneStreamAreSerialized) {
     threads.emplace_back([this, t, &versions, &errors] {
       int done = 0;
       while (done < kAppendsPerThread) {
-        absl::StatusOr<std::optional<StreamVersion>> head = log_->StreamHead("hot");
+        absl::StatusOr<std::optional<StreamVersion>> head = log_->StreamLastVersion("hot");
         if (!head.ok()) {
           errors[t] = head.status();
           return;

@@ -243,7 +243,7 @@ class Program {
     return Add({9, from_mode | (backward ? 4 : 0) | (prefix << 3) | (types << 5), from_arg,
                 max | (as_of_mode << 3), arg});
   }
-  Program& StreamHead(int stream) { return Add({10, 0, stream}); }
+  Program& StreamLastVersion(int stream) { return Add({10, 0, stream}); }
   Program& ReadEvent(int arg) { return Add({10, 1, arg}); }
   Program& Reopen() { return Add({11}); }
   Program& ProjectionLive() { return Add({12}); }
@@ -282,7 +282,7 @@ void ModelSeeds() {
             .ReadStream(2, 7, true, 2, 0, 0)
             .ReadAll(0, 0, false, 1, 0, 6, 0, 0)
             .ReadAll(2, 0, true, 0, 2, 3, 1, 4)
-            .StreamHead(3)
+            .StreamLastVersion(3)
             .ReadEvent(3)
             .bytes());
   Write("model", "dedup-and-conflicts",
@@ -308,7 +308,7 @@ void ModelSeeds() {
             .Append(1, 3 | (0 << 2), {{kNoId | A, 0}})  // exact head - 1: Aborted
             .Append(1, 3 | (1 << 2), {{kNoId | B, 0}, {kNoId | B, 1}})
             .Append(1, 2, {{kNoId | A, 0}})
-            .StreamHead(1)
+            .StreamLastVersion(1)
             .bytes());
   Write("model", "invalid-appends",
         Program()
@@ -319,7 +319,7 @@ void ModelSeeds() {
             .Append(0, 0, {{kNoId | A, 0xF8}})
             .Append(0, 0, {{7 | A, 0}})                  // nil id
             .Append(0, 0, {{3 | A, 0}, {3 | B, 0}})      // repeated id
-            .StreamHead(0xF1)
+            .StreamLastVersion(0xF1)
             .ReadStream(0xF2, 0, false, 6, 0, 0)
             .ReadEvent(0)
             .ReadEvent(5)

@@ -105,7 +105,7 @@ class Model {
   const ModelEvent& at(GlobalPosition p) const { return events_[p - 1]; }
   ModelEvent& at(GlobalPosition p) { return events_[p - 1]; }
 
-  std::optional<StreamVersion> StreamHead(const std::string& stream) const {
+  std::optional<StreamVersion> StreamLastVersion(const std::string& stream) const {
     auto it = streams_.find(stream);
     if (it == streams_.end()) return std::nullopt;
     return it->second.size() - 1;
@@ -153,7 +153,7 @@ class Model {
       r.deduplicated = true;
       return r;
     }
-    const std::optional<StreamVersion> current = StreamHead(stream);
+    const std::optional<StreamVersion> current = StreamLastVersion(stream);
     bool matches = true;
     switch (expected.kind()) {
       case ExpectedVersion::Kind::kAny:
@@ -497,7 +497,7 @@ AppendCall ParseAppend(ByteReader& in, const Model& m) {
       break;
     default: {
       const std::optional<StreamVersion> head =
-          c.stream_valid ? m.StreamHead(c.stream) : std::nullopt;
+          c.stream_valid ? m.StreamLastVersion(c.stream) : std::nullopt;
       // head - 1 .. head + 2; below 0 wraps to UINT64_MAX.
       c.expected = ExpectedVersion::Exact(head.value_or(0) + ((eb >> 2) & 3) - 1);
     }
@@ -662,12 +662,12 @@ void DoPoint(ByteReader& in, World& w, Model& m) {
     bool stream_valid = false;
     const std::string stream = PickStream(b, &stream_valid);
     absl::StrAppend(&Trace(), "stream_head '", absl::CHexEscape(stream.substr(0, 8)), "'\n");
-    const absl::StatusOr<std::optional<StreamVersion>> got = w.log().StreamHead(stream);
+    const absl::StatusOr<std::optional<StreamVersion>> got = w.log().StreamLastVersion(stream);
     if (!stream_valid) {
       MODEL_CHECK(absl::IsInvalidArgument(got.status()), "stream_head of a bad name: ", Show(got));
       return;
     }
-    MODEL_CHECK(got.ok() && *got == m.StreamHead(stream), "stream_head: ", Show(got), " ",
+    MODEL_CHECK(got.ok() && *got == m.StreamLastVersion(stream), "stream_head: ", Show(got), " ",
                 got.ok() && got->has_value() ? absl::StrCat(**got) : "none");
     return;
   }

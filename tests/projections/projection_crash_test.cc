@@ -99,7 +99,7 @@ std::string Diff(const State& expected, const State& actual) {
 std::string DescribeStatus(const std::vector<ProjectionStatus>& status) {
   std::string out;
   for (const ProjectionStatus& st : status) {
-    absl::StrAppend(&out, out.empty() ? "" : ", ", st.name, " v", st.version, " g",
+    absl::StrAppend(&out, out.empty() ? "" : ", ", st.name, " v", st.projection_version, " g",
                     st.generation, " ", GenerationStateName(st.state), " @", st.checkpoint);
     if (!st.error.empty()) absl::StrAppend(&out, " (", st.error, ")");
   }

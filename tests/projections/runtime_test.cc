@@ -182,14 +182,14 @@ TEST_F(RuntimeTest, VersionBumpKeepsOldAnswersUntilCutOver) {
   ASSERT_TRUE(saw_v2);
   std::vector<ProjectionStatus> status = runtime_->Status();
   ASSERT_EQ(status.size(), 1u);
-  EXPECT_EQ(status[0].version, 2u);
+  EXPECT_EQ(status[0].projection_version, 2u);
   EXPECT_EQ(status[0].state, GenerationState::kLive);
   // Version 1's data is gone after a restart too: only v2 is in the catalog.
   OpenAll();
   ASSERT_TRUE(runtime_->Register(std::make_shared<CounterProjection>(2)).ok());
   status = runtime_->Status();
   ASSERT_EQ(status.size(), 1u);
-  EXPECT_EQ(status[0].version, 2u);
+  EXPECT_EQ(status[0].projection_version, 2u);
   EXPECT_EQ(ReadLive("counters")["total"], EncodeCounter(20000));
 }
 

@@ -6,7 +6,7 @@
 // cut would: everything not synced), drains the pipe, reopens the log with
 // RocksDB's default Env and checks (RecoveredLogChecker::CheckNew):
 //  - the head never moves back; positions are dense, each stream's versions
-//    dense from 0 (also through StreamHead and ReadStream), each event id
+//    dense from 0 (also through StreamLastVersion and ReadStream), each event id
 //    stored once, each event's data the bytes derived from its id;
 //  - every event acknowledged in the cycle is at the position its reply
 //    named, in its stream at its version, and so is a random sample of the

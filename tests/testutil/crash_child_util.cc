@@ -263,12 +263,14 @@ absl::Status RecoveredLogChecker::Check(const std::vector<Ack>& acks, bool full,
     const std::string stream = absl::StrCat(stream_prefix_, s);
     auto known = next.next_version.find(stream);
     const StreamVersion count = known == next.next_version.end() ? 0 : known->second;
-    absl::StatusOr<std::optional<StreamVersion>> stream_head = log.StreamHead(stream);
-    if (!stream_head.ok()) return Failed(absl::StrCat("StreamHead ", stream), stream_head.status());
+    absl::StatusOr<std::optional<StreamVersion>> stream_head = log.StreamLastVersion(stream);
+    if (!stream_head.ok()) {
+      return Failed(absl::StrCat("StreamLastVersion ", stream), stream_head.status());
+    }
     const std::optional<StreamVersion> expected_head =
         count == 0 ? std::nullopt : std::optional<StreamVersion>(count - 1);
     if (*stream_head != expected_head) {
-      return Fault(stream, ": StreamHead says ", HeadText(*stream_head), ", ReadAll found ",
+      return Fault(stream, ": StreamLastVersion says ", HeadText(*stream_head), ", ReadAll found ",
                    HeadText(expected_head));
     }
     ReadStreamOptions stream_read;

@@ -97,7 +97,7 @@ class RecoveredLogChecker {
   RecoveredLogChecker(std::string data_dir, std::string stream_prefix);
 
   // Checks the whole log: the head did not move back; positions are dense,
-  // each stream's versions dense from 0 (also through StreamHead and
+  // each stream's versions dense from 0 (also through StreamLastVersion and
   // ReadStream), each event id stored once with the data derived from it;
   // every event stored at the last check is still at its position; every
   // acknowledgement in `acks` is at its reported place; RocksDB's checksums

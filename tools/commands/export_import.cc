@@ -314,7 +314,7 @@ int RunImport(const Argv& argv) {
     const ImportedEvent& e = events[i];
     std::optional<StreamVersion> head;
     if (log != nullptr) {
-      absl::StatusOr<std::optional<StreamVersion>> h = log->StreamHead(e.stream);
+      absl::StatusOr<std::optional<StreamVersion>> h = log->StreamLastVersion(e.stream);
       if (!h.ok()) return Fail(h.status());
       head = *h;
     }
