@@ -208,10 +208,6 @@ std::unique_ptr<grpc::ClientContext> Connection::Context(bool deadline) const {
   return ctx;
 }
 
-GlobalPosition Connection::OfflineHead() const {
-  return server_ != nullptr ? server_->log().Head() : 0;
-}
-
 absl::Status Explain(const Connection& connection, const grpc::Status& status) {
   absl::Status s = api::FromGrpc(status);
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE && !connection.offline()) {

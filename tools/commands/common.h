@@ -1,7 +1,8 @@
 // What every strata subcommand shares: exit codes, Ctrl-C handling, error
 // reporting, argument parsing with --help, the connection to a server (a
 // running one over --server, or one started in-process on a stopped server's
-// --data_dir) and the offline opening of a data directory's event log.
+// --data_dir for the writing commands) and the offline opening of a data
+// directory, read-only for the commands that only read.
 //
 // Thread-safety: Interrupted() and the interrupt registry are thread-safe;
 // everything else belongs to the main thread.
@@ -94,8 +95,10 @@ bool ReadUintsOrExit(
 
 // ---- Talking to a server ----
 
-// A client of a running server (--server) or of a server started in-process
-// on 127.0.0.1:0 over a stopped server's data directory (--data_dir).
+// A client of a running server (--server) or, for the commands that write
+// offline (projections rebuild, demo), of a server started in-process on
+// 127.0.0.1:0 over a stopped server's data directory (--data_dir). Commands
+// that only read open the directory read-only instead (OpenOfflineStore).
 class Connection {
  public:
   // Errors: a LocalError when the data directory has no event log or is in
@@ -113,8 +116,6 @@ class Connection {
   std::unique_ptr<grpc::ClientContext> Context(bool deadline = true) const;
 
   bool offline() const { return server_ != nullptr; }
-  // The in-process server's log head (offline only; 0 otherwise).
-  GlobalPosition OfflineHead() const;
   // "127.0.0.1:50051", or the data directory when offline.
   const std::string& target() const { return target_; }
   // The --server value when given explicitly (for printing commands to try).
