@@ -1,4 +1,5 @@
-// The link analytics services: LinkCommands (callback API: appends complete on
+// The link analytics services: LinkCommands (protobuf <-> the domain's
+// commands, projections/links/commands.h; callback API: appends complete on
 // the log's writer thread), LinkQueries and Projections (synchronous API on
 // gRPC's thread pool, since a query may wait for min_position). Thread-safe.
 #ifndef STRATA_SERVER_LINK_SERVICE_H_
@@ -8,6 +9,7 @@
 
 #include "absl/time/time.h"
 #include "engine/event_log.h"
+#include "projections/links/commands.h"
 #include "projections/runtime/runtime.h"
 #include "schemas/strata.pb.h"
 #include "server/rpc_service.h"
@@ -30,8 +32,7 @@ class LinkCommandsService final : public RpcService {
                                               strata::v1::CommandResponse* response);
 
  private:
-  EventLog* log_;
-  std::function<int64_t()> now_us_;
+  links::Commands commands_;
 };
 
 class LinkQueriesService final : public RpcService {
