@@ -241,6 +241,11 @@ absl::StatusOr<std::unique_ptr<Follower>> EventLog::Follow(GlobalPosition after_
       new Follower(this, impl_->followers(), after_position, std::move(filter)));
 }
 
+absl::StatusOr<LogCursor> EventLog::NewCursor(CursorOptions options) const {
+  STRATA_ASSIGN_OR_RETURN(GlobalPosition as_of, impl_->ResolveLimit(options.as_of_position));
+  return LogCursor(this, std::move(options), as_of);
+}
+
 absl::StatusOr<RecordedEvent> EventLog::ReadEvent(GlobalPosition position) const {
   return impl_->ReadEvent(position);
 }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "engine/internal/follower_registry.h"
 
 namespace strata {
@@ -14,6 +13,21 @@ namespace {
 // Positions a Follower scans per step when its filter matches nothing, so a
 // sparse filter over a long stretch of the log returns between steps.
 constexpr uint64_t kFollowScanMax = 4096;
+
+// Appends the events `options` selects to `page`; returns how many, and the
+// position of the last one in `*last`.
+absl::StatusOr<uint64_t> ScanInto(const EventLog& log, const ReadAllOptions& options,
+                                  std::vector<RecordedEvent>* page, GlobalPosition* last) {
+  uint64_t count = 0;
+  absl::Status s = log.ScanAll(options, [&](const EventView& e) {
+    page->push_back(e.ToRecorded());
+    *last = e.position;
+    ++count;
+    return true;
+  });
+  if (!s.ok()) return s;
+  return count;
+}
 
 }  // namespace
 
@@ -51,13 +65,9 @@ absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page
     o.max_count = want;
     o.as_of_position = as_of_;
     o.filter = options_.filter;
-    absl::Status s = log_->ScanAll(o, [&](const EventView& e) {
-      page->push_back(e.ToRecorded());
-      last = e.position;
-      ++got;
-      return true;
-    });
-    if (!s.ok()) return s;
+    absl::StatusOr<uint64_t> scanned = ScanInto(*log_, o, page, &last);
+    if (!scanned.ok()) return scanned.status();
+    got = *scanned;
   }
   remaining_ -= got;
   // Fewer than asked: nothing is left before the end (or the start).
@@ -75,19 +85,6 @@ absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page
   return absl::OkStatus();
 }
 
-absl::StatusOr<LogCursor> EventLog::NewCursor(CursorOptions options) const {
-  const GlobalPosition head = Head();
-  GlobalPosition as_of = head;
-  if (options.as_of_position.has_value()) {
-    if (*options.as_of_position > head) {
-      return absl::OutOfRangeError(absl::StrCat(
-          "as_of_position ", *options.as_of_position, " is beyond the head (", head, ")"));
-    }
-    as_of = *options.as_of_position;
-  }
-  return LogCursor(this, std::move(options), as_of);
-}
-
 // ---- Follower ----
 
 Follower::Follower(const EventLog* log, internal::FollowerRegistry* registry,
@@ -100,7 +97,7 @@ absl::Status Follower::Next(size_t max_events, std::vector<RecordedEvent>* page)
   if (max_events == 0) return absl::OkStatus();
   const GlobalPosition head = log_->Head();
   GlobalPosition cursor = cursor_.load(std::memory_order_relaxed);
-  size_t found = 0;
+  uint64_t found = 0;
   // Scan a bounded range per step; stop at the first step that finds events.
   while (cursor < head && found == 0) {
     ReadAllOptions o;
@@ -109,13 +106,9 @@ absl::Status Follower::Next(size_t max_events, std::vector<RecordedEvent>* page)
     o.max_count = max_events;
     o.filter = filter_;
     GlobalPosition last = 0;
-    absl::Status s = log_->ScanAll(o, [&](const EventView& e) {
-      page->push_back(e.ToRecorded());
-      last = e.position;
-      ++found;
-      return true;
-    });
-    if (!s.ok()) return s;
+    absl::StatusOr<uint64_t> scanned = ScanInto(*log_, o, page, &last);
+    if (!scanned.ok()) return scanned.status();
+    found = *scanned;
     cursor = found == max_events ? last : *o.as_of_position;
   }
   cursor_.store(cursor, std::memory_order_release);
@@ -135,14 +128,7 @@ namespace internal {
 
 bool FollowerRegistry::Arm(uint64_t* id, GlobalPosition cursor, std::function<void()>* ready) {
   absl::MutexLock lock(&mu_);
-  if (*id != 0) {
-    auto it = by_id_.find(*id);
-    if (it != by_id_.end()) {
-      by_cursor_.erase(it->second);
-      by_id_.erase(it);
-    }
-    *id = 0;
-  }
+  EraseLocked(id);
   // Read under the lock: a commit that moves the head after this read calls
   // Notify, which waits for the lock and then sees this entry.
   if (head_() > cursor) return false;
@@ -153,6 +139,10 @@ bool FollowerRegistry::Arm(uint64_t* id, GlobalPosition cursor, std::function<vo
 
 void FollowerRegistry::Disarm(uint64_t* id) {
   absl::MutexLock lock(&mu_);
+  EraseLocked(id);
+}
+
+void FollowerRegistry::EraseLocked(uint64_t* id) {
   if (*id == 0) return;
   auto it = by_id_.find(*id);
   if (it != by_id_.end()) {

@@ -41,6 +41,9 @@ class FollowerRegistry {
   };
   using ByCursor = std::multimap<GlobalPosition, Armed>;
 
+  // Removes the call armed under `*id`, if any, and sets it to 0.
+  void EraseLocked(uint64_t* id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const std::function<GlobalPosition()> head_;
   absl::Mutex mu_;
   ByCursor by_cursor_ ABSL_GUARDED_BY(mu_);
