@@ -30,7 +30,9 @@ absl::StatusOr<CatalogRecord> DecodeText(absl::string_view text) {
       }
     } else if (kv.first == "state") {
       std::optional<GenerationState> st = ParseGenerationState(kv.second);
-      if (!st) return absl::DataLossError(absl::StrCat("catalog record: bad state '", kv.second, "'"));
+      if (!st) {
+        return absl::DataLossError(absl::StrCat("catalog record: bad state '", kv.second, "'"));
+      }
       r.state = *st;
       have_state = true;
     } else if (kv.first == "cf") {

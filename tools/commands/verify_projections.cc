@@ -30,28 +30,19 @@ using catalog::kCatalogCf;
 using catalog::kGenerationKeyPrefix;
 constexpr size_t kDiffKeysShown = 3;
 
-struct CatalogRecord {
+// A generation's catalog record, read with the runtime's own codec
+// (projections/runtime/catalog.h), and its id.
+struct CatalogRecord : catalog::CatalogRecord {
   uint64_t id = 0;
-  std::string name;
-  uint32_t version = 0;
-  std::string state;
-  std::string cf;
-  uint64_t error_position = 0;
-  std::string error;
+  const char* state_name() const { return GenerationStateName(state); }
 };
 
-// The runtime's own codec (projections/runtime/catalog.h) reads the record.
 std::optional<CatalogRecord> ParseRecord(uint64_t id, absl::string_view bytes) {
   absl::StatusOr<catalog::CatalogRecord> decoded = catalog::DecodeRecord(bytes);
   if (!decoded.ok()) return std::nullopt;
   CatalogRecord r;
+  static_cast<catalog::CatalogRecord&>(r) = std::move(*decoded);
   r.id = id;
-  r.name = std::move(decoded->name);
-  r.version = decoded->projection_version;
-  r.state = GenerationStateName(decoded->state);
-  r.cf = std::move(decoded->column_family);
-  r.error_position = decoded->error_position;
-  r.error = std::move(decoded->error);
   return r;
 }
 
@@ -185,7 +176,7 @@ class Store {
 };
 
 std::string Describe(const CatalogRecord& r) {
-  return absl::StrCat("projection ", r.name, " v", r.version, " generation ", r.id);
+  return absl::StrCat("projection ", r.name, " v", r.projection_version, " generation ", r.id);
 }
 
 // Recomputes `r`'s read model from the log and compares it at each durable
@@ -193,7 +184,7 @@ std::string Describe(const CatalogRecord& r) {
 std::string DeepCheck(const Store& store, rocksdb::ColumnFamilyHandle* cf, const CatalogRecord& r,
                       uint64_t checkpoint, const std::vector<uint64_t>& snapshots,
                       const ReadOnlyLog* log, ProjectionVerifyReport* report) {
-  std::shared_ptr<Projection> code = KnownProjection(r.name, r.version);
+  std::shared_ptr<Projection> code = KnownProjection(r.name, r.projection_version);
   if (code == nullptr) {
     report->notes.push_back(absl::StrCat(Describe(r),
                                          ": not recomputed: this strata binary does "
@@ -241,7 +232,7 @@ std::string DeepCheck(const Store& store, rocksdb::ColumnFamilyHandle* cf, const
   if (!apply_error.ok()) {
     report->findings.push_back(absl::StrCat(Describe(r), ": recomputing from the log fails ",
                                             apply_error.message(), ", but the generation is ",
-                                            r.state));
+                                            r.state_name()));
     return "differs";
   }
   if (!s.ok()) {
@@ -310,23 +301,24 @@ absl::StatusOr<ProjectionVerifyReport> VerifyProjectionStore(const std::string& 
   std::map<std::string, std::vector<uint64_t>> live_by_name;
   std::map<std::string, bool> referenced;
   for (const CatalogRecord& r : records) {
-    referenced[r.cf] = true;
-    rocksdb::ColumnFamilyHandle* cf = store.cf(r.cf);
-    if (r.state == "retired") {
+    referenced[r.column_family] = true;
+    rocksdb::ColumnFamilyHandle* cf = store.cf(r.column_family);
+    if (r.state == GenerationState::kRetired) {
       report.notes.push_back(absl::StrCat(Describe(r), " is retired; stratad drops it on start"));
       continue;
     }
     if (cf == nullptr) {
       report.findings.push_back(
-          absl::StrCat(Describe(r), " (", r.state, ") has no column family '", r.cf, "'"));
+          absl::StrCat(Describe(r), " (", r.state_name(), ") has no column family '",
+                       r.column_family, "'"));
       continue;
     }
-    if (r.state == "live") live_by_name[r.name].push_back(r.id);
+    if (r.state == GenerationState::kLive) live_by_name[r.name].push_back(r.id);
     GenerationCheck check;
     check.name = r.name;
-    check.version = r.version;
+    check.version = r.projection_version;
     check.generation = r.id;
-    check.state = r.state;
+    check.state = r.state_name();
     absl::StatusOr<GlobalPosition> checkpoint =
         projections_internal::ReadCheckpoint(store.db(), cf, nullptr);
     if (!checkpoint.ok()) {
@@ -336,7 +328,7 @@ absl::StatusOr<ProjectionVerifyReport> VerifyProjectionStore(const std::string& 
       continue;
     }
     check.checkpoint = *checkpoint;
-    if (r.state == "failed") {
+    if (r.state == GenerationState::kFailed) {
       report.findings.push_back(
           absl::StrCat(Describe(r), " failed at position ", r.error_position, ": ", r.error));
     }
@@ -363,10 +355,10 @@ absl::StatusOr<ProjectionVerifyReport> VerifyProjectionStore(const std::string& 
     }
     check.snapshots = snapshots.size();
     if (deep) {
-      if (beyond || r.state == "failed" || !log->HeadStatus().ok()) {
+      if (beyond || r.state == GenerationState::kFailed || !log->HeadStatus().ok()) {
         report.notes.push_back(absl::StrCat(Describe(r), ": not recomputed: ",
                                             beyond ? "its checkpoint is beyond the head"
-                                            : r.state == "failed" ? "failed"
+                                            : r.state == GenerationState::kFailed ? "failed"
                                                                   : "the log cannot be read"));
         check.deep = "skipped";
       } else {
