@@ -5,42 +5,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/base/json_quote.h"
 
 namespace strata {
 namespace {
-
-// A JSON string literal of `s` (quotes, backslashes and control characters
-// escaped; other bytes as they are).
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 class SinkLogger : public Logger {
  public:
@@ -51,9 +21,9 @@ class SinkLogger : public Logger {
     if (json_) {
       sink_(absl::StrCat(
           "{\"ts\":",
-          JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone())),
-          ",\"level\":\"", LogLevelName(level), "\",\"component\":", JsonString(component),
-          ",\"msg\":", JsonString(message), "}"));
+          JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone())),
+          ",\"level\":\"", LogLevelName(level), "\",\"component\":", JsonQuote(component),
+          ",\"msg\":", JsonQuote(message), "}"));
       return;
     }
     sink_(absl::StrCat("strata: ", level == LogLevel::kInfo ? "" : LogLevelName(level),

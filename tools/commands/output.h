@@ -13,6 +13,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "engine/base/json_quote.h"
 
 namespace strata::cli {
 
@@ -43,9 +44,7 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
-// `text` as a JSON string literal, quotes included. Invalid UTF-8 bytes become
-// U+FFFD so the output is always valid JSON.
-std::string JsonQuote(absl::string_view text);
+using ::strata::JsonQuote;  // engine/base/json_quote.h
 
 // A text table: a header row and data rows, columns padded to their widest
 // cell (counted in characters, not bytes), two spaces apart.

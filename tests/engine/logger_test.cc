@@ -1,0 +1,38 @@
+// The loggers of engine/base/logger.h: the text and JSON line forms, levels,
+// and escaping (quotes, control characters, invalid UTF-8 as U+FFFD, so every
+// JSON line stays valid JSON).
+#include "engine/base/logger.h"
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace strata {
+namespace {
+
+TEST(LoggerTest, TextLines) {
+  std::vector<std::string> lines;
+  auto logger = LineLogger(false, [&](const std::string& l) { lines.push_back(l); });
+  logger->Log(LogLevel::kInfo, "server", "listening");
+  logger->Log(LogLevel::kError, "log", "write failed");
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "strata: listening");
+  EXPECT_EQ(lines[1], "strata: error: write failed");
+}
+
+TEST(LoggerTest, JsonLinesEscapeEverything) {
+  std::vector<std::string> lines;
+  auto logger = LineLogger(true, [&](const std::string& l) { lines.push_back(l); });
+  logger->Log(LogLevel::kWarning, "rocksdb", std::string("say \"hi\"\n\x01 \xff end"));
+  ASSERT_EQ(lines.size(), 1u);
+  const std::regex ts(R"re(^\{"ts":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z",)re");
+  EXPECT_TRUE(std::regex_search(lines[0], ts)) << lines[0];
+  const std::string rest = lines[0].substr(lines[0].find(",\"level\""));
+  EXPECT_EQ(rest,
+            R"(,"level":"warning","component":"rocksdb","msg":"say \"hi\"\n\u0001 \ufffd end"})");
+}
+
+}  // namespace
+}  // namespace strata
