@@ -39,7 +39,12 @@ class StateReader {
   // The value under `key`, or nullopt.
   virtual absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const = 0;
   // Every key starting with `prefix`, in key order.
-  virtual absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const = 0;
+  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const {
+    return ScanFrom(prefix, prefix, visit);
+  }
+  // Every key starting with `prefix` and not below `start`, in key order.
+  virtual absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
+                                const StateVisitor& visit) const = 0;
   // A counter's value (0 when absent). DataLoss when the value is not 8 bytes.
   absl::StatusOr<uint64_t> GetCounter(absl::string_view key) const;
 };

@@ -12,6 +12,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev
   libbenchmark-dev
+  libsimdjson-dev
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #include "projections/links/commands.h"
 #include "projections/links/links.h"
 #include "projections/links/queries.h"
+#include "server/query_wait.h"
 
 namespace strata::server {
 
@@ -98,27 +99,6 @@ grpc::ServerUnaryReactor* LinkCommandsService::UpdateDestination(
   return Run(commands_, context, command, response);
 }
 
-namespace {
-
-// Waits for min_position on every projection of `names`, within the call's
-// deadline (or `default_wait` when it has none).
-absl::Status WaitForMinPosition(grpc::ServerContext* context, EventLog* log,
-                                ProjectionRuntime* runtime, const std::vector<std::string>& names,
-                                bool has_min, uint64_t min_position, absl::Duration default_wait) {
-  if (!has_min) return absl::OkStatus();
-  if (min_position > log->Head()) {
-    return absl::OutOfRangeError(absl::StrCat("min_position ", min_position,
-                                              " is beyond the head (", log->Head(), ")"));
-  }
-  absl::Time deadline = absl::FromChrono(context->deadline());
-  deadline = std::min(deadline, absl::Now() + default_wait);
-  for (const std::string& name : names) {
-    STRATA_RETURN_IF_ERROR(runtime->WaitFor(name, min_position, deadline));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 LinkQueriesService::LinkQueriesService(EventLog* log, ProjectionRuntime* runtime,
                                        absl::Duration default_wait)
@@ -172,30 +152,6 @@ grpc::Status LinkQueriesService::GetLinkAnalytics(
   if (!analytics.ok()) return ToGrpc(analytics.status());
   api::ToProto(request->link_id(), *analytics, response);
   return grpc::Status::OK;
-}
-
-ProjectionsService::ProjectionsService(ProjectionRuntime* runtime)
-    : RpcService("Projections"), runtime_(runtime) {
-  AddSyncUnary("ListProjections", &ProjectionsService::ListProjections);
-  AddSyncUnary("RebuildProjection", &ProjectionsService::RebuildProjection);
-}
-
-grpc::Status ProjectionsService::ListProjections(grpc::ServerContext* /*context*/,
-                                                 const strata::v1::ListProjectionsRequest*,
-                                                 strata::v1::ListProjectionsResponse* response) {
-  for (const ProjectionStatus& st : runtime_->Status()) {
-    api::ToProto(st, response->add_projections());
-  }
-  return grpc::Status::OK;
-}
-
-grpc::Status ProjectionsService::RebuildProjection(grpc::ServerContext* /*context*/,
-                                                   const strata::v1::RebuildProjectionRequest* request,
-                                                   strata::v1::RebuildProjectionResponse*) {
-  if (request->name().empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: required");
-  }
-  return ToGrpc(runtime_->Rebuild(request->name()));
 }
 
 }  // namespace strata::server

@@ -1,7 +1,7 @@
 // The link analytics services: LinkCommands (protobuf <-> the domain's
 // commands, projections/links/commands.h; callback API: appends complete on
-// the log's writer thread), LinkQueries and Projections (synchronous API on
-// gRPC's thread pool, since a query may wait for min_position). Thread-safe.
+// the log's writer thread) and LinkQueries (synchronous API on gRPC's thread
+// pool, since a query may wait for min_position). Thread-safe.
 #ifndef STRATA_SERVER_LINK_SERVICE_H_
 #define STRATA_SERVER_LINK_SERVICE_H_
 
@@ -51,19 +51,6 @@ class LinkQueriesService final : public RpcService {
   absl::Duration default_wait_;
 };
 
-class ProjectionsService final : public RpcService {
- public:
-  explicit ProjectionsService(ProjectionRuntime* runtime);
-  grpc::Status ListProjections(grpc::ServerContext* context,
-                               const strata::v1::ListProjectionsRequest* request,
-                               strata::v1::ListProjectionsResponse* response);
-  grpc::Status RebuildProjection(grpc::ServerContext* context,
-                                 const strata::v1::RebuildProjectionRequest* request,
-                                 strata::v1::RebuildProjectionResponse* response);
-
- private:
-  ProjectionRuntime* runtime_;
-};
 
 }  // namespace strata::server
 

@@ -10,6 +10,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "projections/links/links.h"
 #include "server/link_service.h"
+#include "server/projection_service.h"
 #include "server/streams_service.h"
 
 namespace strata::server {
@@ -29,9 +30,14 @@ class StrataServer::Impl {
     STRATA_ASSIGN_OR_RETURN(log_, EventLog::Open(LogDir(options_.data_dir), options_.log));
     STRATA_ASSIGN_OR_RETURN(runtime_, ProjectionRuntime::Open(ProjectionsDir(options_.data_dir),
                                                               log_.get(), options_.projections));
+    defined::RegistryOptions registry_options;
+    registry_options.logger = options_.projections.logger;
     for (std::shared_ptr<Projection>& p : links::Projections()) {
+      registry_options.built_in_names.push_back(p->name());
       STRATA_RETURN_IF_ERROR(runtime_->Register(std::move(p)));
     }
+    STRATA_ASSIGN_OR_RETURN(
+        registry_, defined::DefinitionRegistry::Open(log_.get(), runtime_.get(), registry_options));
 
     hub_ = std::make_unique<SubscriptionHub>();
     streams_ = std::make_unique<StreamsService>(
@@ -43,11 +49,13 @@ class StrataServer::Impl {
     commands_ = std::make_unique<LinkCommandsService>(log_.get(), now_us);
     queries_ = std::make_unique<LinkQueriesService>(log_.get(), runtime_.get(),
                                                     options_.default_wait);
-    admin_ = std::make_unique<ProjectionsService>(runtime_.get());
+    admin_ = std::make_unique<ProjectionsService>(runtime_.get(), registry_.get());
+    projection_queries_ = std::make_unique<ProjectionQueriesService>(
+        log_.get(), runtime_.get(), registry_.get(), options_.default_wait);
 
     for (const RpcService* service :
          std::initializer_list<const RpcService*>{streams_.get(), commands_.get(), queries_.get(),
-                                                   admin_.get()}) {
+                                                   admin_.get(), projection_queries_.get()}) {
       STRATA_RETURN_IF_ERROR(service->CheckComplete());
     }
     grpc::EnableDefaultHealthCheckService(true);
@@ -59,6 +67,7 @@ class StrataServer::Impl {
     builder.RegisterService(commands_.get());
     builder.RegisterService(queries_.get());
     builder.RegisterService(admin_.get());
+    builder.RegisterService(projection_queries_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on '", options_.listen,
@@ -85,6 +94,7 @@ class StrataServer::Impl {
       server_.reset();
     }
     if (hub_ != nullptr) hub_->Stop();
+    registry_.reset();
     runtime_.reset();  // stops workers after their current batch
     log_.reset();      // drains queued appends, closes RocksDB
   }
@@ -97,11 +107,13 @@ class StrataServer::Impl {
   ServerOptions options_;
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<ProjectionRuntime> runtime_;
+  std::unique_ptr<defined::DefinitionRegistry> registry_;
   std::unique_ptr<SubscriptionHub> hub_;
   std::unique_ptr<StreamsService> streams_;
   std::unique_ptr<LinkCommandsService> commands_;
   std::unique_ptr<LinkQueriesService> queries_;
   std::unique_ptr<ProjectionsService> admin_;
+  std::unique_ptr<ProjectionQueriesService> projection_queries_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   absl::Mutex shutdown_mu_;

@@ -304,6 +304,12 @@ grpc::ServerUnaryReactor* StreamsService::Append(grpc::CallbackServerContext* co
                                                  const strata::v1::AppendRequest* request,
                                                  strata::v1::AppendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::StartsWith(request->stream(), "$")) {
+    reactor->Finish(ToGrpc(absl::InvalidArgumentError(absl::StrCat(
+        "stream: '", request->stream().substr(0, 64),
+        "': names starting with '$' are reserved for the system's own streams"))));
+    return reactor;
+  }
   for (const std::string& prefix : reserved_prefixes_) {
     if (absl::StartsWith(request->stream(), prefix)) {
       reactor->Finish(ToGrpc(absl::InvalidArgumentError(absl::StrCat(

@@ -301,6 +301,25 @@ absl::Status ProjectionRuntime::Impl::Rebuild(const std::string& name) {
   return absl::OkStatus();
 }
 
+absl::Status ProjectionRuntime::Impl::Drop(const std::string& name) {
+  if (options_.read_only) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "projection store '", dir_, "' is open read-only: drop ", name, " on the server"));
+  }
+  std::vector<std::shared_ptr<Generation>> to_retire;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return absl::OkStatus();
+    for (auto* g : {&it->second.live, &it->second.building}) {
+      if (*g != nullptr) to_retire.push_back(std::move(*g));
+    }
+    entries_.erase(it);
+  }
+  for (auto& g : to_retire) Retire(std::move(g));
+  return absl::OkStatus();
+}
+
 void ProjectionRuntime::Impl::Retire(std::shared_ptr<Generation> g) {
   StopWorker(*g);
   {
@@ -351,6 +370,7 @@ absl::Status ProjectionRuntime::Register(std::shared_ptr<Projection> projection)
   return impl_->Register(std::move(projection));
 }
 absl::Status ProjectionRuntime::Rebuild(const std::string& name) { return impl_->Rebuild(name); }
+absl::Status ProjectionRuntime::Drop(const std::string& name) { return impl_->Drop(name); }
 absl::Status ProjectionRuntime::WaitFor(const std::string& name, GlobalPosition position,
                                         absl::Time deadline) {
   return impl_->WaitFor(name, position, deadline);

@@ -106,6 +106,12 @@ class ProjectionRuntime {
   // NotFound for an unknown name.
   absl::Status Rebuild(const std::string& name);
 
+  // Stops `name`'s workers, drops every generation of it (its state is gone)
+  // and forgets its code: Read, WaitFor and Status no longer know it, and a
+  // later Register starts from nothing. OK when nothing of `name` exists.
+  // FailedPrecondition when the store is open read-only.
+  absl::Status Drop(const std::string& name);
+
   // Blocks until `name`'s live generation has applied `position` (OK), or the
   // deadline passes (DeadlineExceeded). FailedPrecondition when it failed.
   absl::Status WaitFor(const std::string& name, GlobalPosition position, absl::Time deadline);

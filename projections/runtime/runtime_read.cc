@@ -54,8 +54,9 @@ class OverlaidReader : public StateReader {
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override {
     return overlay_.Get(key);
   }
-  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override {
-    return overlay_.Scan(prefix, visit);
+  absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
+                        const StateVisitor& visit) const override {
+    return overlay_.ScanFrom(prefix, start, visit);
   }
   OverlayWriter& overlay() { return overlay_; }
 

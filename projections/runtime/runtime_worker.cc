@@ -111,8 +111,9 @@ void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
   std::shared_ptr<Generation> old;
   {
     absl::MutexLock lock(&mu_);
-    Entry& e = entries_[g->name];
-    if (e.building != g) return;
+    auto it = entries_.find(g->name);
+    if (it == entries_.end() || it->second.building != g) return;  // dropped or superseded
+    Entry& e = it->second;
     old = e.live;
     e.live = g;
     e.building = nullptr;

@@ -121,10 +121,12 @@ absl::StatusOr<std::optional<std::string>> CurrentStateReader::Get(absl::string_
   return value;
 }
 
-absl::Status CurrentStateReader::Scan(absl::string_view prefix, const StateVisitor& visit) const {
-  const std::string start = StateKey(prefix);
+absl::Status CurrentStateReader::ScanFrom(absl::string_view prefix, absl::string_view start,
+                                          const StateVisitor& visit) const {
+  const std::string bound = StateKey(prefix);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(snapshot_), cf_));
-  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+  for (it->Seek(StateKey(std::max(prefix, start))); it->Valid() && it->key().starts_with(bound);
+       it->Next()) {
     absl::string_view key = ToView(it->key()).substr(1);
     if (!visit(key, ToView(it->value()))) break;
   }
@@ -147,7 +149,8 @@ absl::StatusOr<std::optional<std::string>> HistoryStateReader::Get(absl::string_
   return out;
 }
 
-absl::Status HistoryStateReader::Scan(absl::string_view prefix, const StateVisitor& visit) const {
+absl::Status HistoryStateReader::ScanFrom(absl::string_view prefix, absl::string_view from,
+                                          const StateVisitor& visit) const {
   if (at_ == 0) return absl::OkStatus();
   const std::string start = absl::StrCat("h", prefix);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(snapshot_), cf_));
@@ -160,7 +163,8 @@ absl::Status HistoryStateReader::Scan(absl::string_view prefix, const StateVisit
     if (have_key && current_value.has_value()) return visit(current_key, *current_value);
     return true;
   };
-  for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+  for (it->Seek(absl::StrCat("h", std::max(prefix, from)));
+       it->Valid() && it->key().starts_with(start); it->Next()) {
     const rocksdb::Slice raw = it->key();
     if (raw.size() < 10 || raw[raw.size() - 9] != '\0') {
       return absl::DataLossError("projection history key is malformed");
@@ -214,12 +218,15 @@ absl::StatusOr<std::optional<std::string>> OverlayWriter::Get(absl::string_view 
   return std::nullopt;
 }
 
-absl::Status OverlayWriter::Scan(absl::string_view prefix, const StateVisitor& visit) const {
-  // The overlay's keys under `prefix`, sorted, merged with the base's keys in
-  // order; on equal keys the overlay wins.
+absl::Status OverlayWriter::ScanFrom(absl::string_view prefix, absl::string_view start,
+                                     const StateVisitor& visit) const {
+  // The overlay's keys under `prefix` from `start`, sorted, merged with the
+  // base's keys in order; on equal keys the overlay wins.
   std::vector<absl::string_view> mine;
   for (const auto& [key, op] : ops_) {
-    if (absl::string_view(key).substr(0, prefix.size()) == prefix) mine.push_back(key);
+    if (absl::string_view(key).substr(0, prefix.size()) == prefix && key >= start) {
+      mine.push_back(key);
+    }
   }
   std::sort(mine.begin(), mine.end());
   size_t next = 0;
@@ -237,7 +244,8 @@ absl::Status OverlayWriter::Scan(absl::string_view prefix, const StateVisitor& v
     }
     return true;
   };
-  STRATA_RETURN_IF_ERROR(base_->Scan(prefix, [&](absl::string_view key, absl::string_view value) {
+  STRATA_RETURN_IF_ERROR(base_->ScanFrom(prefix, start, [&](absl::string_view key,
+                                                            absl::string_view value) {
     if (!emit_until(&key)) {
       stopped = true;
       return false;

@@ -51,7 +51,7 @@ class EmptyStateReader : public StateReader {
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view) const override {
     return std::nullopt;
   }
-  absl::Status Scan(absl::string_view, const StateVisitor&) const override {
+  absl::Status ScanFrom(absl::string_view, absl::string_view, const StateVisitor&) const override {
     return absl::OkStatus();
   }
 };
@@ -63,7 +63,8 @@ class CurrentStateReader : public StateReader {
                      const rocksdb::Snapshot* snapshot)
       : db_(db), cf_(cf), snapshot_(snapshot) {}
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
-  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override;
+  absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
+                        const StateVisitor& visit) const override;
 
  private:
   rocksdb::DB* db_;
@@ -78,7 +79,8 @@ class HistoryStateReader : public StateReader {
                      const rocksdb::Snapshot* snapshot, GlobalPosition at)
       : db_(db), cf_(cf), snapshot_(snapshot), at_(at) {}
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
-  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override;
+  absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
+                        const StateVisitor& visit) const override;
 
  private:
   rocksdb::DB* db_;
@@ -95,7 +97,8 @@ class OverlayWriter : public ProjectionWriter {
   explicit OverlayWriter(const StateReader* base) : base_(base) {}
 
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
-  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override;
+  absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
+                        const StateVisitor& visit) const override;
   void Put(absl::string_view key, absl::string_view value) override;
   void Delete(absl::string_view key) override;
   void Add(absl::string_view key, uint64_t delta) override;

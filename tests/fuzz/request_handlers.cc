@@ -493,12 +493,19 @@ void ToProto2(google::protobuf::DescriptorProto* m) {
 // and pass this one failed for invalid UTF-8 alone.
 const google::protobuf::Descriptor& Proto2Twin(const google::protobuf::Descriptor& type) {
   static google::protobuf::DescriptorPool* const pool = [] {
-    google::protobuf::FileDescriptorProto file;
-    strata::v1::AppendRequest::descriptor()->file()->CopyTo(&file);
-    file.set_syntax("proto2");
-    for (auto& m : *file.mutable_message_type()) ToProto2(&m);
     auto* p = new google::protobuf::DescriptorPool();
-    if (p->BuildFile(file) == nullptr) std::abort();
+    // strata.proto's imports (definition.proto) first, then strata.proto.
+    const google::protobuf::FileDescriptor* api = strata::v1::AppendRequest::descriptor()->file();
+    std::vector<const google::protobuf::FileDescriptor*> files;
+    for (int i = 0; i < api->dependency_count(); ++i) files.push_back(api->dependency(i));
+    files.push_back(api);
+    for (const google::protobuf::FileDescriptor* f : files) {
+      google::protobuf::FileDescriptorProto file;
+      f->CopyTo(&file);
+      file.set_syntax("proto2");
+      for (auto& m : *file.mutable_message_type()) ToProto2(&m);
+      if (p->BuildFile(file) == nullptr) std::abort();
+    }
     return p;
   }();
   const google::protobuf::Descriptor* twin = pool->FindMessageTypeByName(type.full_name());

@@ -66,8 +66,9 @@ class MapWriter : public ProjectionWriter {
     if (it == state.end()) return std::nullopt;
     return it->second;
   }
-  absl::Status Scan(absl::string_view prefix, const StateVisitor& visit) const override {
-    for (auto it = state.lower_bound(std::string(prefix));
+  absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
+                        const StateVisitor& visit) const override {
+    for (auto it = state.lower_bound(std::string(std::max(prefix, start)));
          it != state.end() && absl::string_view(it->first).substr(0, prefix.size()) == prefix;
          ++it) {
       if (!visit(it->first, it->second)) break;

@@ -503,6 +503,7 @@ TEST_F(ServerTest, ReflectionListsEveryService) {
   EXPECT_THAT(names, ::testing::ElementsAre("grpc.health.v1.Health",
                                             "grpc.reflection.v1alpha.ServerReflection",
                                             "strata.v1.LinkCommands", "strata.v1.LinkQueries",
+                                            "strata.v1.ProjectionQueries",
                                             "strata.v1.Projections", "strata.v1.Streams"));
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "tools/commands/args.h"
 
 namespace strata::cli {
@@ -19,6 +20,17 @@ const CommandSpec& ProjectionsRebuildSpec();
 int RunProjectionsList(const Argv& argv);
 int RunProjectionsStatus(const Argv& argv);
 int RunProjectionsRebuild(const Argv& argv);
+
+const CommandSpec& ProjectionsDefineSpec();
+const CommandSpec& ProjectionsDefinitionSpec();
+const CommandSpec& ProjectionsDeleteSpec();
+const CommandSpec& ProjectionsGetSpec();
+const CommandSpec& ProjectionsScanSpec();
+int RunProjectionsDefine(const Argv& argv);
+int RunProjectionsDefinition(const Argv& argv);
+int RunProjectionsDelete(const Argv& argv);
+int RunProjectionsGet(const Argv& argv);
+int RunProjectionsScan(const Argv& argv);
 
 const CommandSpec& StreamsReadSpec();
 const CommandSpec& LogReadSpec();
@@ -42,6 +54,14 @@ int RunImport(const Argv& argv);
 
 const CommandSpec& DemoSpec();
 int RunDemo(const Argv& argv);
+
+// Shared by projections rebuild and define: the newest generation of `name`
+// (0 when none), and following a newer one until it is live (with `wait`),
+// printing its progress as `what` ("rebuild link_clicks"); returns the exit code.
+class Connection;
+absl::StatusOr<uint64_t> NewestGeneration(Connection& c, const std::string& name);
+int FollowBuild(Connection& c, const std::string& name, uint64_t previous_generation, bool wait,
+                bool json, const std::string& what);
 
 // The whole CLI: dispatches argv[1..] to a subcommand.
 int RunCli(int argc, char** argv);

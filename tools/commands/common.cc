@@ -188,6 +188,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Args& args) {
   c->commands_ = v1::LinkCommands::NewStub(c->channel_);
   c->queries_ = v1::LinkQueries::NewStub(c->channel_);
   c->projections_ = v1::Projections::NewStub(c->channel_);
+  c->projection_queries_ = v1::ProjectionQueries::NewStub(c->channel_);
   return c;
 }
 

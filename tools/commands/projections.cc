@@ -235,12 +235,8 @@ int RunProjectionsRebuild(const Argv& argv) {
   Connection& c = **opened;
   const bool wait = args->Has("wait") || c.offline();
 
-  absl::StatusOr<std::vector<v1::ProjectionInfo>> before = List(c);
-  if (!before.ok()) return Fail(before.status());
-  uint64_t previous_generation = 0;
-  for (const auto& p : Named(*before, name)) {
-    previous_generation = std::max<uint64_t>(previous_generation, p.generation());
-  }
+  absl::StatusOr<uint64_t> previous_generation = NewestGeneration(c, name);
+  if (!previous_generation.ok()) return Fail(previous_generation.status());
   {
     auto ctx = c.Context();
     CancelOnInterrupt cancel(ctx.get());
@@ -250,20 +246,32 @@ int RunProjectionsRebuild(const Argv& argv) {
     grpc::Status s = c.projections().RebuildProjection(ctx.get(), request, &response);
     if (!s.ok()) return Fail(Explain(c, s));
   }
+  return FollowBuild(c, name, *previous_generation, wait, json, absl::StrCat("rebuild ", name));
+}
+
+absl::StatusOr<uint64_t> NewestGeneration(Connection& c, const std::string& name) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<v1::ProjectionInfo> infos, List(c));
+  uint64_t newest = 0;
+  for (const auto& p : Named(infos, name)) newest = std::max<uint64_t>(newest, p.generation());
+  return newest;
+}
+
+int FollowBuild(Connection& c, const std::string& name, uint64_t previous_generation, bool wait,
+                bool json, const std::string& what) {
   const absl::Time start = absl::Now();
-  Progress progress(absl::StrCat("rebuild ", name), isatty(STDERR_FILENO) != 0);
+  Progress progress(what, isatty(STDERR_FILENO) != 0);
   v1::ProjectionInfo current;
   auto interrupted = [&] {
     progress.Finish();
     WriteAll(
         stderr,
         c.offline()
-            ? absl::StrCat("strata: interrupted: the rebuild of ", name, " stopped at position ",
+            ? absl::StrCat("strata: interrupted: the ", what, " stopped at position ",
                            FormatCount(current.checkpoint()), " of ", FormatCount(current.head()),
                            "; stratad resumes it on its next start\n")
             : absl::StrCat("strata: interrupted: stopped following; the server carries on "
-                           "with the rebuild of ",
-                           name, "\n"));
+                           "with the ",
+                           what, "\n"));
     return kExitInterrupted;
   };
   while (true) {
@@ -279,7 +287,7 @@ int RunProjectionsRebuild(const Argv& argv) {
       }
     }
     if (mine == nullptr) {
-      return FailWith(absl::StrCat("the rebuild of ", name,
+      return FailWith(absl::StrCat("the ", what,
                                    " was replaced by another one; see: strata projections status ",
                                    name));
     }
@@ -315,7 +323,7 @@ int RunProjectionsRebuild(const Argv& argv) {
     WriteAll(
         stdout,
         absl::StrCat(name, " v", current.version(), " generation ", current.generation(),
-                     " is live at position ", FormatCount(current.checkpoint()), " (rebuilt in ",
+                     " is live at position ", FormatCount(current.checkpoint()), " (built in ",
                      absl::FormatDuration(absl::Trunc(absl::Now() - start, absl::Milliseconds(1))),
                      ")\n"));
   } else {

@@ -129,6 +129,7 @@ class ProjectionRuntime::Impl {
   absl::Status Open();
   absl::Status Register(std::shared_ptr<Projection> projection);
   absl::Status Rebuild(const std::string& name);
+  absl::Status Drop(const std::string& name);
   absl::Status WaitFor(const std::string& name, GlobalPosition position, absl::Time deadline);
   std::vector<ProjectionStatus> Status() const;
   absl::Status Read(const std::vector<std::string>& names, std::optional<GlobalPosition> as_of,

@@ -1,0 +1,369 @@
+// Defined projections without a server: the row key encoding, the value
+// encoding, every refused definition naming its field, and the fold of a
+// definition using every operation and key part equal to an independent fold
+// (fixtures), under on_bad_event "skip" and "fail".
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "projections/defined/defined_projection.h"
+#include "projections/defined/definition.h"
+#include "projections/defined/json.h"
+#include "projections/defined/rows.h"
+#include "tests/projections/counter_projection.h"
+#include "tests/projections/defined_fixtures.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace strata::defined {
+namespace {
+
+using ::strata::testing::FoldOrders;
+using ::strata::testing::GenerateOrders;
+using ::strata::testing::MapWriter;
+using ::strata::testing::OrderEvent;
+using ::strata::testing::OrdersDefinitionJson;
+using ::strata::testing::ParseDefinition;
+using ::strata::testing::Placed;
+using ::testing::HasSubstr;
+
+TEST(RowKeyTest, RoundTripsAndSortsLikeTuples) {
+  const std::vector<std::vector<std::string>> keys = {
+      {""}, {"a"}, {"a", ""}, {"a", "b"}, {"a", "b", "c"}, {"ab"}, {"b"},
+      {std::string("\x00\x01\x02\x03z", 5), "y"}};
+  for (const auto& key : keys) {
+    const std::string encoded = EncodeKey(key);
+    EXPECT_EQ(encoded.find('\0'), std::string::npos);
+    EXPECT_EQ(encoded.find(kFieldMarker), std::string::npos);
+    EXPECT_EQ(DecodeKey(encoded), key);
+  }
+  EXPECT_LT(EncodeKey({"a"}), EncodeKey({"a", "b"}));
+  EXPECT_LT(EncodeKey({"a", "b"}), EncodeKey({"ab"}));
+  EXPECT_LT(FieldKey(EncodeKey({"a"}), kValueField, "zz"), EncodeKey({"a", ""}));
+  EXPECT_EQ(DecodeKey(std::string("a\x03" "9", 3)), std::nullopt);
+  EXPECT_EQ(DecodeKey(std::string("a\x01", 2)), std::nullopt);
+}
+
+TEST(ValueTest, RoundTripsEveryType) {
+  for (const Value& v : {Value::Int(-5), Value::Int(INT64_MAX), Value::Double(0.1),
+                         Value::Double(-1e300), Value::String(""), Value::String("h\"i"),
+                         Value::Bool(true), Value::Bool(false), Value::Json("null"),
+                         Value::Json(R"({"a":[1,2]})")}) {
+    absl::StatusOr<Value> back = DecodeValue(EncodeValue(v));
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(*back, v);
+  }
+  EXPECT_EQ(ToJson(Value::Double(0.1)), "0.1");
+  EXPECT_EQ(ToJson(Value::String("a\"b")), R"("a\"b")");
+  Document doc{{"b", EncodeValue(Value::Int(2))}, {"a", EncodeValue(Value::String("x"))}};
+  absl::StatusOr<Value> rendered = DecodeValue(EncodeDocument(doc));
+  ASSERT_TRUE(rendered.ok());
+  EXPECT_EQ(rendered->text, R"({"a":"x","b":2})");
+  EXPECT_EQ(DecodeValue("i12").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeValue("").status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(JsonReaderTest, FindsEveryKindAndReportsMissingAndInvalid) {
+  JsonReader reader;
+  reader.Reset(R"({"a":{"b":[10,"x",true,null,2.5,{"c":1}]},"big":18446744073709551615,
+                  "t~/":3})");
+  auto find = [&](const std::string& p) { return reader.Find(p); };
+  EXPECT_EQ(**find("/a/b/0"), Value::Int(10));
+  EXPECT_EQ(**find("/a/b/1"), Value::String("x"));
+  EXPECT_EQ(**find("/a/b/2"), Value::Bool(true));
+  EXPECT_EQ(**find("/a/b/3"), Value::Json("null"));
+  EXPECT_EQ(**find("/a/b/4"), Value::Double(2.5));
+  EXPECT_EQ(**find("/a/b/5"), Value::Json(R"({"c":1})"));
+  EXPECT_EQ(**find("/big"), Value::Double(18446744073709551615.0));
+  EXPECT_EQ(**find("/t~0~1"), Value::Int(3));
+  EXPECT_EQ(*find("/a/missing"), std::nullopt);
+  EXPECT_EQ(*find("/a/b/9"), std::nullopt);
+  reader.Reset("{\"a\": ");
+  EXPECT_THAT(find("/a").status().message(), HasSubstr("invalid JSON"));
+}
+
+struct Refused {
+  std::string json;
+  std::string message;
+  absl::StatusCode code = absl::StatusCode::kInvalidArgument;
+};
+
+TEST(CompileTest, EveryRefusedDefinitionNamesItsField) {
+  const std::string ok_rule = R"({"keys":[{"parts":[{"literal":"a"}]}],
+                                  "operations":[{"field":"n","count":{}}]})";
+  auto with_rule = [&](const std::string& rule) {
+    return absl::StrCat(R"({"name":"p","rules":[)", rule, "]}");
+  };
+  std::string many_rules;
+  for (size_t i = 0; i <= kRulesMax; ++i) absl::StrAppend(&many_rules, i ? "," : "", ok_rule);
+  const std::vector<Refused> cases = {
+      {R"({"name":"Bad-Name","rules":[)" + ok_rule + "]}", "name: 'Bad-Name' must be 1-64"},
+      {R"({"name":"p"})", "rules: at least one rule"},
+      {R"({"name":"p","on_bad_event":"ignore","rules":[)" + ok_rule + "]}",
+       "on_bad_event: unknown policy 'ignore'"},
+      {R"({"name":"p","source":{"streams":["$projections"]},"rules":[)" + ok_rule + "]}",
+       "source.streams[0]: '$projections': streams starting with '$'"},
+      {R"({"name":"p","source":{"stream_prefixes":[""]},"rules":[)" + ok_rule + "]}",
+       "source.stream_prefixes[0]: must not be empty"},
+      {R"({"name":"p","source":{"event_types":["A"]},"rules":[{"event_types":["B"],
+          "keys":[{"parts":[{"literal":"a"}]}],"operations":[{"field":"n","count":{}}]}]})",
+       "rules[0].event_types[0]: 'B' is not among source.event_types"},
+      {with_rule(R"({"operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys: at least one key"},
+      {with_rule(R"({"keys":[{"parts":[]}],"operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys[0].parts: at least one part"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"},{"literal":"b"},
+          {"time":{"unit":"dya"}}]}],"operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys[0].parts[2].time.unit: unknown time unit 'dya'"},
+      {with_rule(R"({"keys":[{"parts":[{"data":"customer/id"}]}],
+          "operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys[0].parts[0].data: JSON pointer 'customer/id' must be empty or start"},
+      {with_rule(R"({"keys":[{"parts":[{"data":"/a~2"}]}],
+          "operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys[0].parts[0].data: JSON pointer '/a~2': '~' must be followed by 0 or 1"},
+      {with_rule(R"({"keys":[{"parts":[{"event":"color"}]}],
+          "operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys[0].parts[0].event: unknown event field 'color'"},
+      {with_rule(R"({"keys":[{"parts":[{"time":{"unit":"day","data":"/a",
+          "metadata":"/b"}}]}],"operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys[0].parts[0].time: set data or metadata, not both"},
+      {with_rule(R"({"keys":[{"parts":[{}]}],"operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys[0].parts[0]: empty: set one of literal"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}]})"),
+       "rules[0].operations: at least one operation"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],"operations":[{"field":"n"}]})"),
+       "rules[0].operations[0]: empty: set one of count"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"a b","count":{}}]})"),
+       "rules[0].operations[0].field: 'a b' must be 1-64 characters"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"n","count":{}},{"field":"n","sum":{"data":"/x"}}]})"),
+       "rules[0].operations[1].field: 'n' is already a count field (rules[0].operations[0])"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"n","delete":{}}]})"),
+       "rules[0].operations[0].field: delete takes no field"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"n","sum":{}}]})"),
+       "rules[0].operations[0].sum: empty: set one of data, metadata, event, constant"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"n","max":{"constant":"\"x\""}}]})"),
+       "rules[0].operations[0].max.constant: must be a number"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"n","last":{"constant":"open"}}]})"),
+       "rules[0].operations[0].last.constant: not a JSON value"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"d","set":{}}]})"),
+       "rules[0].operations[0].set.fields: at least one field"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"d","set":{"fields":{"x":{"event":"when"}}}}]})"),
+       "rules[0].operations[0].set.fields[\"x\"].event: unknown event field 'when'"},
+      {absl::StrCat(R"({"name":"p","rules":[)", many_rules, "]}"),
+       absl::StrCat("rules: ", kRulesMax + 1, " entries, more than the limit of ", kRulesMax),
+       absl::StatusCode::kResourceExhausted},
+      {with_rule(R"({"keys":[{"parts":[{"literal":")" + std::string(kTextBytesMax + 1, 'a') +
+                 R"("}]}],"operations":[{"field":"n","count":{}}]})"),
+       "rules[0].keys[0].parts[0].literal: 1025 bytes, more than the limit of 1024",
+       absl::StatusCode::kResourceExhausted},
+      {absl::StrCat(R"({"name":"p","source":{"streams":[)",
+                    [] {
+                      std::string s;
+                      for (int i = 0; i < 70; ++i) {
+                        absl::StrAppend(&s, i ? "," : "", "\"", std::string(1000, 'x'), "\"");
+                      }
+                      return s;
+                    }(),
+                    "]},\"rules\":[", ok_rule, "]}"),
+       "definition: ", absl::StatusCode::kResourceExhausted},
+  };
+  for (const Refused& c : cases) {
+    absl::StatusOr<Definition> compiled = Compile(ParseDefinition(c.json));
+    ASSERT_FALSE(compiled.ok()) << c.json;
+    EXPECT_EQ(compiled.status().code(), c.code) << compiled.status();
+    EXPECT_THAT(std::string(compiled.status().message()), HasSubstr(c.message)) << c.json;
+  }
+  STRATA_EXPECT_OK(Compile(ParseDefinition(OrdersDefinitionJson("orders", "fail"))));
+}
+
+TEST(CompileTest, CanonicalIgnoresDefaultsAndMapOrder) {
+  v1::ProjectionDefinition a = ParseDefinition(OrdersDefinitionJson("orders", "fail"));
+  v1::ProjectionDefinition b = a;
+  b.clear_on_bad_event();
+  EXPECT_EQ(Canonical(a), Canonical(b));
+  b.set_on_bad_event("skip");
+  EXPECT_NE(Canonical(a), Canonical(b));
+}
+
+// Folds the generated events through `projection` into `writer`, as the log
+// would number them.
+absl::Status ApplyAll(const std::vector<OrderEvent>& events, DefinedProjection& projection,
+                      MapWriter& writer, std::vector<Placed>* placed) {
+  std::map<std::string, StreamVersion> versions;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const OrderEvent& e = events[i];
+    Placed p{static_cast<GlobalPosition>(i + 1), ++versions[e.stream]};
+    placed->push_back(p);
+    EventView view;
+    view.position = p.position;
+    view.stream = e.stream;
+    view.stream_version = p.stream_version;
+    view.type = e.type;
+    view.content_type = "application/json";
+    view.data = e.data;
+    view.metadata = e.metadata;
+    view.recorded_at_us = e.recorded_at_us;
+    absl::Status s = projection.Apply(view, writer);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<Row> AllRows(const StateReader& state) {
+  ScanRange range;
+  range.limit = 1'000'000;
+  absl::StatusOr<ScanResult> scanned = ScanRows(state, range);
+  EXPECT_TRUE(scanned.ok()) << scanned.status();
+  return scanned.ok() ? scanned->rows : std::vector<Row>{};
+}
+
+TEST(DefinedProjectionTest, FoldEqualsIndependentFoldAndSkipsBadEvents) {
+  absl::StatusOr<Definition> def =
+      Compile(ParseDefinition(OrdersDefinitionJson("orders", "skip")));
+  ASSERT_TRUE(def.ok()) << def.status();
+  DefinedProjection projection(*def, 1);
+  const std::vector<OrderEvent> events = GenerateOrders(3000, 7, 40);
+  MapWriter writer;
+  std::vector<Placed> placed;
+  STRATA_ASSERT_OK(ApplyAll(events, projection, writer, &placed));
+  const testing::OrdersFold expected = FoldOrders(events, placed, events.size(), /*skip=*/true);
+  ASSERT_GT(expected.skipped, 10u);
+  EXPECT_EQ(AllRows(writer), expected.Rows());
+  absl::StatusOr<SkipInfo> skipped = ReadSkipInfo(writer);
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_EQ(skipped->skipped, expected.skipped);
+  EXPECT_EQ(skipped->first, expected.first_skipped);
+  EXPECT_EQ(skipped->last, expected.last_skipped);
+  EXPECT_THAT(skipped->last_error,
+              HasSubstr(absl::StrCat("bad event at position ", expected.last_skipped)));
+}
+
+TEST(DefinedProjectionTest, FailPolicyStopsAtTheFirstBadEventSayingWhy) {
+  absl::StatusOr<Definition> def =
+      Compile(ParseDefinition(OrdersDefinitionJson("orders", "fail")));
+  ASSERT_TRUE(def.ok()) << def.status();
+  DefinedProjection projection(*def, 1);
+  OrderEvent placed_ok;
+  placed_ok.stream = "order-1";
+  placed_ok.type = "OrderPlaced";
+  placed_ok.metadata = R"({"tenant":"t1"})";
+  placed_ok.data = R"({"customer":{"id":"c"},"amount":5,"placed_at":0})";
+  struct Case {
+    std::string data;
+    std::string metadata;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {R"({"customer":{"id":"c"},"amount":"12","placed_at":0})", R"({"tenant":"t1"})",
+       "rules[0].operations[1].sum: /amount is a string, not a number"},
+      {R"({"amount":12,"placed_at":0})", R"({"tenant":"t1"})",
+       "rules[0].keys[0].parts[1]: data has nothing at /customer/id"},
+      {R"({"customer":{"id":{"x":1}},"amount":1,"placed_at":0})", R"({"tenant":"t1"})",
+       "rules[0].keys[0].parts[1]: /customer/id is an object, not a string, number or boolean"},
+      {R"({"customer":{"id":"c"},"amount":1,"placed_at":"yesterday"})", R"({"tenant":"t1"})",
+       "rules[0].keys[0].parts[2]: /placed_at is not an RFC 3339 time"},
+      {R"({"customer":{"id":"c"},"amount":1,"placed_at":true})", R"({"tenant":"t1"})",
+       "rules[0].keys[0].parts[2]: /placed_at is a boolean, not an RFC 3339 time or epoch"},
+      {"{not json", R"({"tenant":"t1"})", "data: invalid JSON"},
+      {R"({"customer":{"id":"c"},"amount":1,"placed_at":0})", "",
+       "rules[4].keys[1].parts[1]: metadata is empty, not JSON"},
+      {R"({"customer":{"id":")" + std::string(2000, 'k') + R"("},"amount":1,"placed_at":0})",
+       R"({"tenant":"t1"})", "rules[0].keys[0]: the key is 2010 bytes, more than the limit"},
+  };
+  for (const Case& c : cases) {
+    MapWriter writer;
+    std::vector<Placed> placed;
+    STRATA_ASSERT_OK(ApplyAll({placed_ok}, projection, writer, &placed));
+    const auto before = writer.state;
+    OrderEvent bad = placed_ok;
+    bad.data = c.data;
+    bad.metadata = c.metadata;
+    absl::Status s = ApplyAll({bad}, projection, writer, &placed);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+    EXPECT_THAT(std::string(s.message()),
+                HasSubstr("bad event at position 1 (stream 'order-1' version 1, type "
+                          "'OrderPlaced'): "));
+    EXPECT_THAT(std::string(s.message()), HasSubstr(c.message));
+    EXPECT_EQ(writer.state, before) << "a bad event must write nothing: " << c.message;
+  }
+  // Not JSON at all: the content type says so.
+  MapWriter writer;
+  EventView view;
+  view.position = 9;
+  view.stream = "order-2";
+  view.type = "OrderShipped";
+  view.content_type = "application/octet-stream";
+  view.data = "\x01\x02";
+  view.metadata = R"({"tenant":"t1"})";
+  absl::Status s = projection.Apply(view, writer);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("rules[2].operations[0].set.fields[\"carrier\"]: data has content type "
+                        "'application/octet-stream', not application/json"));
+}
+
+TEST(DefinedProjectionTest, FailPolicyFoldMatchesUpToTheFirstBadEvent) {
+  absl::StatusOr<Definition> def =
+      Compile(ParseDefinition(OrdersDefinitionJson("orders", "fail")));
+  ASSERT_TRUE(def.ok());
+  DefinedProjection projection(*def, 1);
+  const std::vector<OrderEvent> events = GenerateOrders(400, 11, 60);
+  MapWriter writer;
+  std::vector<Placed> placed;
+  absl::Status s = ApplyAll(events, projection, writer, &placed);
+  const testing::OrdersFold expected = FoldOrders(events, placed, events.size(), false);
+  ASSERT_TRUE(expected.failed_at.has_value());
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr(absl::StrCat("bad event at position ", *expected.failed_at, " ")));
+  EXPECT_EQ(AllRows(writer), expected.Rows());
+}
+
+TEST(ScanRowsTest, PrefixStartEndAndPages) {
+  MapWriter w;
+  for (const std::vector<std::string>& key :
+       std::vector<std::vector<std::string>>{{"a"}, {"a", "1"}, {"a", "2"}, {"ab"}, {"b", "1"}}) {
+    w.Add(FieldKey(EncodeKey(key), kCounterField, "n"), 1);
+  }
+  w.Put(kSkippedCountKey, EncodeCounter(3));
+  auto range = [](std::vector<std::string> prefix, std::vector<std::string> start,
+                  std::vector<std::string> end) {
+    ScanRange r;
+    r.prefix = std::move(prefix);
+    r.start = std::move(start);
+    r.end = std::move(end);
+    return r;
+  };
+  auto keys = [&](ScanRange range) {
+    std::vector<std::vector<std::string>> out;
+    absl::StatusOr<ScanResult> r = ScanRows(w, range);
+    EXPECT_TRUE(r.ok()) << r.status();
+    for (const Row& row : r->rows) out.push_back(row.key);
+    return out;
+  };
+  using Keys = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(keys(range({}, {}, {})), (Keys{{"a"}, {"a", "1"}, {"a", "2"}, {"ab"}, {"b", "1"}}));
+  EXPECT_EQ(keys(range({"a"}, {}, {})), (Keys{{"a"}, {"a", "1"}, {"a", "2"}}));
+  EXPECT_EQ(keys(range({"a"}, {"a", "1"}, {})), (Keys{{"a", "1"}, {"a", "2"}}));
+  EXPECT_EQ(keys(range({}, {"a", "2"}, {"b"})), (Keys{{"a", "2"}, {"ab"}}));
+  ScanRange page;
+  page.limit = 2;
+  absl::StatusOr<ScanResult> first = ScanRows(w, page);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->more);
+  page.after = first->last;
+  EXPECT_EQ(keys(page), (Keys{{"a", "2"}, {"ab"}}));
+  page.limit = 10;
+  absl::StatusOr<ScanResult> last = ScanRows(w, page);
+  ASSERT_TRUE(last.ok());
+  EXPECT_FALSE(last->more);
+}
+
+}  // namespace
+}  // namespace strata::defined
