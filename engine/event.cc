@@ -91,4 +91,18 @@ RecordedEvent EventView::ToRecorded() const {
   return e;
 }
 
+EventView EventView::Of(const RecordedEvent& e) {
+  EventView v;
+  v.position = e.position;
+  v.stream = e.stream;
+  v.stream_version = e.stream_version;
+  v.event_id = e.event_id;
+  v.type = e.type;
+  v.content_type = e.content_type;
+  v.data = e.data;
+  v.metadata = e.metadata;
+  v.recorded_at_us = e.recorded_at_us;
+  return v;
+}
+
 }  // namespace strata

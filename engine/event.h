@@ -86,6 +86,8 @@ struct EventView {
   int64_t recorded_at_us = 0;
 
   RecordedEvent ToRecorded() const;
+  // A view of `e`, valid while `e` lives unchanged.
+  static EventView Of(const RecordedEvent& e);
 };
 
 }  // namespace strata

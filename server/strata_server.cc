@@ -32,6 +32,9 @@ class StrataServer::Impl {
                                                               log_.get(), options_.projections));
     defined::RegistryOptions registry_options;
     registry_options.logger = options_.projections.logger;
+    // The link domain's FlatBuffers events, readable by definitions as JSON.
+    registry_options.json_views = std::make_shared<const defined::JsonViews>(
+        defined::JsonViews{{links::kContentType, links::EventJson}});
     for (std::shared_ptr<Projection>& p : links::Projections()) {
       registry_options.built_in_names.push_back(p->name());
       STRATA_RETURN_IF_ERROR(runtime_->Register(std::move(p)));

@@ -84,7 +84,7 @@ class Staging {
 // One event's lazily parsed documents.
 class EventDocs {
  public:
-  explicit EventDocs(const EventView& event) : event_(event) {}
+  EventDocs(const EventView& event, const JsonViews* views) : event_(event), views_(views) {}
 
   // The value at `pointer`; Bad (naming `path`) when missing or unreadable.
   absl::StatusOr<Value> Find(const std::string& path, bool metadata, const std::string& pointer) {
@@ -94,12 +94,24 @@ class EventDocs {
     bool& ready = metadata ? metadata_ready_ : data_ready_;
     const char* doc = metadata ? "metadata" : "data";
     if (!ready) {
+      absl::string_view text = metadata ? event_.metadata : event_.data;
       if (!metadata && !absl::StartsWith(event_.content_type, kJsonContentType)) {
-        return Bad(path, absl::StrCat("data has content type '",
-                                      absl::CHexEscape(event_.content_type.substr(0, 64)),
-                                      "', not application/json"));
+        thread_local std::string viewed;
+        auto view = views_ == nullptr ? JsonViews::const_iterator()
+                                      : views_->find(event_.content_type);
+        if (views_ == nullptr || view == views_->end()) {
+          return Bad(path, absl::StrCat("data has content type '",
+                                        absl::CHexEscape(event_.content_type.substr(0, 64)),
+                                        "', not application/json"));
+        }
+        absl::StatusOr<std::string> json = view->second(event_);
+        if (!json.ok()) {
+          if (json.status().code() != absl::StatusCode::kInvalidArgument) return json.status();
+          return Bad(path, absl::StrCat("data: ", json.status().message()));
+        }
+        viewed = *std::move(json);
+        text = viewed;
       }
-      const absl::string_view text = metadata ? event_.metadata : event_.data;
       if (text.empty()) return Bad(path, absl::StrCat(doc, " is empty, not JSON"));
       reader.Reset(text);
       ready = true;
@@ -114,6 +126,7 @@ class EventDocs {
 
  private:
   const EventView& event_;
+  const JsonViews* views_;
   bool data_ready_ = false;
   bool metadata_ready_ = false;
 };
@@ -367,7 +380,7 @@ absl::Status ApplyRule(const Rule& rule, const EventView& e, EventDocs& docs, St
 
 absl::Status DefinedProjection::Apply(const EventView& event, ProjectionWriter& writer) {
   if (!definition_.Reads(event)) return absl::OkStatus();
-  EventDocs docs(event);
+  EventDocs docs(event, views_.get());
   Staging staging(&writer);
   absl::Status bad;
   for (const Rule& rule : definition_.rules) {

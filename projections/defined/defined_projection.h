@@ -2,7 +2,9 @@
 // runtime builds, cuts over, time-travels and rebuilds it like any other.
 //
 // Each event the source reads is parsed at most once (data and metadata each,
-// lazily, with simdjson On-Demand) for all of the definition's rules. Every
+// lazily, with simdjson On-Demand) for all of the definition's rules. Data is
+// read when its content type is application/json, or one of the JsonViews
+// given (the link domain's FlatBuffers events, say). Every
 // key and value of every rule is computed before anything is written, into a
 // small staging log, so a bad event (a missing field, a wrong type, invalid
 // JSON, a key or document over its limit) writes nothing: under "fail" Apply
@@ -14,6 +16,9 @@
 #ifndef STRATA_PROJECTIONS_DEFINED_DEFINED_PROJECTION_H_
 #define STRATA_PROJECTIONS_DEFINED_DEFINED_PROJECTION_H_
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 
 #include "projections/defined/definition.h"
@@ -21,10 +26,19 @@
 
 namespace strata::defined {
 
+// A content type other than JSON whose events defined projections can read:
+// the function gives an event's data as a JSON text (InvalidArgument when it
+// cannot, which makes the event a bad one).
+using JsonView = std::function<absl::StatusOr<std::string>(const EventView&)>;
+using JsonViews = std::map<std::string, JsonView, std::less<>>;
+
 class DefinedProjection : public Projection {
  public:
-  DefinedProjection(Definition definition, ProjectionVersion version)
-      : definition_(std::move(definition)), version_(version) {}
+  // `views` (may be null) lets rules read the data of events of those content
+  // types as if it were JSON.
+  DefinedProjection(Definition definition, ProjectionVersion version,
+                    std::shared_ptr<const JsonViews> views = nullptr)
+      : definition_(std::move(definition)), version_(version), views_(std::move(views)) {}
 
   std::string name() const override { return definition_.name; }
   ProjectionVersion version() const override { return version_; }
@@ -35,6 +49,7 @@ class DefinedProjection : public Projection {
  private:
   const Definition definition_;
   const ProjectionVersion version_;
+  const std::shared_ptr<const JsonViews> views_;
 };
 
 }  // namespace strata::defined

@@ -138,7 +138,8 @@ absl::Status DefinitionRegistry::Load() {
         continue;
       }
       absl::Status s = runtime_->Register(
-          std::make_shared<DefinedProjection>(*std::move(compiled), d.projection_version));
+          std::make_shared<DefinedProjection>(*std::move(compiled), d.projection_version,
+                                              options_.json_views));
       // An older version the store has already replaced is refused: fine.
       if (!s.ok() && !(s.code() == absl::StatusCode::kFailedPrecondition && !newest)) return s;
     }
@@ -214,7 +215,8 @@ absl::StatusOr<DefineResult> DefinitionRegistry::Define(
     h.canonical = canonical;
   }
   STRATA_RETURN_IF_ERROR(
-      runtime_->Register(std::make_shared<DefinedProjection>(std::move(compiled), version)));
+      runtime_->Register(std::make_shared<DefinedProjection>(std::move(compiled), version,
+                                                             options_.json_views)));
   options_.logger->Log(LogLevel::kInfo, "projections",
                        absl::StrCat("defined projection ", name, " v", version, " (position ",
                                     appended.last_position, ")"));

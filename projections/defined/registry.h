@@ -27,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "engine/base/logger.h"
 #include "engine/event_log.h"
+#include "projections/defined/defined_projection.h"
 #include "projections/defined/rows.h"
 #include "projections/runtime/runtime.h"
 #include "schemas/definition.pb.h"
@@ -46,6 +47,8 @@ struct RegistryOptions {
   std::vector<std::string> built_in_names;
   // Default (null): TextLogger().
   std::shared_ptr<Logger> logger;
+  // Content types besides JSON that definitions can read (defined_projection.h).
+  std::shared_ptr<const JsonViews> json_views;
 };
 
 struct StoredDefinition {

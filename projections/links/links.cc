@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "engine/base/json_quote.h"
 #include "engine/base/macros.h"
 #include "engine/base/validate.h"
 #include "flatbuffers/flatbuffers.h"
@@ -267,6 +268,38 @@ std::string EncodeClickRecorded(absl::string_view link_id, absl::string_view cou
   auto dev = AddString(fbb, device);
   fbb.Finish(fbs::CreateClickRecorded(fbb, id, cc, dev, clicked_at_us));
   return Finished(fbb);
+}
+
+absl::StatusOr<std::string> EventJson(const EventView& event) {
+  std::string scratch;
+  auto field = [](absl::string_view name, absl::string_view value) {
+    return absl::StrCat("\"", name, "\":", JsonQuote(value));
+  };
+  if (event.type == kLinkCreatedType) {
+    if (const auto* e = VerifiedRoot<fbs::LinkCreated>(event.data, &scratch); e != nullptr) {
+      return absl::StrCat("{", field("link_id", ToView(e->link_id())), ",",
+                          field("destination", ToView(e->destination())), ",",
+                          field("owner", ToView(e->owner())), "}");
+    }
+  } else if (event.type == kDestinationUpdatedType) {
+    if (const auto* e = VerifiedRoot<fbs::DestinationUpdated>(event.data, &scratch);
+        e != nullptr) {
+      return absl::StrCat("{", field("link_id", ToView(e->link_id())), ",",
+                          field("destination", ToView(e->destination())), "}");
+    }
+  } else if (event.type == kClickRecordedType) {
+    if (const auto* e = VerifiedRoot<fbs::ClickRecorded>(event.data, &scratch); e != nullptr) {
+      const int64_t at = e->clicked_at_us() != 0 ? e->clicked_at_us() : event.recorded_at_us;
+      return absl::StrCat("{", field("link_id", ToView(e->link_id())), ",",
+                          field("country", ToView(e->country())), ",",
+                          field("device", ToView(e->device())), ",\"clicked_at_us\":", at, "}");
+    }
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", absl::CHexEscape(event.type.substr(0, 64)), "' is not a link event type"));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(event.type, " payload fails FlatBuffers verification"));
 }
 
 absl::StatusOr<std::optional<LinkDetails>> ReadLinkDetails(const StateReader& details,

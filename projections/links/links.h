@@ -69,6 +69,15 @@ std::string EncodeDestinationUpdated(absl::string_view link_id, absl::string_vie
 std::string EncodeClickRecorded(absl::string_view link_id, absl::string_view country,
                                 absl::string_view device, int64_t clicked_at_us);
 
+// A link event's payload as a JSON object, the view defined projections read
+// (see examples/projections/link_*.json) and the CLI shows:
+//   LinkCreated        {"link_id":"x","destination":"https://...","owner":"ann"}
+//   DestinationUpdated {"link_id":"x","destination":"https://..."}
+//   ClickRecorded      {"link_id":"x","country":"DE","device":"mobile","clicked_at_us":N}
+// where clicked_at_us is the event's recorded_at when the command had none.
+// InvalidArgument for another type or a payload that fails verification.
+absl::StatusOr<std::string> EventJson(const EventView& event);
+
 struct LinkDetails {
   std::string destination;
   std::string owner;

@@ -256,18 +256,8 @@ class Model {
     testing::MapWriter w;
     testing::CounterProjection projection;
     for (GlobalPosition p = 1; p <= position; ++p) {
-      const RecordedEvent& e = at(p).event;
-      EventView v;
-      v.position = e.position;
-      v.stream = e.stream;
-      v.stream_version = e.stream_version;
-      v.event_id = e.event_id;
-      v.type = e.type;
-      v.content_type = e.content_type;
-      v.data = e.data;
-      v.metadata = e.metadata;
-      v.recorded_at_us = e.recorded_at_us;
-      projection.Apply(v, w).IgnoreError();  // CounterProjection never fails
+      // CounterProjection never fails.
+      projection.Apply(EventView::Of(at(p).event), w).IgnoreError();
     }
     return w.state;
   }

@@ -85,8 +85,9 @@ TEST_F(CliTest, LogReadPrintsATableByDefault) {
   r = RunCli(With({"log", "read", "--from", "7", "--max", "1"}, Server()));
   EXPECT_EQ(r.out,
             "POSITION  STREAM        VERSION  TYPE           RECORDED_AT          DATA\n"
-            "       7  clicks-promo        0  ClickRecorded  2024-03-10 12:00:00  country=DE "
-            "device=mobile clicked_at=2024-03-08 12:00:00\n");
+            "       7  clicks-promo        0  ClickRecorded  2024-03-10 12:00:00  "
+            "{\"link_id\":\"promo\",\"country\":\"DE\",\"device\":\"mobile\","
+            "\"clicked_at_us\":1709899200000000}\n");
   r = RunCli(With({"log", "read", "--stream-prefix", "nothing"}, Server()));
   EXPECT_EQ(r.out, "(no events)\n");
 }

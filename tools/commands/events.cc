@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/macros.h"
 #include "projections/links/links.h"
-#include "schemas/links_generated.h"
 #include "tools/commands/json.h"
 #include "tools/commands/output.h"
 
@@ -99,31 +98,8 @@ absl::StatusOr<std::string> PayloadField(const JsonValue& line, const std::strin
 // A one-line rendering of a payload for tables.
 std::string Preview(const RecordedEvent& e) {
   if (e.content_type == links::kContentType) {
-    // FlatBuffers reads scalars in place: use a heap copy, which is aligned.
-    const std::vector<uint8_t> bytes(e.data.begin(), e.data.end());
-    const uint8_t* buf = bytes.data();
-    flatbuffers::Verifier verifier(buf, bytes.size());
-    auto str = [](const flatbuffers::String* s) {
-      return s == nullptr ? std::string() : std::string(s->data(), s->size());
-    };
-    if (e.type == links::kClickRecordedType &&
-        verifier.VerifyBuffer<links::fbs::ClickRecorded>(nullptr)) {
-      const auto* c = flatbuffers::GetRoot<links::fbs::ClickRecorded>(buf);
-      const int64_t at = c->clicked_at_us() != 0 ? c->clicked_at_us() : e.recorded_at_us;
-      const std::string country = str(c->country());
-      return absl::StrCat("country=", country.empty() ? "-" : country, " device=", str(c->device()),
-                          " clicked_at=", FormatTimeHuman(at));
-    }
-    if (e.type == links::kLinkCreatedType &&
-        verifier.VerifyBuffer<links::fbs::LinkCreated>(nullptr)) {
-      const auto* c = flatbuffers::GetRoot<links::fbs::LinkCreated>(buf);
-      return absl::StrCat("destination=", str(c->destination()), " owner=", str(c->owner()));
-    }
-    if (e.type == links::kDestinationUpdatedType &&
-        verifier.VerifyBuffer<links::fbs::DestinationUpdated>(nullptr)) {
-      const auto* c = flatbuffers::GetRoot<links::fbs::DestinationUpdated>(buf);
-      return absl::StrCat("destination=", str(c->destination()));
-    }
+    absl::StatusOr<std::string> json = links::EventJson(EventView::Of(e));
+    if (json.ok()) return Truncate(*json, 120);
   }
   if (e.content_type == kJsonContentType || e.content_type.rfind("text/", 0) == 0) {
     std::string one_line = e.data;
