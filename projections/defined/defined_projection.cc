@@ -24,14 +24,19 @@ absl::Status Bad(absl::string_view path, absl::string_view what) {
 }
 
 // The writes of one event, kept until every rule has succeeded. Reads see the
-// writer's state with the staged writes on top, in order.
+// writer's state with the staged writes on top, in order. Reused from event
+// to event (its strings keep their capacity).
 class Staging {
  public:
-  explicit Staging(ProjectionWriter* writer) : writer_(writer) {}
+  void Reset(ProjectionWriter* writer) {
+    writer_ = writer;
+    used_ = 0;
+  }
 
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key) const {
     STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, writer_->Get(key));
-    for (const Op& op : ops_) {
+    for (size_t i = 0; i < used_; ++i) {
+      const Op& op = ops_[i];
       if (op.kind == Op::kDeleteRow) {
         if (absl::StartsWith(key, op.key)) value.reset();
       } else if (op.key == key) {
@@ -40,16 +45,14 @@ class Staging {
     }
     return value;
   }
-  void Put(std::string key, std::string value) {
-    ops_.push_back(Op{Op::kPut, std::move(key), std::move(value)});
-  }
-  void Add(std::string key) { ops_.push_back(Op{Op::kAdd, std::move(key), {}}); }
-  void DeleteRow(std::string field_prefix) {
-    ops_.push_back(Op{Op::kDeleteRow, std::move(field_prefix), {}});
-  }
+  // The key of a new op of `kind`, to fill in; Put's value in *value.
+  std::string* Add(std::string** value = nullptr) { return Next(Op::kAdd, value); }
+  std::string* Put(std::string** value) { return Next(Op::kPut, value); }
+  std::string* DeleteRow() { return Next(Op::kDeleteRow, nullptr); }
 
   absl::Status Flush() {
-    for (const Op& op : ops_) {
+    for (size_t i = 0; i < used_; ++i) {
+      const Op& op = ops_[i];
       switch (op.kind) {
         case Op::kPut:
           writer_->Put(op.key, op.value);
@@ -73,12 +76,24 @@ class Staging {
 
  private:
   struct Op {
-    enum Kind { kPut, kAdd, kDeleteRow } kind;
+    enum Kind { kPut, kAdd, kDeleteRow } kind = kPut;
     std::string key;  // kDeleteRow: the row's prefix
     std::string value;
   };
-  ProjectionWriter* writer_;
+  std::string* Next(Op::Kind kind, std::string** value) {
+    if (used_ == ops_.size()) ops_.emplace_back();
+    Op& op = ops_[used_++];
+    op.kind = kind;
+    op.key.clear();
+    if (value != nullptr) {
+      op.value.clear();
+      *value = &op.value;
+    }
+    return &op.key;
+  }
+  ProjectionWriter* writer_ = nullptr;
   std::vector<Op> ops_;
+  size_t used_ = 0;
 };
 
 // One event's lazily parsed documents.
@@ -168,22 +183,57 @@ absl::StatusOr<Value> Resolve(const Source& source, const EventView& e, EventDoc
   return absl::InternalError(absl::StrCat(source.path, ": not a value source"));
 }
 
+void AppendDigits(int64_t v, int width, std::string* out) {
+  char buf[20];
+  int n = 0;
+  const bool negative = v < 0;
+  uint64_t u = negative ? -static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  do {
+    buf[n++] = static_cast<char>('0' + u % 10);
+    u /= 10;
+  } while (u != 0);
+  if (negative) out->push_back('-');
+  for (int i = n; i < width; ++i) out->push_back('0');
+  while (n > 0) out->push_back(buf[--n]);
+}
+
+// `micros` truncated to `unit`, UTC, as absl::FormatCivilTime writes it
+// ("2026-12-03T09:41", "2026-12-03T09", "2026-12-03", "2026-12", "2026"),
+// without its time zone machinery: this runs for every key of every event.
 std::string FormatTime(int64_t micros, TimeUnit unit) {
-  const absl::Time t = absl::FromUnixMicros(micros);
-  const absl::TimeZone utc = absl::UTCTimeZone();
-  switch (unit) {
-    case TimeUnit::kMinute:
-      return absl::FormatCivilTime(absl::ToCivilMinute(t, utc));
-    case TimeUnit::kHour:
-      return absl::FormatCivilTime(absl::ToCivilHour(t, utc));
-    case TimeUnit::kDay:
-      return absl::FormatCivilTime(absl::ToCivilDay(t, utc));
-    case TimeUnit::kMonth:
-      return absl::FormatCivilTime(absl::ToCivilMonth(t, utc));
-    case TimeUnit::kYear:
-      return absl::FormatCivilTime(absl::ToCivilYear(t, utc));
+  constexpr int64_t kMicrosPerDay = 86'400'000'000;
+  int64_t days = micros / kMicrosPerDay;
+  int64_t rest = micros % kMicrosPerDay;
+  if (rest < 0) {
+    rest += kMicrosPerDay;
+    --days;
   }
-  return "";
+  // Civil date from days since 1970-01-01 (H. Hinnant's days_from_civil, inverted).
+  days += 719'468;
+  const int64_t era = (days >= 0 ? days : days - 146'096) / 146'097;
+  const int64_t doe = days - era * 146'097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36'524 - doe / 146'096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  const int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  const int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  const int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  std::string out;
+  out.reserve(16);
+  AppendDigits(year, 4, &out);
+  if (unit == TimeUnit::kYear) return out;
+  out.push_back('-');
+  AppendDigits(month, 2, &out);
+  if (unit == TimeUnit::kMonth) return out;
+  out.push_back('-');
+  AppendDigits(day, 2, &out);
+  if (unit == TimeUnit::kDay) return out;
+  out.push_back('T');
+  AppendDigits(rest / 3'600'000'000, 2, &out);
+  if (unit == TimeUnit::kHour) return out;
+  out.push_back(':');
+  AppendDigits(rest / 60'000'000 % 60, 2, &out);
+  return out;
 }
 
 absl::StatusOr<std::string> KeyPartText(const Source& part, const EventView& e, EventDocs& docs) {
@@ -251,23 +301,40 @@ absl::Status CheckSize(absl::string_view path, absl::string_view what, size_t si
   return Bad(path, absl::StrCat(what, " is ", size, " bytes, more than the limit of ", max));
 }
 
+void PutStaged(Staging& staging, const std::string& key, std::string value) {
+  std::string* staged_value = nullptr;
+  *staging.Put(&staged_value) = key;
+  *staged_value = std::move(value);
+}
+
 // The values an operation writes, resolved once for all of the rule's keys.
 struct Resolved {
   Value value;
   std::vector<std::pair<const std::string*, std::string>> set;  // name, stored value
 };
 
+void AppendFieldKey(const std::string& row, char kind, const std::string& field,
+                    std::string* out) {
+  out->append(row);
+  out->push_back(kFieldMarker);
+  out->push_back(kind);
+  out->append(field);
+}
+
 absl::Status ApplyOperation(const Operation& op, const Resolved& r, const std::string& row,
                             Staging& staging) {
   if (op.kind == OperationKind::kCount) {
-    staging.Add(FieldKey(row, kCounterField, op.field));
+    AppendFieldKey(row, kCounterField, op.field, staging.Add());
     return absl::OkStatus();
   }
   if (op.kind == OperationKind::kDelete) {
-    staging.DeleteRow(absl::StrCat(row, absl::string_view(&kFieldMarker, 1)));
+    std::string* prefix = staging.DeleteRow();
+    prefix->append(row);
+    prefix->push_back(kFieldMarker);
     return absl::OkStatus();
   }
-  std::string key = FieldKey(row, kValueField, op.field);
+  std::string key;
+  AppendFieldKey(row, kValueField, op.field, &key);
   if (op.kind == OperationKind::kSet) {
     STRATA_ASSIGN_OR_RETURN(std::optional<std::string> stored, staging.Get(key));
     Document doc;
@@ -279,11 +346,11 @@ absl::Status ApplyOperation(const Operation& op, const Resolved& r, const std::s
     STRATA_RETURN_IF_ERROR(CheckSize(op.path, absl::StrCat("the document in field '", op.field,
                                                            "'"),
                                      encoded.size(), kDocumentBytesMax));
-    staging.Put(std::move(key), std::move(encoded));
+    PutStaged(staging, key, std::move(encoded));
     return absl::OkStatus();
   }
   if (op.kind == OperationKind::kLast) {
-    staging.Put(std::move(key), EncodeValue(r.value));
+    PutStaged(staging, key, EncodeValue(r.value));
     return absl::OkStatus();
   }
   STRATA_ASSIGN_OR_RETURN(std::optional<Value> current, Stored(staging, key));
@@ -309,7 +376,7 @@ absl::Status ApplyOperation(const Operation& op, const Resolved& r, const std::s
     default:
       break;
   }
-  if (next.has_value()) staging.Put(std::move(key), EncodeValue(*next));
+  if (next.has_value()) PutStaged(staging, key, EncodeValue(*next));
   return absl::OkStatus();
 }
 
@@ -321,21 +388,35 @@ bool RuleMatches(const Rule& rule, absl::string_view type) {
   return false;
 }
 
-absl::Status ApplyRule(const Rule& rule, const EventView& e, EventDocs& docs, Staging& staging) {
+// Per-thread scratch of Apply, reused from event to event.
+struct Scratch {
+  Staging staging;
   std::vector<std::string> rows;
-  rows.reserve(rule.keys.size());
-  std::vector<std::string> parts;
-  for (const std::vector<Source>& key : rule.keys) {
-    parts.clear();
-    for (const Source& part : key) {
-      STRATA_ASSIGN_OR_RETURN(std::string text, KeyPartText(part, e, docs));
-      parts.push_back(std::move(text));
+  std::vector<std::string> part_text;  // by Source::slot
+  std::vector<uint8_t> part_ready;
+};
+
+absl::Status ApplyRule(const Rule& rule, const EventView& e, EventDocs& docs, Scratch& scratch) {
+  Staging& staging = scratch.staging;
+  std::vector<std::string>& rows = scratch.rows;
+  rows.resize(rule.keys.size());
+  for (size_t k = 0; k < rule.keys.size(); ++k) {
+    const std::vector<Source>& key = rule.keys[k];
+    std::string& row = rows[k];
+    row.clear();
+    for (size_t p = 0; p < key.size(); ++p) {
+      const Source& part = key[p];
+      std::string& text = scratch.part_text[part.slot];
+      if (!scratch.part_ready[part.slot]) {
+        STRATA_ASSIGN_OR_RETURN(text, KeyPartText(part, e, docs));
+        scratch.part_ready[part.slot] = 1;
+      }
+      if (p > 0) row.push_back(kPartSeparator);
+      AppendKeyPart(text, &row);
     }
-    std::string row = EncodeKey(parts);
     STRATA_RETURN_IF_ERROR(
         CheckSize(key.front().path.substr(0, key.front().path.rfind(".parts")), "the key",
                   row.size(), kKeyBytesMax));
-    rows.push_back(std::move(row));
   }
   std::vector<Resolved> resolved(rule.operations.size());
   for (size_t i = 0; i < rule.operations.size(); ++i) {
@@ -381,14 +462,17 @@ absl::Status ApplyRule(const Rule& rule, const EventView& e, EventDocs& docs, St
 absl::Status DefinedProjection::Apply(const EventView& event, ProjectionWriter& writer) {
   if (!definition_.Reads(event)) return absl::OkStatus();
   EventDocs docs(event, views_.get());
-  Staging staging(&writer);
+  thread_local Scratch scratch;
+  scratch.staging.Reset(&writer);
+  scratch.part_text.resize(std::max(scratch.part_text.size(), definition_.key_part_slots));
+  scratch.part_ready.assign(definition_.key_part_slots, 0);
   absl::Status bad;
   for (const Rule& rule : definition_.rules) {
     if (!RuleMatches(rule, event.type)) continue;
-    bad = ApplyRule(rule, event, docs, staging);
+    bad = ApplyRule(rule, event, docs, scratch);
     if (!bad.ok()) break;
   }
-  if (bad.ok()) return staging.Flush();
+  if (bad.ok()) return scratch.staging.Flush();
   if (bad.code() != absl::StatusCode::kInvalidArgument) return bad;  // a storage error
   const std::string message =
       absl::StrCat("bad event at position ", event.position, " (stream '", event.stream,

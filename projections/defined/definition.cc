@@ -299,6 +299,7 @@ absl::StatusOr<Definition> Compile(const v1::ProjectionDefinition& proto) {
     return TooMany("rules", proto.rules_size(), kRulesMax);
   }
   std::map<std::string, FieldUse> fields;
+  std::map<std::string, size_t> slots;  // a key part's meaning -> its slot
   for (int r = 0; r < proto.rules_size(); ++r) {
     const v1::ProjectionRule& rule_proto = proto.rules(r);
     Rule rule;
@@ -333,6 +334,11 @@ absl::StatusOr<Definition> Compile(const v1::ProjectionDefinition& proto) {
             Source part, CompileKeyPart(key.parts(p), absl::StrCat(key_path, ".parts[", p, "]")));
         rule.reads_data |= part.ReadsData();
         rule.reads_metadata |= part.ReadsMetadata();
+        const std::string meaning = absl::StrCat(
+            static_cast<int>(part.kind), "|", part.pointer, "|", static_cast<int>(part.attribute),
+            "|", static_cast<int>(part.unit), "|", part.time_field, part.time_in_metadata, "|",
+            part.constant.text);
+        part.slot = slots.emplace(meaning, slots.size()).first->second;
         parts.push_back(std::move(part));
       }
       rule.keys.push_back(std::move(parts));
@@ -435,6 +441,7 @@ absl::StatusOr<Definition> Compile(const v1::ProjectionDefinition& proto) {
     }
     def.rules.push_back(std::move(rule));
   }
+  def.key_part_slots = slots.size();
   return def;
 }
 

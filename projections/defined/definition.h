@@ -57,6 +57,9 @@ struct Source {
   bool time_in_metadata = false;  // kTime with a pointer: into metadata, not data
   bool time_field = false;        // kTime: read from `pointer`, not recorded_at
   std::string path;               // the field in the definition, for errors
+  // Key parts: equal parts (in any key of any rule) share a slot, so an
+  // event computes each one once.
+  size_t slot = 0;
 
   bool ReadsData() const;
   bool ReadsMetadata() const;
@@ -88,6 +91,7 @@ struct Definition {
   std::vector<std::string> event_types;
   std::vector<Rule> rules;
   bool skip_bad_events = false;
+  size_t key_part_slots = 0;  // distinct key parts (Source::slot)
 
   // Whether the source reads `event` (never a '$' system stream).
   bool Reads(const EventView& event) const;

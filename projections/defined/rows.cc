@@ -67,18 +67,22 @@ class RowBuilder {
 
 }  // namespace
 
+void AppendKeyPart(absl::string_view part, std::string* out) {
+  for (char c : part) {
+    if (static_cast<unsigned char>(c) <= 0x03) {
+      out->push_back(kEscape);
+      out->push_back(static_cast<char>('0' + c));
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
 std::string EncodeKey(absl::Span<const std::string> parts) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) out.push_back(kPartSeparator);
-    for (char c : parts[i]) {
-      if (static_cast<unsigned char>(c) <= 0x03) {
-        out.push_back(kEscape);
-        out.push_back(static_cast<char>('0' + c));
-      } else {
-        out.push_back(c);
-      }
-    }
+    AppendKeyPart(parts[i], &out);
   }
   return out;
 }

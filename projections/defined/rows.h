@@ -42,6 +42,8 @@ inline constexpr char kLastSkippedKey[] = "\x03~last_skipped";      // 'i' posit
 inline constexpr char kLastSkipErrorKey[] = "\x03~last_skip_error";  // 's' message
 
 std::string EncodeKey(absl::Span<const std::string> parts);
+// Appends one part of a key (escaped, without a separator) to `out`.
+void AppendKeyPart(absl::string_view part, std::string* out);
 // nullopt when `encoded` is not an EncodeKey result.
 std::optional<std::vector<std::string>> DecodeKey(absl::string_view encoded);
 // The state key of `field` in the row at `encoded_key`.

@@ -367,3 +367,48 @@ TEST(ScanRowsTest, PrefixStartEndAndPages) {
 
 }  // namespace
 }  // namespace strata::defined
+
+namespace strata::defined {
+namespace {
+
+TEST(DefinedProjectionTest, TimePartsOfEveryUnitInUtc) {
+  absl::StatusOr<Definition> def = Compile(testing::ParseDefinition(R"({"name":"t","rules":[{
+      "keys":[{"parts":[{"time":{"unit":"minute"}},{"time":{"unit":"hour"}},
+                        {"time":{"unit":"day"}},{"time":{"unit":"month"}},
+                        {"time":{"unit":"year"}},{"time":{"unit":"day","data":"/at"}}]}],
+      "operations":[{"field":"n","count":{}}]}]})"));
+  ASSERT_TRUE(def.ok()) << def.status();
+  DefinedProjection projection(*def, 1);
+  struct Case {
+    int64_t recorded_at_us;
+    std::string at;  // JSON
+    std::vector<std::string> key;
+  };
+  for (const Case& c : std::vector<Case>{
+           {1'709'251'199'999'999, R"("2024-03-01T00:30:00+01:00")",  // 2024-02-29T23:59:59.999999Z
+            {"2024-02-29T23:59", "2024-02-29T23", "2024-02-29", "2024-02", "2024", "2024-02-29"}},
+           {-60'000'000, "-1",  // 1969-12-31T23:59:00Z
+            {"1969-12-31T23:59", "1969-12-31T23", "1969-12-31", "1969-12", "1969", "1969-12-31"}},
+           {0, R"("2000-12-31T23:59:59Z")",
+            {"1970-01-01T00:00", "1970-01-01T00", "1970-01-01", "1970-01", "1970", "2000-12-31"}},
+       }) {
+    MapWriter writer;
+    EventView e;
+    e.position = 1;
+    e.stream = "s";
+    e.type = "T";
+    e.content_type = "application/json";
+    const std::string data = absl::StrCat(R"({"at":)", c.at, "}");
+    e.data = data;
+    e.recorded_at_us = c.recorded_at_us;
+    STRATA_ASSERT_OK(projection.Apply(e, writer));
+    ScanRange all;
+    absl::StatusOr<ScanResult> rows = ScanRows(writer, all);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->rows.size(), 1u);
+    EXPECT_EQ(rows->rows[0].key, c.key);
+  }
+}
+
+}  // namespace
+}  // namespace strata::defined

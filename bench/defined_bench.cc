@@ -1,0 +1,331 @@
+// strata_defined_bench: defined projections against the built-in C++ read
+// model they replace, in one run on one machine.
+//
+// The log: the link domain's own events as LinkCommands writes them
+// (FlatBuffers): 1,000 links (LinkCreated), then 318,000 clicks with a skewed
+// popularity over 90 days, 8 countries (one in 8 unknown) and 5 devices, in
+// appends of 100 clicks of one link (Durability::kUnsafeNoSync: the build is
+// not measured). A second log holds the same clicks as application/json
+// events ({"link_id","country","device","clicked_at_us"}) in streams
+// "jclicks-<id>".
+//
+// Workloads (each replay builds from scratch in a fresh ProjectionRuntime,
+// from Open to live at the head, best of 3):
+//   built-in   links::LinkClicksProjection over the FlatBuffers log
+//   defined    examples/projections/link_clicks.json over the same log (data
+//              read through links::EventJson, the JSON view)
+//   defined/json  the same definition (stream prefix "jclicks-") over the
+//              JSON log: what a gRPC client's own JSON events cost
+//   scan       EventLog::ScanAll over the FlatBuffers log (the ceiling)
+// Then, on the built defined projection (default snapshot interval, 10,000):
+//   get   2,000 ProjectionQueries-style Gets of a random link's all-time row,
+//         as of the head, then 200 as of random past positions
+//   scan  2,000 Scans of 30 day rows of a random link (prefix d/<id>), as of
+//         the head, then 200 as of random past positions
+// Prints events/s, the ratios and p50/p99/max latencies with the targets.
+//
+// Usage: strata_defined_bench [--clicks N] [--source DIR] (DIR: the repository,
+// where examples/projections/ is; default: the source tree it was built from)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "bench/bench_common.h"
+#include "engine/event_log.h"
+#include "google/protobuf/util/json_util.h"
+#include "projections/defined/defined_projection.h"
+#include "projections/defined/registry.h"
+#include "projections/defined/rows.h"
+#include "projections/links/links.h"
+#include "projections/runtime/runtime.h"
+
+namespace strata::bench {
+namespace {
+
+constexpr int kLinks = 1'000;
+constexpr int kClicksPerAppend = 100;
+constexpr int kDays = 90;
+constexpr double kRatioTarget = 0.5;
+constexpr double kEventsPerSecondTarget = 300'000;
+constexpr double kGetP99MsTarget = 1;
+constexpr double kScanP99MsTarget = 2;
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "strata_defined_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+template <typename T>
+T OrDie(absl::StatusOr<T> v, const char* what) {
+  if (!v.ok()) Die(absl::StrCat(what, ": ", v.status().ToString()));
+  return *std::move(v);
+}
+
+void OrDie(const absl::Status& s, const char* what) {
+  if (!s.ok()) Die(absl::StrCat(what, ": ", s.ToString()));
+}
+
+struct Click {
+  int link;
+  const char* country;
+  const char* device;
+  int64_t at_us;
+};
+
+std::vector<Click> MakeClicks(int count) {
+  static const char* kCountries[] = {"US", "DE", "FR", "GB", "IN", "BR", "JP", ""};
+  static const char* kDevices[] = {"desktop", "mobile", "tablet", "bot", "other"};
+  std::mt19937_64 rng(42);
+  const int64_t start_us = 1'767'225'600'000'000;  // 2026-01-01
+  std::vector<Click> clicks;
+  clicks.reserve(count);
+  // Skewed popularity: link = floor(kLinks * u^3).
+  std::uniform_real_distribution<double> u(0, 1);
+  while (static_cast<int>(clicks.size()) < count) {
+    const int link = static_cast<int>(kLinks * std::pow(u(rng), 3));
+    const int64_t at = start_us + static_cast<int64_t>(u(rng) * kDays * 86'400e6);
+    for (int i = 0; i < kClicksPerAppend && static_cast<int>(clicks.size()) < count; ++i) {
+      clicks.push_back({link, kCountries[rng() % 8], kDevices[rng() % 5], at + i * 1'000'000});
+    }
+  }
+  return clicks;
+}
+
+std::unique_ptr<EventLog> BuildLog(const std::string& dir, const std::vector<Click>& clicks,
+                                   bool json) {
+  EventLogOptions options;
+  options.durability = Durability::kUnsafeNoSync;
+  options.logger = NullLogger();
+  std::unique_ptr<EventLog> log = OrDie(EventLog::Open(dir, options), "open log");
+  if (!json) {
+    for (int i = 0; i < kLinks; ++i) {
+      const std::string id = absl::StrCat("link", i);
+      NewEvent e;
+      e.type = links::kLinkCreatedType;
+      e.content_type = links::kContentType;
+      e.data = links::EncodeLinkCreated(id, absl::StrCat("https://example.com/", id), "bench");
+      OrDie(log->Append(links::LinkStream(id), ExpectedVersion::Any(), {std::move(e)}), "append");
+    }
+  }
+  for (size_t i = 0; i < clicks.size(); i += kClicksPerAppend) {
+    const std::string id = absl::StrCat("link", clicks[i].link);
+    std::vector<NewEvent> batch;
+    for (size_t j = i; j < std::min(clicks.size(), i + kClicksPerAppend); ++j) {
+      const Click& c = clicks[j];
+      NewEvent e;
+      e.type = links::kClickRecordedType;
+      if (json) {
+        e.content_type = "application/json";
+        e.data = absl::StrCat(R"({"link_id":")", id, R"(","country":")", c.country,
+                              R"(","device":")", c.device, R"(","clicked_at_us":)", c.at_us, "}");
+      } else {
+        e.content_type = links::kContentType;
+        e.data = links::EncodeClickRecorded(id, c.country, c.device, c.at_us);
+      }
+      batch.push_back(std::move(e));
+    }
+    const std::string stream = json ? absl::StrCat("jclicks-", id) : links::ClickStream(id);
+    OrDie(log->Append(stream, ExpectedVersion::Any(), std::move(batch)), "append");
+  }
+  return log;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) Die(absl::StrCat("cannot read ", path, " (pass --source DIR)"));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::shared_ptr<Projection> DefinedClicks(const std::string& source_dir, bool json) {
+  v1::ProjectionDefinition proto;
+  const std::string text = ReadFile(source_dir + "/examples/projections/link_clicks.json");
+  if (!google::protobuf::util::JsonStringToMessage(text, &proto).ok()) Die("link_clicks.json");
+  if (json) {
+    proto.mutable_source()->set_stream_prefixes(0, "jclicks-");
+  }
+  defined::Definition def = OrDie(defined::Compile(proto), "compile link_clicks.json");
+  auto views = std::make_shared<const defined::JsonViews>(
+      defined::JsonViews{{links::kContentType, links::EventJson}});
+  return std::make_shared<defined::DefinedProjection>(std::move(def), 1, views);
+}
+
+// Seconds to build `projection` over `log` from nothing (best of 3).
+double BestReplaySeconds(EventLog* log, const std::shared_ptr<Projection>& projection) {
+  double best = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    const std::string dir = FreshDir("replay");
+    ProjectionRuntimeOptions options;
+    options.logger = NullLogger();
+    const Clock::time_point start = Clock::now();
+    auto runtime = OrDie(ProjectionRuntime::Open(dir, log, options), "open runtime");
+    OrDie(runtime->Register(projection), "register");
+    OrDie(runtime->WaitFor(projection->name(), log->Head(), absl::Now() + absl::Minutes(10)),
+          "wait");
+    best = std::min(best, Seconds(Clock::now() - start));
+    runtime.reset();
+    RemoveDir(dir);
+  }
+  return best;
+}
+
+double ScanSeconds(EventLog* log) {
+  double best = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    uint64_t n = 0;
+    const Clock::time_point start = Clock::now();
+    OrDie(log->ScanAll(ReadAllOptions(), [&](const EventView&) { return ++n > 0; }), "scan");
+    best = std::min(best, Seconds(Clock::now() - start));
+  }
+  return best;
+}
+
+struct Latency {
+  double p50 = 0, p99 = 0, max = 0;
+};
+
+Latency Percentiles(std::vector<double> ms) {
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<size_t>(q * ms.size()))]; };
+  return {at(0.5), at(0.99), ms.back()};
+}
+
+// Times `n` calls of `query(as_of)` with as_of = nullopt (head) or random.
+template <typename Query>
+Latency Time(int n, bool past, GlobalPosition head, Query query) {
+  std::mt19937_64 rng(7);
+  std::vector<double> ms;
+  for (int i = 0; i < n; ++i) {
+    std::optional<GlobalPosition> as_of;
+    if (past) as_of = 1 + rng() % head;
+    const Clock::time_point start = Clock::now();
+    query(as_of, rng());
+    ms.push_back(1e3 * Seconds(Clock::now() - start));
+  }
+  return Percentiles(ms);
+}
+
+const char* Verdict(bool met) { return met ? "met" : "MISSED"; }
+
+}  // namespace
+}  // namespace strata::bench
+
+int main(int argc, char** argv) {
+  using namespace strata;
+  using namespace strata::bench;
+  int clicks_count = 318'000;
+  std::string source_dir = STRATA_SOURCE_DIR;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--clicks") == 0 && i + 1 < argc) {
+      clicks_count = std::atoi(argv[++i]);
+    } else if (std::strcmp(argv[i], "--source") == 0 && i + 1 < argc) {
+      source_dir = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: strata_defined_bench [--clicks N] [--source DIR]\n");
+      return std::strcmp(argv[i], "--help") == 0 ? 0 : 2;
+    }
+  }
+  InitProgram("strata_defined_bench");
+  const std::vector<Click> clicks = MakeClicks(clicks_count);
+  std::printf("building logs: %d links, %d clicks over %d days...\n", kLinks, clicks_count, kDays);
+  std::fflush(stdout);
+  std::unique_ptr<EventLog> fb_log = BuildLog(FreshDir("log-fb"), clicks, false);
+  std::unique_ptr<EventLog> json_log = BuildLog(FreshDir("log-json"), clicks, true);
+  const double fb_events = static_cast<double>(fb_log->Head());
+  const double json_events = static_cast<double>(json_log->Head());
+
+  const double scan_s = ScanSeconds(fb_log.get());
+  const double builtin_s =
+      BestReplaySeconds(fb_log.get(), std::make_shared<links::LinkClicksProjection>());
+  const double defined_s = BestReplaySeconds(fb_log.get(), DefinedClicks(source_dir, false));
+  const double defined_json_s =
+      BestReplaySeconds(json_log.get(), DefinedClicks(source_dir, true));
+
+  const double scan_rate = fb_events / scan_s;
+  const double builtin_rate = fb_events / builtin_s;
+  const double defined_rate = fb_events / defined_s;
+  const double json_rate = json_events / defined_json_s;
+  std::printf("\nreplay from scratch to live (best of 3; %.0f events, %.0f in the JSON log)\n",
+              fb_events, json_events);
+  std::printf("  %-34s %12s %8s\n", "workload", "events/s", "seconds");
+  std::printf("  %-34s %12.0f %8.2f\n", "log scan (ScanAll, the ceiling)", scan_rate, scan_s);
+  std::printf("  %-34s %12.0f %8.2f\n", "built-in link_clicks (C++)", builtin_rate, builtin_s);
+  std::printf("  %-34s %12.0f %8.2f\n", "defined clicks (FlatBuffers view)", defined_rate,
+              defined_s);
+  std::printf("  %-34s %12.0f %8.2f\n", "defined clicks (JSON events)", json_rate,
+              defined_json_s);
+  std::printf("  defined / built-in            %6.2f  (target >= %.2f: %s)\n",
+              defined_rate / builtin_rate, kRatioTarget,
+              Verdict(defined_rate / builtin_rate >= kRatioTarget));
+  std::printf("  defined (JSON) / built-in     %6.2f  (target >= %.2f: %s)\n",
+              json_rate / builtin_rate, kRatioTarget,
+              Verdict(json_rate / builtin_rate >= kRatioTarget));
+  std::printf("  defined events/s  %.0f view, %.0f JSON  (target >= %.0f: %s, %s)\n",
+              defined_rate, json_rate, kEventsPerSecondTarget,
+              Verdict(defined_rate >= kEventsPerSecondTarget),
+              Verdict(json_rate >= kEventsPerSecondTarget));
+
+  // Queries on the defined projection through the registry's query path.
+  const std::string dir = FreshDir("queries");
+  ProjectionRuntimeOptions options;
+  options.logger = NullLogger();
+  auto runtime = OrDie(ProjectionRuntime::Open(dir, json_log.get(), options), "open runtime");
+  defined::RegistryOptions registry_options;
+  registry_options.logger = NullLogger();
+  auto registry = OrDie(
+      defined::DefinitionRegistry::Open(json_log.get(), runtime.get(), registry_options),
+      "open registry");
+  v1::ProjectionDefinition proto;
+  const std::string text = ReadFile(source_dir + "/examples/projections/link_clicks.json");
+  if (!google::protobuf::util::JsonStringToMessage(text, &proto).ok()) Die("link_clicks.json");
+  proto.mutable_source()->set_stream_prefixes(0, "jclicks-");
+  OrDie(registry->Define(proto), "define");
+  OrDie(runtime->WaitFor("clicks", json_log->Head(), absl::Now() + absl::Minutes(10)), "wait");
+  const GlobalPosition head = json_log->Head();
+  auto get = [&](std::optional<GlobalPosition> as_of, uint64_t r) {
+    const std::string id = absl::StrCat("link", r % kLinks);
+    OrDie(registry->Get("clicks", {"t", id}, as_of), "get");
+  };
+  auto scan = [&](std::optional<GlobalPosition> as_of, uint64_t r) {
+    defined::ScanRequest request;
+    request.prefix = {"d", absl::StrCat("link", r % 50)};  // popular links: 90 day rows each
+    request.limit = 30;
+    request.as_of = as_of;
+    absl::StatusOr<defined::ScanAnswer> answer = registry->Scan("clicks", request);
+    OrDie(answer.status(), "scan");
+  };
+  const Latency get_head = Time(2000, false, head, get);
+  const Latency get_past = Time(200, true, head, get);
+  const Latency scan_head = Time(2000, false, head, scan);
+  const Latency scan_past = Time(200, true, head, scan);
+  std::printf("\nqueries on the defined projection (snapshot interval 10,000), ms\n");
+  std::printf("  %-28s %8s %8s %8s  %s\n", "query", "p50", "p99", "max", "target");
+  auto row = [](const char* name, const Latency& l, const std::string& target) {
+    std::printf("  %-28s %8.3f %8.3f %8.3f  %s\n", name, l.p50, l.p99, l.max, target.c_str());
+  };
+  row("get, as of the head", get_head,
+      absl::StrCat("p99 <= ", kGetP99MsTarget, ": ", Verdict(get_head.p99 <= kGetP99MsTarget)));
+  row("get, as of a past position", get_past, "(replays <= 10,000 events)");
+  row("scan 30 rows, as of the head", scan_head,
+      absl::StrCat("p99 <= ", kScanP99MsTarget, ": ", Verdict(scan_head.p99 <= kScanP99MsTarget)));
+  row("scan 30 rows, as of the past", scan_past, "(replays <= 10,000 events)");
+  registry.reset();
+  runtime.reset();
+  fb_log.reset();
+  json_log.reset();
+  RemoveDir(RootDir());
+  return 0;
+}
