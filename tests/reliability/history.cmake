@@ -14,7 +14,8 @@ target_link_libraries(strata_history_harness
   PUBLIC strata::schemas_grpc strata::projections gRPC::grpc++ absl::flat_hash_map
          absl::synchronization absl::strings absl::time absl::status absl::statusor
          Threads::Threads)
-target_compile_definitions(strata_history_harness PRIVATE STRATAD_PATH="$<TARGET_FILE:stratad>")
+target_compile_definitions(strata_history_harness PRIVATE STRATAD_PATH="$<TARGET_FILE:stratad>"
+                           STRATA_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 add_dependencies(strata_history_harness stratad)
 
 # stratad_power_cut: stratad over the lossy FaultFileSystem (fault_env.h, from

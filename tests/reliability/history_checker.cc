@@ -441,9 +441,11 @@ CheckReport Checker::Check(const std::vector<Op>& ops, const std::vector<LogEven
       l.last_position = log[*where[n - 1]].position;
     }
   }
-  // Rule 3: every event in the log was written by some operation.
+  // Rule 3: every event in the log was written by some operation. Events of
+  // the system's own streams ('$', e.g. a DefineProjection's event in
+  // "$projections") are no client's: clients may not write there.
   for (size_t i = 0; i < log.size(); ++i) {
-    if (!claimed[i]) {
+    if (!claimed[i] && !absl::StartsWith(log[i].stream, "$")) {
       violation(3, absl::StrCat("the event at position ", log[i].position, " ('", log[i].stream,
                                 "' v", log[i].version, ", id ", log[i].event_id,
                                 ") was written by no operation of the history"));

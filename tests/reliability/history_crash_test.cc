@@ -70,6 +70,7 @@ struct CycleOptions {
 struct RunResult {
   uint64_t cycles = 0;
   uint64_t checks_passed = 0;
+  uint64_t defined_checks_passed = 0;  // the defined clicks equal to link_clicks
   uint64_t violations_caught = 0;  // checks that failed (expect_violations only)
   // Restarts whose recovered read models were behind a position clients had
   // already been answered at: unsynced projection state was lost (a power
@@ -97,6 +98,10 @@ std::optional<uint64_t> LowestRecoveredCheckpoint(const std::string& output) {
   constexpr char kMarker[] = "(live): recovered at checkpoint ";
   for (size_t at = output.find(kMarker); at != std::string::npos;
        at = output.find(kMarker, at + 1)) {
+    // Only the read models the load queried (not the defined "clicks").
+    const size_t line = output.rfind('\n', at);
+    const std::string head = output.substr(line == std::string::npos ? 0 : line, at - line);
+    if (head.find("projection link_") == std::string::npos) continue;
     const uint64_t checkpoint =
         std::strtoull(output.c_str() + at + sizeof(kMarker) - 1, nullptr, 10);
     lowest = std::min(lowest.value_or(checkpoint), checkpoint);
@@ -158,6 +163,11 @@ void RunCycles(const CycleOptions& options, RunResult* result) {
     ASSERT_TRUE((*server)->listening()) << (*server)->Output();
     const absl::Status created = CreateModelLinks(history, (*server)->address(), &queries);
     ASSERT_TRUE(created.ok()) << created;
+    // The shipped link_clicks definition, built and rebuilt under the same
+    // kills: after every restart it must equal the built-in link_clicks.
+    const absl::Status defined =
+        DefineProjection((*server)->address(), ShippedClicksDefinition());
+    ASSERT_TRUE(defined.ok()) << defined;
 
     CheckReport last;
     for (uint64_t c = 0; c < cycles_per_dir && cycle < cycles; ++c, ++cycle) {
@@ -212,6 +222,16 @@ void RunCycles(const CycleOptions& options, RunResult* result) {
         failed = true;
         break;
       }
+      const std::vector<std::string> clicks_violations =
+          CheckDefinedClicks((*server)->address(), queries, report.log_events);
+      if (!clicks_violations.empty()) {
+        ADD_FAILURE() << "cycle " << cycle << " (seed " << seed << "): the defined clicks "
+                      << "projection differs from link_clicks: " << clicks_violations.front()
+                      << " (and " << clicks_violations.size() - 1 << " more)";
+        failed = true;
+        break;
+      }
+      ++result->defined_checks_passed;
       ++result->checks_passed;
       if ((cycle + 1) % 25 == 0) {
         std::printf("  cycle %" PRIu64 ": log %" PRIu64 " events, %.1f s\n", cycle + 1,
@@ -252,6 +272,9 @@ void Print(const char* name, const RunResult& r, absl::Duration elapsed) {
   std::printf("  restarts with a read model behind an answered position: %" PRIu64 " of %" PRIu64
               " with recovered checkpoints\n",
               r.model_rollbacks, r.recoveries_seen);
+  std::printf("  restarts after which the defined clicks projection equalled link_clicks: %" PRIu64
+              "\n",
+              r.defined_checks_passed);
   std::printf("  slowest stop %.0f ms; time in restarts %.1f s, full reads %.1f s, read model "
               "queries %.1f s, checker %.1f s\n",
               absl::ToDoubleSeconds(r.slowest_stop) * 1000, absl::ToDoubleSeconds(r.restarts),

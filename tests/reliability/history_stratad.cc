@@ -17,6 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
 #include "absl/time/clock.h"
 #include "projections/links/links.h"
 
@@ -522,6 +523,87 @@ ReadModelAnswer QueryLinkModels(const std::shared_ptr<grpc::Channel>& channel, c
     a.link_updated_at_us = link_response.updated_at();
   }
   return a;
+}
+
+absl::Status DefineProjection(const std::string& address, const std::string& definition_json) {
+  strata::v1::DefineProjectionRequest request;
+  if (!google::protobuf::util::JsonStringToMessage(definition_json, request.mutable_definition())
+           .ok()) {
+    return absl::InvalidArgumentError("definition JSON does not parse");
+  }
+  auto stub = strata::v1::Projections::NewStub(NewChannel(address));
+  strata::v1::DefineProjectionResponse response;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(absl::Seconds(20)));
+  const grpc::Status status = stub->DefineProjection(&ctx, request, &response);
+  if (!status.ok()) return absl::UnavailableError(StatusText(status));
+  return absl::OkStatus();
+}
+
+std::string ShippedClicksDefinition() {
+  std::ifstream in(std::string(STRATA_SOURCE_DIR) + "/examples/projections/link_clicks.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::vector<std::string> CheckDefinedClicks(const std::string& address,
+                                            const ModelQueries& queries, uint64_t head) {
+  std::vector<std::string> violations;
+  const std::shared_ptr<grpc::Channel> channel = NewChannel(address);
+  auto rows = strata::v1::ProjectionQueries::NewStub(channel);
+  for (const std::string& link : queries.links) {
+    const ReadModelAnswer built_in = QueryLinkModels(channel, link, queries.from_date,
+                                                     queries.to_date, head, std::nullopt, false);
+    if (!built_in.error.empty()) {
+      violations.push_back(absl::StrCat("link_clicks of ", link, ": ", built_in.error));
+      continue;
+    }
+    // Every day row of the link, and its all-time row, at the same head.
+    strata::v1::ScanRowsRequest scan;
+    scan.set_projection("clicks");
+    scan.add_key_prefix("d");
+    scan.add_key_prefix(link);
+    scan.set_limit(1000);
+    scan.set_min_position(head);
+    strata::v1::ScanRowsResponse days;
+    grpc::ClientContext scan_ctx;
+    scan_ctx.set_deadline(DeadlineIn(absl::Seconds(30)));
+    grpc::Status s = rows->Scan(&scan_ctx, scan, &days);
+    strata::v1::GetRowRequest get;
+    get.set_projection("clicks");
+    get.add_key("t");
+    get.add_key(link);
+    get.set_min_position(head);
+    strata::v1::GetRowResponse total;
+    grpc::ClientContext get_ctx;
+    get_ctx.set_deadline(DeadlineIn(absl::Seconds(30)));
+    if (s.ok()) s = rows->Get(&get_ctx, get, &total);
+    if (!s.ok()) {
+      violations.push_back(absl::StrCat("defined clicks of ", link, ": ", StatusText(s)));
+      continue;
+    }
+    const int64_t defined_total =
+        total.has_row() ? total.row().values().at("clicks").int64_value() : 0;
+    if (defined_total != static_cast<int64_t>(built_in.all_time_clicks)) {
+      violations.push_back(absl::StrCat("defined clicks of ", link, ": all-time ", defined_total,
+                                        ", the built-in link_clicks says ",
+                                        built_in.all_time_clicks, " at position ", head));
+    }
+    std::map<std::string, int64_t> defined_days;
+    for (const auto& row : days.rows()) {
+      defined_days[row.key(2)] = row.values().at("clicks").int64_value();
+    }
+    for (const auto& [date, clicks] : built_in.by_day) {
+      const auto it = defined_days.find(date);
+      const int64_t got = it == defined_days.end() ? 0 : it->second;
+      if (got != static_cast<int64_t>(clicks)) {
+        violations.push_back(absl::StrCat("defined clicks of ", link, " on ", date, ": ", got,
+                                          ", the built-in link_clicks says ", clicks));
+      }
+    }
+  }
+  return violations;
 }
 
 CheckReport CheckServer(const std::string& address, uint64_t head, const History& history,

@@ -164,6 +164,20 @@ struct ModelQueries {
   uint64_t min_as_of = 0;
 };
 
+// Defines the read model in `definition_json` (a ProjectionDefinition as
+// JSON) through `address`. Errors: the call's.
+absl::Status DefineProjection(const std::string& address, const std::string& definition_json);
+
+// The shipped link_clicks definition (examples/projections/link_clicks.json,
+// named "clicks"), whose rows must equal the built-in link_clicks.
+std::string ShippedClicksDefinition();
+
+// Violations (empty when none): for every link of `queries`, the defined
+// "clicks" projection's all-time and per-day rows at `head` differ from what
+// GetLinkAnalytics answers at `head`.
+std::vector<std::string> CheckDefinedClicks(const std::string& address,
+                                            const ModelQueries& queries, uint64_t head);
+
 // Creates every link of `queries` through `address` (request ids
 // "create-<link>", recorded in `history`) and raises queries->min_as_of to
 // the position where the last one exists. Errors: the first failed call.
