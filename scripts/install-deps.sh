@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libsimdjson-dev
+  liblua5.4-dev
 )
 
 missing=()

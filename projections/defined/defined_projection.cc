@@ -474,11 +474,16 @@ absl::Status DefinedProjection::Apply(const EventView& event, ProjectionWriter& 
   }
   if (bad.ok()) return scratch.staging.Flush();
   if (bad.code() != absl::StatusCode::kInvalidArgument) return bad;  // a storage error
+  return BadEvent(definition_, event, bad, writer);
+}
+
+absl::Status BadEvent(const Definition& definition, const EventView& event,
+                      const absl::Status& bad, ProjectionWriter& writer) {
   const std::string message =
       absl::StrCat("bad event at position ", event.position, " (stream '", event.stream,
                    "' version ", event.stream_version, ", type '", event.type, "'): ",
                    bad.message());
-  if (!definition_.skip_bad_events) return absl::InvalidArgumentError(message);
+  if (!definition.skip_bad_events) return absl::InvalidArgumentError(message);
   writer.Add(kSkippedCountKey, 1);
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> first, writer.Get(kFirstSkippedKey));
   const std::string position = EncodeValue(Value::Int(static_cast<int64_t>(event.position)));

@@ -32,6 +32,12 @@ namespace strata::defined {
 using JsonView = std::function<absl::StatusOr<std::string>(const EventView&)>;
 using JsonViews = std::map<std::string, JsonView, std::less<>>;
 
+// What a definition does with a bad event (`bad`, InvalidArgument): under
+// "fail" the error naming the position; under "skip" OK after counting it in
+// the skip bookkeeping (rows.h).
+absl::Status BadEvent(const Definition& definition, const EventView& event,
+                      const absl::Status& bad, ProjectionWriter& writer);
+
 class DefinedProjection : public Projection {
  public:
   // `views` (may be null) lets rules read the data of events of those content

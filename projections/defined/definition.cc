@@ -11,6 +11,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "projections/defined/json.h"
+#include "projections/defined/script.h"
 
 namespace strata::defined {
 namespace {
@@ -294,6 +295,27 @@ absl::StatusOr<Definition> Compile(const v1::ProjectionDefinition& proto) {
   def.streams.assign(source.streams().begin(), source.streams().end());
   def.event_types.assign(source.event_types().begin(), source.event_types().end());
 
+  if (proto.has_script()) {
+    if (!proto.rules().empty()) {
+      return Invalid("rules", "a definition has rules or a script, not both");
+    }
+    const v1::ScriptDefinition& script = proto.script();
+    if (script.lua().empty()) return Invalid("script.lua", "required: the script's source");
+    ScriptSpec spec;
+    spec.lua = script.lua();
+    if (script.partition_by() == "category") {
+      spec.partition = ScriptSpec::Partition::kCategory;
+    } else if (script.partition_by() == "function") {
+      spec.partition = ScriptSpec::Partition::kFunction;
+    } else if (!script.partition_by().empty() && script.partition_by() != "stream") {
+      return Invalid("script.partition_by",
+                     absl::StrCat("unknown partitioning ", Quoted(script.partition_by()),
+                                  ": stream (the default), category or function"));
+    }
+    STRATA_RETURN_IF_ERROR(CheckScript(spec, def.name));
+    def.script = std::move(spec);
+    return def;
+  }
   if (proto.rules().empty()) return Invalid("rules", "at least one rule is required");
   if (static_cast<size_t>(proto.rules_size()) > kRulesMax) {
     return TooMany("rules", proto.rules_size(), kRulesMax);
@@ -447,6 +469,9 @@ absl::StatusOr<Definition> Compile(const v1::ProjectionDefinition& proto) {
 
 v1::ProjectionDefinition Normalized(v1::ProjectionDefinition proto) {
   if (proto.on_bad_event().empty()) proto.set_on_bad_event("fail");
+  if (proto.has_script() && proto.script().partition_by().empty()) {
+    proto.mutable_script()->set_partition_by("stream");
+  }
   return proto;
 }
 

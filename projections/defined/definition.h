@@ -10,6 +10,7 @@
 #define STRATA_PROJECTIONS_DEFINED_DEFINITION_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +85,12 @@ struct Rule {
   std::string path;  // "rules[N]"
 };
 
+// A script definition (script.h): the Lua source and how events partition.
+struct ScriptSpec {
+  std::string lua;
+  enum class Partition { kStream, kCategory, kFunction } partition = Partition::kStream;
+};
+
 struct Definition {
   std::string name;
   std::vector<std::string> stream_prefixes;
@@ -92,6 +99,7 @@ struct Definition {
   std::vector<Rule> rules;
   bool skip_bad_events = false;
   size_t key_part_slots = 0;  // distinct key parts (Source::slot)
+  std::optional<ScriptSpec> script;  // set: a script instead of rules
 
   // Whether the source reads `event` (never a '$' system stream).
   bool Reads(const EventView& event) const;

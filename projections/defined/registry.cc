@@ -9,6 +9,7 @@
 #include "engine/base/macros.h"
 #include "google/protobuf/util/json_util.h"
 #include "projections/defined/defined_projection.h"
+#include "projections/defined/script.h"
 
 namespace strata::defined {
 namespace {
@@ -138,8 +139,7 @@ absl::Status DefinitionRegistry::Load() {
         continue;
       }
       absl::Status s = runtime_->Register(
-          std::make_shared<DefinedProjection>(*std::move(compiled), d.projection_version,
-                                              options_.json_views));
+          MakeProjection(*std::move(compiled), d.projection_version, options_.json_views));
       // An older version the store has already replaced is refused: fine.
       if (!s.ok() && !(s.code() == absl::StatusCode::kFailedPrecondition && !newest)) return s;
     }
@@ -215,8 +215,7 @@ absl::StatusOr<DefineResult> DefinitionRegistry::Define(
     h.canonical = canonical;
   }
   STRATA_RETURN_IF_ERROR(
-      runtime_->Register(std::make_shared<DefinedProjection>(std::move(compiled), version,
-                                                             options_.json_views)));
+      runtime_->Register(MakeProjection(std::move(compiled), version, options_.json_views)));
   options_.logger->Log(LogLevel::kInfo, "projections",
                        absl::StrCat("defined projection ", name, " v", version, " (position ",
                                     appended.last_position, ")"));

@@ -433,3 +433,110 @@ TEST_F(DefinedProjectionsTest, RefusedRequestsNameTheirFieldAndChangeNothing) {
 
 }  // namespace
 }  // namespace strata::server
+
+namespace strata::server {
+namespace {
+
+TEST_F(DefinedProjectionsTest, ScriptsBuildAnswerTimeTravelAndFailAlone) {
+  // 300 events over 5 streams; "amount" is the event's index.
+  std::vector<OrderEvent> events;
+  for (int i = 0; i < 300; ++i) {
+    OrderEvent e;
+    e.stream = absl::StrCat("acct-", i % 5);
+    e.type = i % 4 == 0 ? "Withdrawn" : "Deposited";
+    e.data = absl::StrCat(R"({"amount":)", i, "}");
+    e.metadata = "{}";
+    events.push_back(e);
+  }
+  AppendAll(events);
+  auto define_script = [&](const std::string& name, const std::string& lua,
+                           v1::DefineProjectionResponse* out) {
+    v1::DefineProjectionRequest req;
+    req.mutable_definition()->set_name(name);
+    req.mutable_definition()->mutable_script()->set_lua(lua);
+    return admin_->DefineProjection(Ctx().get(), req, out);
+  };
+  const std::string balance = R"lua(
+function init() return {balance = 0, n = 0} end
+on = {}
+function on.Deposited(s, e) s.balance = s.balance + e.data.amount; s.n = s.n + 1 end
+function on.Withdrawn(s, e)
+  if e.data.amount <= s.balance then s.balance = s.balance - e.data.amount end
+  s.n = s.n + 1
+end
+)lua";
+  v1::DefineProjectionResponse resp;
+  grpc::Status s = define_script("balances", balance, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.projection_version(), 1u);
+  // A runaway script fails alone, at its first event, naming the line.
+  ASSERT_TRUE(define_script("runaway", "on = {}\nfunction on.Deposited(s, e)\n  while true do end\nend\n",
+                            &resp)
+                  .ok());
+  WaitLive("balances", 1);
+  // The fold, independently, for every prefix.
+  auto fold = [&](uint64_t upto) {
+    std::map<std::string, std::pair<int64_t, int64_t>> out;  // balance, n
+    for (size_t i = 0; i < events.size() && placed_[i].position <= upto; ++i) {
+      auto& [b, n] = out[events[i].stream];
+      const int64_t amount = static_cast<int64_t>(i);
+      if (events[i].type == "Deposited") {
+        b += amount;
+      } else if (amount <= b) {
+        b -= amount;
+      }
+      ++n;
+    }
+    return out;
+  };
+  std::mt19937 rng(3);
+  for (int round = 0; round < 8; ++round) {
+    const uint64_t at = round == 0 ? server_->log().Head() : 1 + rng() % server_->log().Head();
+    for (const auto& [stream, bn] : fold(at)) {
+      v1::GetRowRequest get;
+      get.set_projection("balances");
+      get.add_key("state");
+      get.add_key(stream);
+      if (round > 0) get.set_as_of_position(at);
+      v1::GetRowResponse got;
+      ASSERT_TRUE(queries_->Get(Ctx().get(), get, &got).ok());
+      ASSERT_TRUE(got.has_row()) << stream << " as of " << at;
+      EXPECT_EQ(got.row().values().at("state").json_value(),
+                absl::StrCat(R"({"balance":)", bn.first, R"(,"n":)", bn.second, "}"))
+          << stream << " as of " << at;
+    }
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  std::vector<v1::ProjectionInfo> infos;
+  while (absl::Now() < deadline) {
+    infos = Infos("runaway");
+    if (!infos.empty() && infos[0].state() == "failed") break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(infos.size(), 1u);
+  EXPECT_EQ(infos[0].state(), "failed");
+  EXPECT_EQ(infos[0].error_position(), placed_[1].position);  // the first Deposited
+  EXPECT_THAT(infos[0].error(), HasSubstr("runaway.lua:3: CPU budget exceeded"));
+  // A new version of the script builds and cuts over.
+  const std::string doubled = R"lua(
+on = {}
+function on.Deposited(s, e) s.total = (s.total or 0) + 2 * e.data.amount end
+)lua";
+  ASSERT_TRUE(define_script("balances", doubled, &resp).ok());
+  EXPECT_EQ(resp.projection_version(), 2u);
+  WaitLive("balances", 2);
+  int64_t total = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].stream == "acct-1" && events[i].type == "Deposited") total += 2 * i;
+  }
+  v1::GetRowRequest get;
+  get.set_projection("balances");
+  get.add_key("state");
+  get.add_key("acct-1");
+  v1::GetRowResponse got;
+  ASSERT_TRUE(queries_->Get(Ctx().get(), get, &got).ok());
+  EXPECT_EQ(got.row().values().at("state").json_value(), absl::StrCat(R"({"total":)", total, "}"));
+}
+
+}  // namespace
+}  // namespace strata::server

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/defined_api.h"
@@ -83,15 +84,24 @@ std::string RowsTable(const std::vector<v1::Row>& rows) {
 const CommandSpec& ProjectionsDefineSpec() {
   static const CommandSpec spec{
       "projections define",
-      "FILE.json [--wait] [--json]",
-      "Define a read model (or its next version) from a JSON definition file.",
+      "FILE.json | FILE.lua --name NAME [--wait] [--json]",
+      "Define a read model (or its next version) from a JSON definition or a Lua script.",
       "The server builds it from the start of the log in the background; a changed definition\n"
       "of an existing name becomes its next version, built while the current one answers, then\n"
       "cut over. An identical definition changes nothing. With --wait, follow the build to the\n"
-      "cut-over (a progress bar on a terminal). See examples/projections/ and the README.",
+      "cut-over (a progress bar on a terminal). A FILE.lua is a scripted projection (handlers\n"
+      "on.<EventType>(state, event) per partition); --name names it. See examples/projections/\n"
+      "and the README.",
       [] {
         std::vector<FlagSpec> f = ServerFlags();
         f.push_back({"wait", "", "follow the build until it is live", false});
+        f.push_back({"name", "NAME", "FILE.lua: the projection's name", false});
+        f.push_back({"partition-by", "HOW",
+                     "FILE.lua: stream (default), category, or function (partition(event))",
+                     false});
+        f.push_back({"stream-prefix", "PREFIX",
+                     "FILE.lua: read only streams starting with PREFIX (repeatable)", true});
+        f.push_back({"on-bad-event", "POLICY", "FILE.lua: fail (default) or skip", false});
         return f;
       }(),
       1,
@@ -164,10 +174,20 @@ int RunProjectionsDefine(const Argv& argv) {
   absl::StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) return Fail(text.status());
   v1::DefineProjectionRequest request;
-  google::protobuf::util::JsonParseOptions parse;
-  if (auto s = google::protobuf::util::JsonStringToMessage(*text, request.mutable_definition(),
-                                                           parse);
-      !s.ok()) {
+  if (absl::EndsWith(path, ".lua")) {
+    std::optional<std::string> name = args->Get("name");
+    if (!name.has_value()) return UsageError(spec, "a FILE.lua needs --name NAME");
+    v1::ProjectionDefinition& d = *request.mutable_definition();
+    d.set_name(*name);
+    d.mutable_script()->set_lua(*text);
+    d.mutable_script()->set_partition_by(args->Get("partition-by").value_or(""));
+    d.set_on_bad_event(args->Get("on-bad-event").value_or(""));
+    for (const std::string& prefix : args->GetAll("stream-prefix")) {
+      d.mutable_source()->add_stream_prefixes(prefix);
+    }
+  } else if (auto s = google::protobuf::util::JsonStringToMessage(
+                 *text, request.mutable_definition(), google::protobuf::util::JsonParseOptions());
+             !s.ok()) {
     return Fail(LocalError(absl::StatusCode::kInvalidArgument,
                            absl::StrCat(path, ": not a projection definition: ", s.ToString())));
   }

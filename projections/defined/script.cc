@@ -1,0 +1,628 @@
+#include "projections/defined/script.h"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "engine/base/json_quote.h"
+#include "engine/base/macros.h"
+#include "projections/defined/rows.h"
+#include "simdjson.h"
+
+// Lua built as C++ (Debian's liblua5.4-c++): errors unwind as exceptions, so
+// C++ destructors run.
+#include "lauxlib.h"
+#include "lua.h"
+#include "lualib.h"
+
+namespace strata::defined {
+namespace {
+
+constexpr int kHookEvery = 1000;  // instructions between budget checks
+constexpr int kJsonDepthMax = 64;
+constexpr char kStatePart[] = "state";
+constexpr char kStateField[] = "state";
+constexpr char kValueFieldName[] = "value";
+
+// Runs after the script's libraries load, before the user's script: a pairs()
+// in sorted key order, and nothing that would make a replay differ.
+constexpr char kPrelude[] = R"lua(
+local next, type, sort = next, type, table.sort
+local function before(a, b)
+  local ta, tb = type(a), type(b)
+  if ta ~= tb then return ta < tb end
+  if ta == "number" or ta == "string" then return a < b end
+  if ta == "boolean" then return (not a) and b end
+  error("pairs: keys of type " .. ta .. " have no order", 3)
+end
+pairs = function(t)
+  local keys = {}
+  for k in next, t do keys[#keys + 1] = k end
+  sort(keys, before)
+  local i = 0
+  return function()
+    i = i + 1
+    local k = keys[i]
+    if k ~= nil then return k, t[k] end
+  end
+end
+_ENV.next = nil  -- the global; the local above stays
+)lua";
+
+constexpr char kFreeze[] = R"lua(
+setmetatable(_G, {__newindex = function(_, k)
+  error("assignment to global '" .. tostring(k) .. "': keep what events change in the state", 2)
+end})
+)lua";
+
+absl::Status Bad(absl::string_view what) { return absl::InvalidArgumentError(what); }
+
+}  // namespace
+
+// One sandboxed Lua state with the script loaded.
+class ScriptProjection::Vm {
+ public:
+  static absl::StatusOr<std::unique_ptr<Vm>> Create(const ScriptSpec& script,
+                                                    const std::string& name) {
+    std::unique_ptr<Vm> vm(new Vm());
+    vm->L_ = lua_newstate(&Vm::Alloc, vm.get());
+    if (vm->L_ == nullptr) return absl::ResourceExhaustedError("script: no memory for Lua");
+    STRATA_RETURN_IF_ERROR(vm->Load(script, name));
+    return vm;
+  }
+  ~Vm() {
+    if (L_ != nullptr) lua_close(L_);
+  }
+
+  lua_State* L() { return L_; }
+
+  // Starts an event's budget.
+  void StartBudget() {
+    instructions_ = 0;
+    emitted_.clear();
+  }
+
+  // Calls the function on the stack's top-`nargs`-1 with `nargs` arguments
+  // and 1 result, under the budget. A Lua error becomes InvalidArgument.
+  absl::Status Call(int nargs) {
+    lua_pushcfunction(L_, &Vm::MessageHandler);
+    lua_insert(L_, -(nargs + 2));
+    const int handler = lua_gettop(L_) - nargs - 1;
+    lua_sethook(L_, &Vm::Hook, LUA_MASKCOUNT, kHookEvery);
+    const int rc = lua_pcall(L_, nargs, 1, handler);
+    lua_sethook(L_, nullptr, 0, 0);
+    lua_remove(L_, handler);
+    if (rc == LUA_OK) return absl::OkStatus();
+    std::string message = lua_isstring(L_, -1) ? lua_tostring(L_, -1) : "error object";
+    lua_pop(L_, 1);
+    if (rc == LUA_ERRMEM) message = absl::StrCat("memory cap exceeded (", kScriptMemoryBytesMax >> 20, " MiB): ", message);
+    lua_gc(L_, LUA_GCCOLLECT);
+    return Bad(absl::StrCat("script: ", message));
+  }
+
+  std::vector<std::pair<std::vector<std::string>, Value>>& emitted() { return emitted_; }
+
+  // Encodes the value at `index` as a Value (tables as JSON).
+  absl::StatusOr<Value> ToValue(int index) {
+    index = lua_absindex(L_, index);
+    switch (lua_type(L_, index)) {
+      case LUA_TNIL:
+        return Value::Json("null");
+      case LUA_TBOOLEAN:
+        return Value::Bool(lua_toboolean(L_, index) != 0);
+      case LUA_TNUMBER:
+        if (lua_isinteger(L_, index)) return Value::Int(lua_tointeger(L_, index));
+        if (!std::isfinite(lua_tonumber(L_, index))) return Bad("a NaN or infinity is not JSON");
+        return Value::Double(lua_tonumber(L_, index));
+      case LUA_TSTRING: {
+        size_t n = 0;
+        const char* s = lua_tolstring(L_, index, &n);
+        return Value::String(std::string(s, n));
+      }
+      case LUA_TTABLE: {
+        std::string json;
+        STRATA_RETURN_IF_ERROR(TableJson(index, 0, &json));
+        return Value::Json(std::move(json));
+      }
+      default:
+        return Bad(absl::StrCat("a ", luaL_typename(L_, index), " cannot be stored"));
+    }
+  }
+
+  // Pushes `value` (a stored Value; JSON decoded into tables).
+  absl::Status Push(const Value& value) {
+    switch (value.type) {
+      case Value::Type::kInt:
+        lua_pushinteger(L_, value.i);
+        return absl::OkStatus();
+      case Value::Type::kDouble:
+        lua_pushnumber(L_, value.d);
+        return absl::OkStatus();
+      case Value::Type::kString:
+        lua_pushlstring(L_, value.text.data(), value.text.size());
+        return absl::OkStatus();
+      case Value::Type::kBool:
+        lua_pushboolean(L_, value.b);
+        return absl::OkStatus();
+      case Value::Type::kJson:
+        return PushJson(value.text);
+    }
+    return absl::OkStatus();
+  }
+
+  // Pushes the JSON text `json` as Lua values (null as nil).
+  absl::Status PushJson(absl::string_view json) {
+    simdjson::dom::element root;
+    if (auto e = dom_.parse(json.data(), json.size()).get(root); e) {
+      return Bad(absl::StrCat("invalid JSON: ", simdjson::error_message(e)));
+    }
+    lua_checkstack(L_, kJsonDepthMax + 8);
+    PushElement(root, 0);
+    return absl::OkStatus();
+  }
+
+ private:
+  Vm() = default;
+
+  absl::Status Load(const ScriptSpec& script, const std::string& name) {
+    for (const auto& [lib, open] : std::initializer_list<std::pair<const char*, lua_CFunction>>{
+             {LUA_GNAME, luaopen_base},
+             {LUA_STRLIBNAME, luaopen_string},
+             {LUA_TABLIBNAME, luaopen_table},
+             {LUA_MATHLIBNAME, luaopen_math},
+             {LUA_UTF8LIBNAME, luaopen_utf8}}) {
+      luaL_requiref(L_, lib, open, 1);
+      lua_pop(L_, 1);
+    }
+    for (const char* global :
+         {"dofile", "loadfile", "load", "require", "collectgarbage", "print", "warn"}) {
+      lua_pushnil(L_);
+      lua_setglobal(L_, global);
+    }
+    lua_getglobal(L_, LUA_MATHLIBNAME);
+    for (const char* f : {"random", "randomseed"}) {
+      lua_pushnil(L_);
+      lua_setfield(L_, -2, f);
+    }
+    lua_pop(L_, 1);
+    lua_pushlightuserdata(L_, this);
+    lua_pushcclosure(L_, &Vm::Emit, 1);
+    lua_setglobal(L_, "emit");
+    StartBudget();
+    if (luaL_loadbufferx(L_, kPrelude, sizeof(kPrelude) - 1, "=prelude", "t") != LUA_OK) {
+      return absl::InternalError(absl::StrCat("script prelude: ", lua_tostring(L_, -1)));
+    }
+    STRATA_RETURN_IF_ERROR(Call(0));
+    lua_pop(L_, 1);
+    const std::string chunk = absl::StrCat("=", name, ".lua");
+    if (luaL_loadbufferx(L_, script.lua.data(), script.lua.size(), chunk.c_str(), "t") !=
+        LUA_OK) {
+      std::string message = lua_tostring(L_, -1);
+      lua_pop(L_, 1);
+      return Bad(absl::StrCat("script: ", message));
+    }
+    STRATA_RETURN_IF_ERROR(Call(0));
+    lua_pop(L_, 1);
+    // From here on, new globals are refused: what an event changes belongs in
+    // the partition's state, or a replay would depend on earlier events.
+    if (luaL_loadbufferx(L_, kFreeze, sizeof(kFreeze) - 1, "=prelude", "t") != LUA_OK) {
+      return absl::InternalError(absl::StrCat("script prelude: ", lua_tostring(L_, -1)));
+    }
+    STRATA_RETURN_IF_ERROR(Call(0));
+    lua_pop(L_, 1);
+    return absl::OkStatus();
+  }
+
+  static void* Alloc(void* ud, void* ptr, size_t old_size, size_t new_size) {
+    Vm* vm = static_cast<Vm*>(ud);
+    if (ptr == nullptr) old_size = 0;  // old_size is the type of object then
+    if (new_size == 0) {
+      std::free(ptr);
+      vm->bytes_ -= old_size;
+      return nullptr;
+    }
+    if (new_size > old_size && vm->bytes_ + (new_size - old_size) > kScriptMemoryBytesMax) {
+      return nullptr;  // Lua raises a memory error
+    }
+    void* out = std::realloc(ptr, new_size);
+    if (out != nullptr) vm->bytes_ = vm->bytes_ - old_size + new_size;
+    return out;
+  }
+
+  static void Hook(lua_State* L, lua_Debug* ar) {
+    void* ud = nullptr;
+    lua_getallocf(L, &ud);
+    Vm* vm = static_cast<Vm*>(ud);
+    vm->instructions_ += kHookEvery;
+    if (vm->instructions_ > kScriptInstructionsMax) {
+      lua_getinfo(L, "Sl", ar);  // where the script was when the budget ran out
+      luaL_error(L, "%s:%d: CPU budget exceeded: more than %d instructions for one event",
+                 ar->short_src, ar->currentline, static_cast<int>(kScriptInstructionsMax));
+    }
+  }
+
+  // Adds the position of the error (chunk:line) when Lua gave none.
+  static int MessageHandler(lua_State* L) {
+    if (!lua_isstring(L, 1)) {
+      lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    return 1;
+  }
+
+  // emit(key, value): key a string or a list of 1-8 strings.
+  static int Emit(lua_State* L) {
+    Vm* vm = static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1)));
+    std::vector<std::string> key;
+    if (lua_type(L, 1) == LUA_TSTRING) {
+      key.emplace_back(lua_tostring(L, 1));
+    } else if (lua_type(L, 1) == LUA_TTABLE) {
+      const lua_Integer n = luaL_len(L, 1);
+      if (n < 1 || n > static_cast<lua_Integer>(kKeyPartsMax)) {
+        return luaL_error(L, "emit: a key has 1 to %d parts", static_cast<int>(kKeyPartsMax));
+      }
+      for (lua_Integer i = 1; i <= n; ++i) {
+        lua_geti(L, 1, i);
+        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+          return luaL_error(L, "emit: key part %d is a %s, not a string", static_cast<int>(i),
+                            luaL_typename(L, -1));
+        }
+        key.emplace_back(lua_tostring(L, -1));
+        lua_pop(L, 1);
+      }
+    } else {
+      return luaL_error(L, "emit: the key must be a string or a list of strings");
+    }
+    if (key[0] == kStatePart) return luaL_error(L, "emit: keys starting with \"state\" hold partition states");
+    absl::StatusOr<Value> value = vm->ToValue(2);
+    if (!value.ok()) return luaL_error(L, "emit: %s", std::string(value.status().message()).c_str());
+    vm->emitted_.emplace_back(std::move(key), *std::move(value));
+    return 0;
+  }
+
+  absl::Status TableJson(int index, int depth, std::string* out) {
+    if (depth > kJsonDepthMax) return Bad("tables nest more than 64 deep");
+    // An array when the keys are exactly 1..n.
+    const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L_, index));
+    size_t count = 0;
+    bool strings_only = true;
+    lua_pushnil(L_);
+    while (lua_next(L_, index) != 0) {
+      ++count;
+      if (lua_type(L_, -2) != LUA_TSTRING) strings_only = false;
+      lua_pop(L_, 1);
+    }
+    if (count > 0 && static_cast<size_t>(n) == count) {
+      out->push_back('[');
+      for (lua_Integer i = 1; i <= n; ++i) {
+        if (i > 1) out->push_back(',');
+        lua_rawgeti(L_, index, i);
+        absl::Status s = ElementJson(-1, depth, out);
+        lua_pop(L_, 1);
+        STRATA_RETURN_IF_ERROR(s);
+      }
+      out->push_back(']');
+      return absl::OkStatus();
+    }
+    if (!strings_only) return Bad("a table with keys other than strings (or 1..n) is not JSON");
+    std::vector<std::string> keys;
+    keys.reserve(count);
+    lua_pushnil(L_);
+    while (lua_next(L_, index) != 0) {
+      keys.emplace_back(lua_tostring(L_, -2));
+      lua_pop(L_, 1);
+    }
+    std::sort(keys.begin(), keys.end());
+    out->push_back('{');
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (i > 0) out->push_back(',');
+      out->append(JsonQuote(keys[i]));
+      out->push_back(':');
+      lua_getfield(L_, index, keys[i].c_str());
+      absl::Status s = ElementJson(-1, depth, out);
+      lua_pop(L_, 1);
+      STRATA_RETURN_IF_ERROR(s);
+    }
+    out->push_back('}');
+    return absl::OkStatus();
+  }
+
+  absl::Status ElementJson(int index, int depth, std::string* out) {
+    index = lua_absindex(L_, index);
+    if (lua_type(L_, index) == LUA_TTABLE) return TableJson(index, depth + 1, out);
+    STRATA_ASSIGN_OR_RETURN(Value v, ToValue(index));
+    out->append(ToJson(v));
+    return absl::OkStatus();
+  }
+
+  void PushElement(const simdjson::dom::element& e, int depth) {
+    switch (e.type()) {
+      case simdjson::dom::element_type::OBJECT: {
+        simdjson::dom::object o = e.get_object().value_unsafe();
+        lua_createtable(L_, 0, static_cast<int>(o.size()));
+        if (depth >= kJsonDepthMax) return;
+        for (auto field : o) {
+          lua_pushlstring(L_, field.key.data(), field.key.size());
+          PushElement(field.value, depth + 1);
+          lua_rawset(L_, -3);
+        }
+        return;
+      }
+      case simdjson::dom::element_type::ARRAY: {
+        simdjson::dom::array a = e.get_array().value_unsafe();
+        lua_createtable(L_, static_cast<int>(a.size()), 0);
+        if (depth >= kJsonDepthMax) return;
+        lua_Integer i = 0;
+        for (auto item : a) {
+          PushElement(item, depth + 1);
+          lua_rawseti(L_, -2, ++i);
+        }
+        return;
+      }
+      case simdjson::dom::element_type::INT64:
+        lua_pushinteger(L_, e.get_int64().value_unsafe());
+        return;
+      case simdjson::dom::element_type::UINT64:
+        lua_pushnumber(L_, static_cast<double>(e.get_uint64().value_unsafe()));
+        return;
+      case simdjson::dom::element_type::DOUBLE:
+        lua_pushnumber(L_, e.get_double().value_unsafe());
+        return;
+      case simdjson::dom::element_type::STRING: {
+        std::string_view s = e.get_string().value_unsafe();
+        lua_pushlstring(L_, s.data(), s.size());
+        return;
+      }
+      case simdjson::dom::element_type::BOOL:
+        lua_pushboolean(L_, e.get_bool().value_unsafe());
+        return;
+      case simdjson::dom::element_type::NULL_VALUE:
+        lua_pushnil(L_);
+        return;
+    }
+  }
+
+  lua_State* L_ = nullptr;
+  size_t bytes_ = 0;
+  int64_t instructions_ = 0;
+  std::vector<std::pair<std::vector<std::string>, Value>> emitted_;
+  simdjson::dom::parser dom_;
+};
+
+absl::Status CheckScript(const ScriptSpec& script, absl::string_view name) {
+  if (script.lua.size() > kScriptBytesMax) {
+    return absl::ResourceExhaustedError(absl::StrCat("script.lua: ", script.lua.size(),
+                                                     " bytes, more than the limit of ",
+                                                     kScriptBytesMax));
+  }
+  absl::StatusOr<std::unique_ptr<ScriptProjection::Vm>> vm =
+      ScriptProjection::Vm::Create(script, std::string(name));
+  if (!vm.ok()) {
+    absl::string_view message = vm.status().message();
+    absl::ConsumePrefix(&message, "script: ");
+    return absl::Status(vm.status().code(), absl::StrCat("script.lua: ", message));
+  }
+  lua_State* L = (*vm)->L();
+  lua_getglobal(L, "on");
+  bool any_handler = false;
+  if (lua_istable(L, -1)) {
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+      any_handler |= lua_type(L, -2) == LUA_TSTRING && lua_isfunction(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  if (!any_handler) {
+    return absl::InvalidArgumentError(
+        "script.lua: defines no handler: set on = {} and on.<EventType> = function(state, event)");
+  }
+  lua_getglobal(L, "init");
+  const bool init_ok = lua_isnil(L, -1) || lua_isfunction(L, -1);
+  lua_pop(L, 1);
+  if (!init_ok) return absl::InvalidArgumentError("script.lua: init must be a function");
+  lua_getglobal(L, "partition");
+  const bool has_partition = lua_isfunction(L, -1);
+  lua_pop(L, 1);
+  if (script.partition == ScriptSpec::Partition::kFunction && !has_partition) {
+    return absl::InvalidArgumentError(
+        "script.partition_by: \"function\" needs a function partition(event) in the script");
+  }
+  return absl::OkStatus();
+}
+
+ScriptProjection::ScriptProjection(Definition definition, ProjectionVersion version,
+                                   std::shared_ptr<const JsonViews> views)
+    : definition_(std::move(definition)), version_(version), views_(std::move(views)) {}
+
+ScriptProjection::~ScriptProjection() = default;
+
+std::unique_ptr<ScriptProjection::Vm> ScriptProjection::Borrow() {
+  absl::MutexLock lock(&mu_);
+  if (idle_.empty()) return nullptr;
+  std::unique_ptr<Vm> vm = std::move(idle_.back());
+  idle_.pop_back();
+  return vm;
+}
+
+void ScriptProjection::Return(std::unique_ptr<Vm> vm) {
+  absl::MutexLock lock(&mu_);
+  idle_.push_back(std::move(vm));
+}
+
+namespace {
+
+// Pushes the event table for the handlers.
+absl::Status PushEvent(ScriptProjection::Vm& vm, const EventView& e, const JsonViews* views) {
+  lua_State* L = vm.L();
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, static_cast<lua_Integer>(e.position));
+  lua_setfield(L, -2, "position");
+  lua_pushlstring(L, e.stream.data(), e.stream.size());
+  lua_setfield(L, -2, "stream");
+  lua_pushinteger(L, static_cast<lua_Integer>(e.stream_version));
+  lua_setfield(L, -2, "stream_version");
+  lua_pushlstring(L, e.type.data(), e.type.size());
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, e.recorded_at_us);
+  lua_setfield(L, -2, "recorded_at");
+  // data: JSON, or a JSON view, else nil.
+  std::string viewed;
+  absl::string_view data;
+  bool has_data = false;
+  if (absl::StartsWith(e.content_type, "application/json")) {
+    data = e.data;
+    has_data = true;
+  } else if (views != nullptr) {
+    auto view = views->find(e.content_type);
+    if (view != views->end()) {
+      absl::StatusOr<std::string> json = view->second(e);
+      if (!json.ok()) return Bad(absl::StrCat("data: ", json.status().message()));
+      viewed = *std::move(json);
+      data = viewed;
+      has_data = true;
+    }
+  }
+  if (has_data && !data.empty()) {
+    absl::Status s = vm.PushJson(data);
+    if (!s.ok()) return Bad(absl::StrCat("data: ", s.message()));
+    lua_setfield(L, -2, "data");
+  }
+  if (!e.metadata.empty()) {
+    if (vm.PushJson(e.metadata).ok()) {
+      lua_setfield(L, -2, "metadata");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> PartitionOf(ScriptProjection::Vm& vm, const ScriptSpec& script,
+                                        const EventView& e, int event_index) {
+  switch (script.partition) {
+    case ScriptSpec::Partition::kStream:
+      return std::string(e.stream);
+    case ScriptSpec::Partition::kCategory:
+      return std::string(e.stream.substr(0, e.stream.find('-')));
+    case ScriptSpec::Partition::kFunction:
+      break;
+  }
+  lua_State* L = vm.L();
+  lua_getglobal(L, "partition");
+  lua_pushvalue(L, event_index);
+  STRATA_RETURN_IF_ERROR(vm.Call(1));
+  if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+    const std::string type = luaL_typename(L, -1);
+    lua_pop(L, 1);
+    return Bad(absl::StrCat("script: partition(event) returned a ", type, ", not a string"));
+  }
+  std::string out = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  return out;
+}
+
+}  // namespace
+
+absl::Status ScriptProjection::Apply(const EventView& event, ProjectionWriter& writer) {
+  if (!definition_.Reads(event)) return absl::OkStatus();
+  const ScriptSpec& script = *definition_.script;
+  std::unique_ptr<Vm> vm = Borrow();
+  if (vm == nullptr) {
+    absl::StatusOr<std::unique_ptr<Vm>> created = Vm::Create(script, definition_.name);
+    if (!created.ok()) return created.status();  // it loaded at definition: not the event's fault
+    vm = *std::move(created);
+  }
+  lua_State* L = vm->L();
+  const int top = lua_gettop(L);
+  vm->StartBudget();
+  // The handler, if the script has one for this type.
+  lua_getglobal(L, "on");
+  bool handled = false;
+  if (lua_istable(L, -1)) {
+    lua_pushlstring(L, event.type.data(), event.type.size());
+    lua_rawget(L, -2);
+    handled = lua_isfunction(L, -1);
+  }
+  absl::Status result;
+  std::string state_json;
+  std::string row;
+  if (handled) {
+    const int handler = lua_gettop(L);
+    result = [&]() -> absl::Status {
+      STRATA_RETURN_IF_ERROR(PushEvent(*vm, event, views_.get()));
+      const int event_index = lua_gettop(L);
+      STRATA_ASSIGN_OR_RETURN(std::string partition,
+                              PartitionOf(*vm, script, event, event_index));
+      row = EncodeKey({std::string(kStatePart), partition});
+      if (row.size() > kKeyBytesMax) {
+        return Bad(absl::StrCat("the partition key is ", row.size(), " bytes, more than ",
+                                kKeyBytesMax));
+      }
+      // state: stored, or init(), or {}.
+      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                              writer.Get(FieldKey(row, kValueField, kStateField)));
+      if (stored.has_value()) {
+        STRATA_ASSIGN_OR_RETURN(Value v, DecodeValue(*stored));
+        STRATA_RETURN_IF_ERROR(vm->Push(v));
+      } else {
+        lua_getglobal(L, "init");
+        if (lua_isfunction(L, -1)) {
+          STRATA_RETURN_IF_ERROR(vm->Call(0));
+        } else {
+          lua_pop(L, 1);
+          lua_newtable(L);
+        }
+      }
+      const int state_index = lua_gettop(L);
+      lua_pushvalue(L, handler);
+      lua_pushvalue(L, state_index);
+      lua_pushvalue(L, event_index);
+      STRATA_RETURN_IF_ERROR(vm->Call(2));
+      if (lua_isnil(L, -1)) {  // mutated in place
+        lua_pop(L, 1);
+        lua_pushvalue(L, state_index);
+      }
+      STRATA_ASSIGN_OR_RETURN(Value next, vm->ToValue(-1));
+      state_json = EncodeValue(next);
+      if (state_json.size() > kScriptStateBytesMax) {
+        return Bad(absl::StrCat("the partition's state is ", state_json.size(),
+                                " bytes, more than the limit of ", kScriptStateBytesMax));
+      }
+      return absl::OkStatus();
+    }();
+  }
+  lua_settop(L, top);
+  std::vector<std::pair<std::vector<std::string>, Value>> emitted = std::move(vm->emitted());
+  Return(std::move(vm));
+  if (!handled) return absl::OkStatus();
+  if (result.ok()) {
+    for (const auto& [key, value] : emitted) {
+      const std::string emitted_row = EncodeKey(key);
+      if (emitted_row.size() > kKeyBytesMax) {
+        result = Bad(absl::StrCat("emit: the key is ", emitted_row.size(), " bytes, more than ",
+                                  kKeyBytesMax));
+        break;
+      }
+    }
+  }
+  if (result.ok()) {
+    writer.Put(FieldKey(row, kValueField, kStateField), state_json);
+    for (const auto& [key, value] : emitted) {
+      writer.Put(FieldKey(EncodeKey(key), kValueField, kValueFieldName), EncodeValue(value));
+    }
+    return absl::OkStatus();
+  }
+  if (result.code() != absl::StatusCode::kInvalidArgument) return result;
+  return BadEvent(definition_, event, result, writer);
+}
+
+std::shared_ptr<Projection> MakeProjection(Definition definition, ProjectionVersion version,
+                                           std::shared_ptr<const JsonViews> views) {
+  if (definition.script.has_value()) {
+    return std::make_shared<ScriptProjection>(std::move(definition), version, std::move(views));
+  }
+  return std::make_shared<DefinedProjection>(std::move(definition), version, std::move(views));
+}
+
+}  // namespace strata::defined
