@@ -17,6 +17,13 @@
 //   defined/json  the same definition (stream prefix "jclicks-") over the
 //              JSON log: what a gRPC client's own JSON events cost
 //   scan       EventLog::ScanAll over the FlatBuffers log (the ceiling)
+// Scripts (issue 12), over the JSON log, partitioned by stream (one per link):
+//   script counter       on.ClickRecorded(s, e) s.clicks = s.clicks + 1 end
+//   declarative counter  the same count as a rule (key: the stream)
+//   script orders        a per-order state machine over a third log of 318,000
+//                        order events (Placed/Paid/Shipped/Cancelled, 30,000
+//                        orders, partitioned by a function of the event)
+// with the stored state bytes per partition.
 // Then, on the built defined projection (default snapshot interval, 10,000):
 //   get   2,000 ProjectionQueries-style Gets of a random link's all-time row,
 //         as of the head, then 200 as of random past positions
@@ -44,6 +51,7 @@
 #include "projections/defined/defined_projection.h"
 #include "projections/defined/registry.h"
 #include "projections/defined/rows.h"
+#include "projections/defined/script.h"
 #include "projections/links/links.h"
 #include "projections/runtime/runtime.h"
 
@@ -277,6 +285,111 @@ int main(int argc, char** argv) {
               defined_rate, json_rate, kEventsPerSecondTarget,
               Verdict(defined_rate >= kEventsPerSecondTarget),
               Verdict(json_rate >= kEventsPerSecondTarget));
+
+  // Scripts against the declarative equivalent.
+  auto script = [&](const std::string& name, const std::string& lua, const std::string& by) {
+    v1::ProjectionDefinition proto;
+    proto.set_name(name);
+    proto.mutable_script()->set_lua(lua);
+    proto.mutable_script()->set_partition_by(by);
+    return defined::MakeProjection(OrDie(defined::Compile(proto), "compile script"), 1, nullptr);
+  };
+  const std::shared_ptr<Projection> script_counter = script("script_counter", R"lua(
+function init() return {clicks = 0} end
+on = {}
+function on.ClickRecorded(s, e) s.clicks = s.clicks + 1 end
+)lua", "stream");
+  v1::ProjectionDefinition declarative;
+  if (!google::protobuf::util::JsonStringToMessage(R"({"name":"rule_counter","rules":[{
+      "event_types":["ClickRecorded"],"keys":[{"parts":[{"event":"stream"}]}],
+      "operations":[{"field":"clicks","count":{}}]}]})", &declarative).ok()) {
+    Die("declarative counter");
+  }
+  const std::shared_ptr<Projection> rule_counter = defined::MakeProjection(
+      OrDie(defined::Compile(declarative), "compile rule"), 1, nullptr);
+  const double script_s = BestReplaySeconds(json_log.get(), script_counter);
+  const double rule_s = BestReplaySeconds(json_log.get(), rule_counter);
+  // The orders log and its state machine.
+  std::unique_ptr<EventLog> orders_log;
+  {
+    EventLogOptions options;
+    options.durability = Durability::kUnsafeNoSync;
+    options.logger = NullLogger();
+    orders_log = OrDie(EventLog::Open(FreshDir("log-orders"), options), "open log");
+    static const char* kTypes[] = {"Placed", "Paid", "Shipped", "Cancelled"};
+    std::mt19937_64 rng(9);
+    for (int i = 0; i < clicks_count; i += 100) {
+      std::vector<NewEvent> batch;
+      for (int j = 0; j < 100; ++j) {
+        NewEvent e;
+        e.type = kTypes[rng() % 4];
+        e.content_type = "application/json";
+        e.data = absl::StrCat(R"({"order":"o)", rng() % 30'000, R"(","amount":)", rng() % 1000,
+                              "}");
+        batch.push_back(std::move(e));
+      }
+      OrDie(orders_log->Append(absl::StrCat("orders-", i % 16), ExpectedVersion::Any(),
+                               std::move(batch)),
+            "append");
+    }
+  }
+  const std::shared_ptr<Projection> script_orders = script("script_orders", R"lua(
+local next_status = {new = {Placed = "placed"}, placed = {Paid = "paid", Cancelled = "cancelled"},
+                     paid = {Shipped = "shipped"}}
+function init() return {status = "new", total = 0, moves = 0} end
+function partition(e) return e.data.order end
+local function move(s, e)
+  local to = (next_status[s.status] or {})[e.type]
+  if to then
+    s.status = to
+    s.moves = s.moves + 1
+    if to == "paid" then s.total = s.total + e.data.amount end
+  end
+end
+on = {Placed = move, Paid = move, Shipped = move, Cancelled = move}
+)lua", "function");
+  const double orders_s = BestReplaySeconds(orders_log.get(), script_orders);
+  // Stored bytes per partition, from one more build kept open.
+  auto state_bytes = [&](EventLog* log, const std::shared_ptr<Projection>& p) {
+    const std::string dir = FreshDir("state-bytes");
+    ProjectionRuntimeOptions options;
+    options.logger = NullLogger();
+    auto runtime = OrDie(ProjectionRuntime::Open(dir, log, options), "open runtime");
+    OrDie(runtime->Register(p), "register");
+    OrDie(runtime->WaitFor(p->name(), log->Head(), absl::Now() + absl::Minutes(10)), "wait");
+    uint64_t partitions = 0;
+    uint64_t bytes = 0;
+    OrDie(runtime->Read({p->name()}, std::nullopt,
+                        [&](absl::Span<const StateReader* const> r, GlobalPosition) {
+                          return r[0]->Scan(defined::EncodeKey({"state"}),
+                                            [&](absl::string_view k, absl::string_view v) {
+                                              ++partitions;
+                                              bytes += k.size() + v.size();
+                                              return true;
+                                            });
+                        }),
+          "read");
+    runtime.reset();
+    RemoveDir(dir);
+    return partitions == 0 ? 0.0 : static_cast<double>(bytes) / partitions;
+  };
+  const double counter_bytes = state_bytes(json_log.get(), script_counter);
+  const double orders_bytes = state_bytes(orders_log.get(), script_orders);
+  std::printf("\nscripts (Lua 5.4) against the declarative equivalent (best of 3)\n");
+  std::printf("  %-34s %12s %8s %16s\n", "workload", "events/s", "seconds", "bytes/partition");
+  std::printf("  %-34s %12.0f %8.2f %16s\n", "declarative counter (rule)", json_events / rule_s,
+              rule_s, "8 (a counter)");
+  std::printf("  %-34s %12.0f %8.2f %16.0f\n", "script counter", json_events / script_s,
+              script_s, counter_bytes);
+  std::printf("  %-34s %12.0f %8.2f %16.0f\n", "script order state machine",
+              static_cast<double>(orders_log->Head()) / orders_s, orders_s, orders_bytes);
+  std::printf("  script counter events/s %.0f  (target >= 200000: %s)\n", json_events / script_s,
+              Verdict(json_events / script_s >= 200'000));
+  std::printf("  script / declarative      %6.2f  (target >= 0.25: %s)\n", rule_s / script_s,
+              Verdict(rule_s / script_s >= 0.25));
+  std::printf("  (bytes/partition: the stored state row, key and value)\n");
+  std::fflush(stdout);
+  orders_log.reset();
 
   // Queries on the defined projection through the registry's query path.
   const std::string dir = FreshDir("queries");
