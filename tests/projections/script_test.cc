@@ -3,7 +3,9 @@
 // partitioned by a function), determinism (two folds, byte-identical state),
 // and the sandbox: io/os/require/debug/load, a runaway loop, a memory bomb and
 // a new global each become a bad event naming the position and the line.
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -259,6 +261,50 @@ TEST(ScriptTest, SandboxViolationsAreBadEventsWithThePositionAndTheLine) {
   ASSERT_TRUE(skipped.ok());
   EXPECT_EQ(skipped->skipped, 1u);
   EXPECT_EQ(skipped->first, 2u);
+}
+
+}  // namespace
+}  // namespace strata::defined
+
+namespace strata::defined {
+namespace {
+
+// The README's worked example, examples/projections/link_leaderboard.lua.
+TEST(ScriptTest, ShippedLeaderboardRanksEachDaysTopTenLinks) {
+  std::ifstream in(std::string(STRATA_SOURCE_DIR) + "/examples/projections/link_leaderboard.lua");
+  std::stringstream lua;
+  lua << in.rdbuf();
+  absl::StatusOr<Definition> def = CompileScript(lua.str(), "function");
+  ASSERT_TRUE(def.ok()) << def.status();
+  ScriptProjection p(*def, 1);
+  std::vector<TestEvent> events;
+  std::map<std::string, std::map<std::string, int>> per_day;  // day -> link -> clicks
+  uint32_t r = 7;
+  for (int i = 0; i < 2000; ++i) {
+    r = r * 1103515245 + 12345;
+    const std::string link = absl::StrCat("l", ((r >> 8) % 25) * ((r >> 20) % 3 + 1) % 40);
+    const int day = static_cast<int>((r >> 12) % 3);  // 2026-01-01 .. 03
+    const int64_t at = 1'767'225'600'000'000 + day * 86'400'000'000LL + (r >> 4) % 86'400'000'000LL;
+    events.push_back({absl::StrCat("clicks-", link), "ClickRecorded",
+                      absl::StrCat(R"({"link_id":")", link, R"(","country":"DE","device":"bot",)",
+                                   R"("clicked_at_us":)", at, "}")});
+    ++per_day[absl::StrCat("2026-01-0", day + 1)][link];
+  }
+  MapWriter w;
+  STRATA_ASSERT_OK(ApplyAll(p, events, w));
+  ASSERT_EQ(per_day.size(), 3u);
+  for (const auto& [day, counts] : per_day) {
+    std::vector<std::pair<int, std::string>> ranked;
+    for (const auto& [link, n] : counts) ranked.emplace_back(-n, link);
+    std::sort(ranked.begin(), ranked.end());
+    std::string expected = "[";
+    for (size_t i = 0; i < std::min<size_t>(10, ranked.size()); ++i) {
+      absl::StrAppend(&expected, i ? "," : "", R"({"clicks":)", -ranked[i].first,
+                      R"(,"link":")", ranked[i].second, R"("})");
+    }
+    expected += "]";
+    EXPECT_EQ(StateOf(w, {"top", day}, "value"), expected) << day;
+  }
 }
 
 }  // namespace

@@ -165,9 +165,10 @@ void RunCycles(const CycleOptions& options, RunResult* result) {
     ASSERT_TRUE(created.ok()) << created;
     // The shipped link_clicks definition, built and rebuilt under the same
     // kills: after every restart it must equal the built-in link_clicks.
-    const absl::Status defined =
-        DefineProjection((*server)->address(), ShippedClicksDefinition());
-    ASSERT_TRUE(defined.ok()) << defined;
+    for (const std::string& definition : {ShippedClicksDefinition(), ClicksScriptDefinition()}) {
+      const absl::Status defined = DefineProjection((*server)->address(), definition);
+      ASSERT_TRUE(defined.ok()) << defined;
+    }
 
     CheckReport last;
     for (uint64_t c = 0; c < cycles_per_dir && cycle < cycles; ++c, ++cycle) {
@@ -226,8 +227,9 @@ void RunCycles(const CycleOptions& options, RunResult* result) {
           CheckDefinedClicks((*server)->address(), queries, report.log_events);
       if (!clicks_violations.empty()) {
         ADD_FAILURE() << "cycle " << cycle << " (seed " << seed << "): the defined clicks "
-                      << "projection differs from link_clicks: " << clicks_violations.front()
-                      << " (and " << clicks_violations.size() - 1 << " more)";
+                      << "projection or script differs from link_clicks: "
+                      << clicks_violations.front() << " (and " << clicks_violations.size() - 1
+                      << " more)";
         failed = true;
         break;
       }
@@ -272,8 +274,8 @@ void Print(const char* name, const RunResult& r, absl::Duration elapsed) {
   std::printf("  restarts with a read model behind an answered position: %" PRIu64 " of %" PRIu64
               " with recovered checkpoints\n",
               r.model_rollbacks, r.recoveries_seen);
-  std::printf("  restarts after which the defined clicks projection equalled link_clicks: %" PRIu64
-              "\n",
+  std::printf("  restarts after which the defined clicks projection and the clicks script "
+              "equalled link_clicks: %" PRIu64 "\n",
               r.defined_checks_passed);
   std::printf("  slowest stop %.0f ms; time in restarts %.1f s, full reads %.1f s, read model "
               "queries %.1f s, checker %.1f s\n",

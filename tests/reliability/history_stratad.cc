@@ -547,6 +547,12 @@ std::string ShippedClicksDefinition() {
   return text.str();
 }
 
+std::string ClicksScriptDefinition() {
+  return R"json({"name": "clicks_script", "source": {"stream_prefixes": ["clicks-"]},
+    "script": {"partition_by": "stream", "lua":
+      "function init() return {n = 0} end\non = {}\nfunction on.ClickRecorded(s, e) s.n = s.n + 1 end\n"}})json";
+}
+
 std::vector<std::string> CheckDefinedClicks(const std::string& address,
                                             const ModelQueries& queries, uint64_t head) {
   std::vector<std::string> violations;
@@ -589,6 +595,24 @@ std::vector<std::string> CheckDefinedClicks(const std::string& address,
       violations.push_back(absl::StrCat("defined clicks of ", link, ": all-time ", defined_total,
                                         ", the built-in link_clicks says ",
                                         built_in.all_time_clicks, " at position ", head));
+    }
+    strata::v1::GetRowRequest script_get;
+    script_get.set_projection("clicks_script");
+    script_get.add_key("state");
+    script_get.add_key(absl::StrCat("clicks-", link));
+    script_get.set_min_position(head);
+    strata::v1::GetRowResponse script_state;
+    grpc::ClientContext script_ctx;
+    script_ctx.set_deadline(DeadlineIn(absl::Seconds(30)));
+    s = rows->Get(&script_ctx, script_get, &script_state);
+    const std::string want = absl::StrCat(R"({"n":)", built_in.all_time_clicks, "}");
+    const std::string got = !s.ok() ? StatusText(s)
+                            : script_state.has_row()
+                                ? script_state.row().values().at("state").json_value()
+                                : R"({"n":0})";
+    if (got != want) {
+      violations.push_back(absl::StrCat("clicks_script of ", link, ": ", got,
+                                        ", the built-in link_clicks says ", want, " at ", head));
     }
     std::map<std::string, int64_t> defined_days;
     for (const auto& row : days.rows()) {

@@ -169,12 +169,14 @@ struct ModelQueries {
 absl::Status DefineProjection(const std::string& address, const std::string& definition_json);
 
 // The shipped link_clicks definition (examples/projections/link_clicks.json,
-// named "clicks"), whose rows must equal the built-in link_clicks.
+// named "clicks"), whose rows must equal the built-in link_clicks; and a
+// script ("clicks_script", partitioned by stream) counting each link's clicks.
 std::string ShippedClicksDefinition();
+std::string ClicksScriptDefinition();
 
 // Violations (empty when none): for every link of `queries`, the defined
-// "clicks" projection's all-time and per-day rows at `head` differ from what
-// GetLinkAnalytics answers at `head`.
+// "clicks" projection's all-time and per-day rows, or the "clicks_script"
+// state, at `head` differ from what GetLinkAnalytics answers at `head`.
 std::vector<std::string> CheckDefinedClicks(const std::string& address,
                                             const ModelQueries& queries, uint64_t head);
 

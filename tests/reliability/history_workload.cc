@@ -256,11 +256,11 @@ void Workload::RunSubscriber(SubscriberLog* log, std::string address, uint64_t s
 void Workload::RunRebuilder(std::string address, uint64_t seed) {
   std::mt19937_64 rng(seed);
   auto stub = strata::v1::Projections::NewStub(NewChannel(address));
-  // "clicks": the shipped link_clicks definition, when the test defined it.
-  const char* kNames[] = {"link_clicks", "link_details", "clicks"};
+  // "clicks" and "clicks_script": defined by the crash tests.
+  const char* kNames[] = {"link_clicks", "link_details", "clicks", "clicks_script"};
   for (uint64_t i = 0; !stop_.load(); ++i) {
     strata::v1::RebuildProjectionRequest request;
-    request.set_name(kNames[(i + rng()) % 3]);
+    request.set_name(kNames[(i + rng()) % 4]);
     strata::v1::RebuildProjectionResponse response;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
