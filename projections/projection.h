@@ -64,6 +64,10 @@ class Projection {
   // Unique name: 1-64 characters of [A-Za-z0-9_.-].
   virtual std::string name() const = 0;
   virtual ProjectionVersion version() const = 0;
+  // Durable state snapshots every this many log positions (K): a read as of
+  // a past position replays at most K events. 0 (the default): the runtime's
+  // ProjectionRuntimeOptions::snapshot_interval_events.
+  virtual uint64_t snapshot_interval_events() const { return 0; }
   // Folds one event into the state. An error stops this projection (its status
   // shows the error and the position); other projections carry on.
   virtual absl::Status Apply(const EventView& event, ProjectionWriter& writer) = 0;

@@ -287,6 +287,15 @@ absl::StatusOr<Definition> Compile(const v1::ProjectionDefinition& proto) {
                    absl::StrCat("unknown policy ", Quoted(proto.on_bad_event()),
                                 ": fail (the default) or skip"));
   }
+  if (proto.snapshot_interval_events() != 0 &&
+      (proto.snapshot_interval_events() < kSnapshotIntervalMin ||
+       proto.snapshot_interval_events() > kSnapshotIntervalMax)) {
+    return Invalid("snapshot_interval_events",
+                   absl::StrCat(proto.snapshot_interval_events(), " is outside ",
+                                kSnapshotIntervalMin, "..", kSnapshotIntervalMax,
+                                " (0: the server's default)"));
+  }
+  def.snapshot_interval_events = proto.snapshot_interval_events();
   const v1::ProjectionSource& source = proto.source();
   STRATA_RETURN_IF_ERROR(CheckEntries("source.stream_prefixes", source.stream_prefixes(), true));
   STRATA_RETURN_IF_ERROR(CheckEntries("source.streams", source.streams(), true));

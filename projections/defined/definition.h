@@ -35,6 +35,8 @@ inline constexpr size_t kTextBytesMax = 1024;      // a pointer, literal, prefix
 inline constexpr size_t kKeyBytesMax = 1024;       // a row's encoded key (checked per event)
 inline constexpr size_t kValueBytesMax = 16 << 10;     // one value (checked per event)
 inline constexpr size_t kDocumentBytesMax = 64 << 10;  // a set field's object (per event)
+inline constexpr uint64_t kSnapshotIntervalMin = 100;
+inline constexpr uint64_t kSnapshotIntervalMax = 1'000'000;
 
 enum class EventAttribute {
   kStream,
@@ -100,6 +102,7 @@ struct Definition {
   bool skip_bad_events = false;
   size_t key_part_slots = 0;  // distinct key parts (Source::slot)
   std::optional<ScriptSpec> script;  // set: a script instead of rules
+  uint64_t snapshot_interval_events = 0;  // 0: the runtime's
 
   // Whether the source reads `event` (never a '$' system stream).
   bool Reads(const EventView& event) const;

@@ -65,6 +65,9 @@ class ScriptProjection : public Projection {
 
   std::string name() const override { return definition_.name; }
   ProjectionVersion version() const override { return version_; }
+  uint64_t snapshot_interval_events() const override {
+    return definition_.snapshot_interval_events;
+  }
   absl::Status Apply(const EventView& event, ProjectionWriter& writer) override;
 
   class Vm;

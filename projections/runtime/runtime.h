@@ -38,7 +38,8 @@ namespace strata {
 struct ProjectionRuntimeOptions {
   // Durable state snapshots every this many log positions (K). A read as of
   // position P costs at most K events of replay on top of the nearest
-  // snapshot. Default: 10,000.
+  // snapshot. A projection may set its own (Projection::
+  // snapshot_interval_events). Default: 10,000.
   uint64_t snapshot_interval_events = 10'000;
   // Most events a worker applies per committed batch. Default: 10,000.
   uint64_t batch_events_max = 10'000;

@@ -32,7 +32,9 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
   }
   CurrentStateReader base(db_.get(), g->cf, nullptr);
   OverlayWriter overlay(&base);
-  const uint64_t k = options_.snapshot_interval_events;
+  const uint64_t k = projection->snapshot_interval_events() != 0
+                         ? projection->snapshot_interval_events()
+                         : options_.snapshot_interval_events;
   GlobalPosition batch_start = from;
   absl::Status error;
   ReadAllOptions read;
@@ -51,7 +53,7 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
     const bool boundary = e.position == to || e.position % k == 0 ||
                           e.position - batch_start + 1 >= options_.batch_events_max;
     if (!boundary) return true;
-    s = CommitBatch(*g, overlay, e.position);
+    s = CommitBatch(*g, overlay, e.position, /*snapshot=*/e.position % k == 0);
     if (!s.ok()) {
       error = s;
       *failed_at = e.position;
@@ -72,9 +74,8 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
 }
 
 absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWriter& overlay,
-                                                  GlobalPosition end) {
+                                                  GlobalPosition end, bool snapshot) {
   rocksdb::WriteBatch batch;
-  const bool snapshot = end % options_.snapshot_interval_events == 0;
   overlay.AppendTo(&batch, g.cf, /*mark_dirty=*/!snapshot);
   if (snapshot) {
     // Record the value at `end` of every key changed since the last snapshot.

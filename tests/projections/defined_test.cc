@@ -99,6 +99,8 @@ TEST(CompileTest, EveryRefusedDefinitionNamesItsField) {
   const std::vector<Refused> cases = {
       {R"({"name":"Bad-Name","rules":[)" + ok_rule + "]}", "name: 'Bad-Name' must be 1-64"},
       {R"({"name":"p"})", "rules: at least one rule"},
+      {R"({"name":"p","snapshot_interval_events":5,"rules":[)" + ok_rule + "]}",
+       "snapshot_interval_events: 5 is outside 100..1000000"},
       {R"({"name":"p","on_bad_event":"ignore","rules":[)" + ok_rule + "]}",
        "on_bad_event: unknown policy 'ignore'"},
       {R"({"name":"p","source":{"streams":["$projections"]},"rules":[)" + ok_rule + "]}",

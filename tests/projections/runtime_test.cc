@@ -5,6 +5,7 @@
 // read-your-writes waits, and a failing projection isolated from the rest.
 #include "projections/runtime/runtime.h"
 
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -159,6 +160,38 @@ TEST_F(RuntimeTest, TimeTravelEqualsFreshFold) {
   for (int i = 0; i < 10; ++i) {
     GlobalPosition p = rng() % (head + 1);
     EXPECT_EQ(ReadLive("counters", p), FreshFold(*log_, oracle, p)) << "as of " << p;
+  }
+}
+
+// A projection's own snapshot interval: reads as of any position replay at
+// most K-1 events (counted by the projection itself) and equal a fresh fold.
+TEST_F(RuntimeTest, ProjectionsOwnSnapshotIntervalBoundsTimeTravelReplay) {
+  class EveryThirteen : public CounterProjection {
+   public:
+    uint64_t snapshot_interval_events() const override { return 13; }
+    absl::Status Apply(const EventView& e, ProjectionWriter& w) override {
+      applied.fetch_add(1);
+      return CounterProjection::Apply(e, w);
+    }
+    std::atomic<uint64_t> applied{0};
+  };
+  ProjectionRuntimeOptions options;
+  options.snapshot_interval_events = 100'000;  // the runtime's: never reached here
+  options.batch_events_max = 5;
+  OpenAll(options);
+  auto projection = std::make_shared<EveryThirteen>();
+  ASSERT_TRUE(runtime_->Register(projection).ok());
+  std::mt19937 rng(7);
+  for (int i = 0; i < 100; ++i) AppendN(absl::StrCat("s", rng() % 5), 1 + rng() % 3);
+  const GlobalPosition head = log_->Head();
+  STRATA_ASSERT_OK(runtime_->WaitFor("counters", head, absl::Now() + kWait));
+  CounterProjection oracle;
+  for (int i = 0; i < 40; ++i) {
+    const GlobalPosition p = 1 + rng() % head;
+    const uint64_t before = projection->applied.load();
+    EXPECT_EQ(ReadLive("counters", p), FreshFold(*log_, oracle, p)) << "as of " << p;
+    const uint64_t replayed = projection->applied.load() - before;
+    EXPECT_EQ(replayed, p == head ? 0 : p % 13) << "as of " << p;
   }
 }
 

@@ -153,7 +153,9 @@ class ProjectionRuntime::Impl {
   // Applies [from, to] and commits at every batch or snapshot boundary.
   absl::Status ApplyRange(const std::shared_ptr<Generation>& g, GlobalPosition from,
                           GlobalPosition to, GlobalPosition* failed_at);
-  absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, GlobalPosition end);
+  // `snapshot`: `end` is a multiple of the generation's snapshot interval.
+  absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, GlobalPosition end,
+                           bool snapshot);
   void CutOver(const std::shared_ptr<Generation>& g);
   void Fail(Generation& g, const absl::Status& error, GlobalPosition position);
   void LogLine(const std::string& line, LogLevel level = LogLevel::kInfo) const;
