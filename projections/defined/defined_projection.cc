@@ -440,8 +440,9 @@ absl::Status ApplyRule(const Rule& rule, const EventView& e, EventDocs& docs, Sc
         const bool numeric = op.kind == OperationKind::kSum || op.kind == OperationKind::kMin ||
                              op.kind == OperationKind::kMax;
         if (numeric && !r.value.IsNumber()) {
-          return Bad(op.value.path, absl::StrCat(op.value.pointer, " is ", r.value.Kind(),
-                                                 ", not a number"));
+          return Bad(op.value.path, absl::StrCat(op.value.pointer.empty() ? "the value"
+                                                                          : op.value.pointer,
+                                                 " is ", r.value.Kind(), ", not a number"));
         }
         STRATA_RETURN_IF_ERROR(CheckSize(op.value.path, "the value",
                                          EncodeValue(r.value).size(), kValueBytesMax));

@@ -269,8 +269,10 @@ bool Definition::Reads(const EventView& event) const {
 }
 
 absl::StatusOr<Definition> Compile(const v1::ProjectionDefinition& proto) {
-  if (proto.ByteSizeLong() > kDefinitionBytesMax) {
-    return absl::ResourceExhaustedError(absl::StrCat("definition: ", proto.ByteSizeLong(),
+  // A script has its own, larger limit (checked with it).
+  const size_t bytes = proto.ByteSizeLong() - proto.script().lua().size();
+  if (bytes > kDefinitionBytesMax) {
+    return absl::ResourceExhaustedError(absl::StrCat("definition: ", bytes,
                                                      " bytes, more than the limit of ",
                                                      kDefinitionBytesMax));
   }
@@ -444,6 +446,17 @@ absl::StatusOr<Definition> Compile(const v1::ProjectionDefinition& proto) {
                              op.kind == OperationKind::kMax;
         if (numeric && op.value.kind == Source::Kind::kConstant && !op.value.constant.IsNumber()) {
           return Invalid(value_path + ".constant", "must be a number");
+        }
+        const bool text_attribute =
+            op.value.kind == Source::Kind::kAttribute &&
+            (op.value.attribute == EventAttribute::kStream ||
+             op.value.attribute == EventAttribute::kCategory ||
+             op.value.attribute == EventAttribute::kStreamId ||
+             op.value.attribute == EventAttribute::kEventType);
+        if (numeric && text_attribute) {
+          return Invalid(value_path + ".event",
+                         absl::StrCat(Quoted(value->event()), " is text; ", name,
+                                      " needs a number (position, stream_version, recorded_at)"));
         }
       }
       if (op.kind == OperationKind::kSet) {

@@ -343,7 +343,9 @@ absl::StatusOr<ScanAnswer> DefinitionRegistry::Scan(const std::string& name,
   std::optional<GlobalPosition> as_of = request.as_of;
   if (!request.page_token.empty()) {
     GlobalPosition token_position = 0;
-    STRATA_RETURN_IF_ERROR(DecodePageToken(request.page_token, &token_position, &range.after));
+    std::string after;
+    STRATA_RETURN_IF_ERROR(DecodePageToken(request.page_token, &token_position, &after));
+    range.after = std::move(after);
     if (as_of.has_value() && *as_of != token_position) {
       return absl::InvalidArgumentError(absl::StrCat(
           "as_of_position: ", *as_of, " differs from the page token's position ", token_position,

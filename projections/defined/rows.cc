@@ -133,26 +133,32 @@ absl::StatusOr<std::optional<Row>> GetRow(const StateReader& state,
 }
 
 absl::StatusOr<ScanResult> ScanRows(const StateReader& state, const ScanRange& range) {
-  const std::string prefix = range.prefix.empty() ? "" : EncodeKey(range.prefix);
+  // Parts are tested as vectors: [""] encodes to "", which is a real key.
+  const bool has_prefix = !range.prefix.empty();
+  const bool has_end = !range.end.empty();
+  const std::string prefix = has_prefix ? EncodeKey(range.prefix) : "";
   std::string start = range.start.empty() ? prefix : EncodeKey(range.start);
-  if (!range.after.empty()) {
+  if (range.after.has_value()) {
     // Past every field of that row: its fields are after + 0x01 + [cv] + name.
-    start = std::max(start, absl::StrCat(range.after, "\x01\xff"));
+    start = std::max(start, absl::StrCat(*range.after, "\x01\xff"));
   }
-  const std::string end = range.end.empty() ? "" : EncodeKey(range.end);
+  const std::string end = has_end ? EncodeKey(range.end) : "";
   ScanResult result;
   RowBuilder builder;
   absl::Status error;
   STRATA_RETURN_IF_ERROR(
       state.ScanFrom(prefix, start, [&](absl::string_view k, absl::string_view v) {
-        if (prefix.empty() && absl::StartsWith(k, kBookkeepingPrefix)) return true;
-        // The prefix must end at a part boundary: ["a"] is no prefix of ["ab"].
-        if (!prefix.empty() && k[prefix.size()] != kFieldMarker &&
-            k[prefix.size()] != kPartSeparator) {
-          return true;
+        if (!has_prefix && absl::StartsWith(k, kBookkeepingPrefix)) return true;
+        if (has_prefix) {
+          // The prefix must end at a part boundary: ["a"] is no prefix of ["ab"],
+          // and past the boundary bytes no key of the prefix follows.
+          const char next = k[prefix.size()];
+          if (next != kFieldMarker && next != kPartSeparator) {
+            return static_cast<unsigned char>(next) < static_cast<unsigned char>(kPartSeparator);
+          }
         }
         const absl::string_view row = k.substr(0, k.find(kFieldMarker));
-        if (!end.empty() && row >= end) return false;
+        if (has_end && row >= end) return false;
         if (builder.rows().size() == range.limit && row != builder.current()) {
           result.more = true;
           result.last = builder.current();

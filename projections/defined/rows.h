@@ -63,7 +63,7 @@ struct ScanRange {
   std::vector<std::string> prefix;  // parts every row's key starts with
   std::vector<std::string> start;   // from this key, inclusive (empty: the prefix's first)
   std::vector<std::string> end;     // to this key, exclusive (empty: the prefix's last)
-  std::string after;                // resume after this encoded key (a page token's)
+  std::optional<std::string> after;  // resume after this encoded key (a page token's)
   size_t limit = 100;
 };
 

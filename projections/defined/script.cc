@@ -9,6 +9,7 @@
 #include "absl/strings/strip.h"
 #include "engine/base/json_quote.h"
 #include "engine/base/macros.h"
+#include "engine/base/validate.h"
 #include "projections/defined/rows.h"
 #include "simdjson.h"
 
@@ -50,12 +51,21 @@ pairs = function(t)
   end
 end
 _ENV.next = nil  -- the global; the local above stays
+-- Finalizers run outside the CPU budget (Lua turns hooks off in them).
+local set_metatable, raw_get = setmetatable, rawget
+setmetatable = function(t, mt)
+  if type(mt) == "table" and raw_get(mt, "__gc") ~= nil then
+    error("setmetatable: __gc finalizers are not allowed", 2)
+  end
+  return set_metatable(t, mt)
+end
 )lua";
 
 constexpr char kFreeze[] = R"lua(
-setmetatable(_G, {__newindex = function(_, k)
+setmetatable(_G, {__metatable = false, __newindex = function(_, k)
   error("assignment to global '" .. tostring(k) .. "': keep what events change in the state", 2)
 end})
+rawset = nil
 )lua";
 
 absl::Status Bad(absl::string_view what) { return absl::InvalidArgumentError(what); }
@@ -120,6 +130,9 @@ class ScriptProjection::Vm {
       case LUA_TSTRING: {
         size_t n = 0;
         const char* s = lua_tolstring(L_, index, &n);
+        if (!internal::IsValidUtf8(absl::string_view(s, n))) {
+          return Bad("a string is not valid UTF-8");
+        }
         return Value::String(std::string(s, n));
       }
       case LUA_TTABLE: {
@@ -159,9 +172,7 @@ class ScriptProjection::Vm {
     if (auto e = dom_.parse(json.data(), json.size()).get(root); e) {
       return Bad(absl::StrCat("invalid JSON: ", simdjson::error_message(e)));
     }
-    lua_checkstack(L_, kJsonDepthMax + 8);
-    PushElement(root, 0);
-    return absl::OkStatus();
+    return PushElement(root, 0);
   }
 
  private:
@@ -177,8 +188,9 @@ class ScriptProjection::Vm {
       luaL_requiref(L_, lib, open, 1);
       lua_pop(L_, 1);
     }
-    for (const char* global :
-         {"dofile", "loadfile", "load", "require", "collectgarbage", "print", "warn"}) {
+    // pcall/xpcall would let a script catch its own CPU-budget error.
+    for (const char* global : {"dofile", "loadfile", "load", "require", "collectgarbage",
+                               "print", "warn", "pcall", "xpcall"}) {
       lua_pushnil(L_);
       lua_setglobal(L_, global);
     }
@@ -256,8 +268,14 @@ class ScriptProjection::Vm {
   static int Emit(lua_State* L) {
     Vm* vm = static_cast<Vm*>(lua_touserdata(L, lua_upvalueindex(1)));
     std::vector<std::string> key;
+    auto part = [&](int index) {
+      size_t len = 0;
+      const char* text = lua_tolstring(L, index, &len);
+      key.emplace_back(text, len);
+      return internal::IsValidUtf8(key.back());
+    };
     if (lua_type(L, 1) == LUA_TSTRING) {
-      key.emplace_back(lua_tostring(L, 1));
+      if (!part(1)) return luaL_error(L, "emit: the key is not valid UTF-8");
     } else if (lua_type(L, 1) == LUA_TTABLE) {
       const lua_Integer n = luaL_len(L, 1);
       if (n < 1 || n > static_cast<lua_Integer>(kKeyPartsMax)) {
@@ -269,7 +287,7 @@ class ScriptProjection::Vm {
           return luaL_error(L, "emit: key part %d is a %s, not a string", static_cast<int>(i),
                             luaL_typename(L, -1));
         }
-        key.emplace_back(lua_tostring(L, -1));
+        if (!part(-1)) return luaL_error(L, "emit: key part %d is not valid UTF-8", static_cast<int>(i));
         lua_pop(L, 1);
       }
     } else {
@@ -284,17 +302,28 @@ class ScriptProjection::Vm {
 
   absl::Status TableJson(int index, int depth, std::string* out) {
     if (depth > kJsonDepthMax) return Bad("tables nest more than 64 deep");
-    // An array when the keys are exactly 1..n.
+    if (!lua_checkstack(L_, 4)) return Bad("tables nest too deep for the Lua stack");
+    // Shared subtables can make the text exponentially larger than the
+    // tables: stop at the largest state a partition may hold.
+    if (out->size() > kScriptStateBytesMax) {
+      return Bad(absl::StrCat("the value encodes to more than the limit of ",
+                              kScriptStateBytesMax, " bytes"));
+    }
+    // An array when the keys are exactly the integers 1..n.
     const lua_Integer n = static_cast<lua_Integer>(lua_rawlen(L_, index));
     size_t count = 0;
     bool strings_only = true;
+    bool sequence = true;
     lua_pushnil(L_);
     while (lua_next(L_, index) != 0) {
       ++count;
       if (lua_type(L_, -2) != LUA_TSTRING) strings_only = false;
+      if (!lua_isinteger(L_, -2) || lua_tointeger(L_, -2) < 1 || lua_tointeger(L_, -2) > n) {
+        sequence = false;
+      }
       lua_pop(L_, 1);
     }
-    if (count > 0 && static_cast<size_t>(n) == count) {
+    if (count > 0 && sequence && static_cast<size_t>(n) == count) {
       out->push_back('[');
       for (lua_Integer i = 1; i <= n; ++i) {
         if (i > 1) out->push_back(',');
@@ -311,16 +340,20 @@ class ScriptProjection::Vm {
     keys.reserve(count);
     lua_pushnil(L_);
     while (lua_next(L_, index) != 0) {
-      keys.emplace_back(lua_tostring(L_, -2));
+      size_t len = 0;
+      const char* key = lua_tolstring(L_, -2, &len);  // a string key: no conversion
+      keys.emplace_back(key, len);
       lua_pop(L_, 1);
     }
     std::sort(keys.begin(), keys.end());
     out->push_back('{');
     for (size_t i = 0; i < keys.size(); ++i) {
       if (i > 0) out->push_back(',');
+      if (!internal::IsValidUtf8(keys[i])) return Bad("a table key is not valid UTF-8");
       out->append(JsonQuote(keys[i]));
       out->push_back(':');
-      lua_getfield(L_, index, keys[i].c_str());
+      lua_pushlstring(L_, keys[i].data(), keys[i].size());
+      lua_rawget(L_, index);
       absl::Status s = ElementJson(-1, depth, out);
       lua_pop(L_, 1);
       STRATA_RETURN_IF_ERROR(s);
@@ -337,51 +370,52 @@ class ScriptProjection::Vm {
     return absl::OkStatus();
   }
 
-  void PushElement(const simdjson::dom::element& e, int depth) {
+  absl::Status PushElement(const simdjson::dom::element& e, int depth) {
+    if (depth > kJsonDepthMax) return Bad("JSON nests more than 64 deep");
+    if (!lua_checkstack(L_, 4)) return Bad("JSON nests too deep for the Lua stack");
     switch (e.type()) {
       case simdjson::dom::element_type::OBJECT: {
         simdjson::dom::object o = e.get_object().value_unsafe();
         lua_createtable(L_, 0, static_cast<int>(o.size()));
-        if (depth >= kJsonDepthMax) return;
         for (auto field : o) {
           lua_pushlstring(L_, field.key.data(), field.key.size());
-          PushElement(field.value, depth + 1);
+          STRATA_RETURN_IF_ERROR(PushElement(field.value, depth + 1));
           lua_rawset(L_, -3);
         }
-        return;
+        return absl::OkStatus();
       }
       case simdjson::dom::element_type::ARRAY: {
         simdjson::dom::array a = e.get_array().value_unsafe();
         lua_createtable(L_, static_cast<int>(a.size()), 0);
-        if (depth >= kJsonDepthMax) return;
         lua_Integer i = 0;
         for (auto item : a) {
-          PushElement(item, depth + 1);
+          STRATA_RETURN_IF_ERROR(PushElement(item, depth + 1));
           lua_rawseti(L_, -2, ++i);
         }
-        return;
+        return absl::OkStatus();
       }
       case simdjson::dom::element_type::INT64:
         lua_pushinteger(L_, e.get_int64().value_unsafe());
-        return;
+        break;
       case simdjson::dom::element_type::UINT64:
         lua_pushnumber(L_, static_cast<double>(e.get_uint64().value_unsafe()));
-        return;
+        break;
       case simdjson::dom::element_type::DOUBLE:
         lua_pushnumber(L_, e.get_double().value_unsafe());
-        return;
+        break;
       case simdjson::dom::element_type::STRING: {
         std::string_view s = e.get_string().value_unsafe();
         lua_pushlstring(L_, s.data(), s.size());
-        return;
+        break;
       }
       case simdjson::dom::element_type::BOOL:
         lua_pushboolean(L_, e.get_bool().value_unsafe());
-        return;
+        break;
       case simdjson::dom::element_type::NULL_VALUE:
         lua_pushnil(L_);
-        return;
+        break;
     }
+    return absl::OkStatus();
   }
 
   lua_State* L_ = nullptr;
@@ -517,8 +551,11 @@ absl::StatusOr<std::string> PartitionOf(ScriptProjection::Vm& vm, const ScriptSp
     lua_pop(L, 1);
     return Bad(absl::StrCat("script: partition(event) returned a ", type, ", not a string"));
   }
-  std::string out = lua_tostring(L, -1);
+  size_t len = 0;
+  const char* text = lua_tolstring(L, -1, &len);
+  std::string out(text, len);
   lua_pop(L, 1);
+  if (!internal::IsValidUtf8(out)) return Bad("script: partition(event) is not valid UTF-8");
   return out;
 }
 
@@ -536,39 +573,52 @@ absl::Status ScriptProjection::Apply(const EventView& event, ProjectionWriter& w
   lua_State* L = vm->L();
   const int top = lua_gettop(L);
   vm->StartBudget();
-  // The handler, if the script has one for this type.
-  lua_getglobal(L, "on");
-  bool handled = false;
-  if (lua_istable(L, -1)) {
-    lua_pushlstring(L, event.type.data(), event.type.size());
-    lua_rawget(L, -2);
-    handled = lua_isfunction(L, -1);
-  }
-  absl::Status result;
-  std::string state_json;
-  std::string row;
-  if (handled) {
+  // Everything that touches Lua runs inside one protected call: an error
+  // outside any (a failed allocation at the memory cap, say) would abort.
+  struct Call {
+    Vm* vm;
+    const ScriptSpec* script;
+    const EventView* event;
+    const JsonViews* views;
+    ProjectionWriter* writer;
+    bool handled = false;
+    absl::Status result;
+    std::string state_json;
+    std::string row;
+  } call{vm.get(), &script, &event, views_.get(), &writer, false, {}, {}, {}};
+  lua_pushcfunction(L, [](lua_State* L) -> int {
+    Call& c = *static_cast<Call*>(lua_touserdata(L, 1));
+    lua_settop(L, 0);
+    Vm& vm = *c.vm;
+    // The handler, if the script has one for this type.
+    lua_getglobal(L, "on");
+    if (lua_istable(L, -1)) {
+      lua_pushlstring(L, c.event->type.data(), c.event->type.size());
+      lua_rawget(L, -2);
+      c.handled = lua_isfunction(L, -1);
+    }
+    if (!c.handled) return 0;
     const int handler = lua_gettop(L);
-    result = [&]() -> absl::Status {
-      STRATA_RETURN_IF_ERROR(PushEvent(*vm, event, views_.get()));
+    c.result = [&]() -> absl::Status {
+      STRATA_RETURN_IF_ERROR(PushEvent(vm, *c.event, c.views));
       const int event_index = lua_gettop(L);
       STRATA_ASSIGN_OR_RETURN(std::string partition,
-                              PartitionOf(*vm, script, event, event_index));
-      row = EncodeKey({std::string(kStatePart), partition});
-      if (row.size() > kKeyBytesMax) {
-        return Bad(absl::StrCat("the partition key is ", row.size(), " bytes, more than ",
+                              PartitionOf(vm, *c.script, *c.event, event_index));
+      c.row = EncodeKey({std::string(kStatePart), partition});
+      if (c.row.size() > kKeyBytesMax) {
+        return Bad(absl::StrCat("the partition key is ", c.row.size(), " bytes, more than ",
                                 kKeyBytesMax));
       }
       // state: stored, or init(), or {}.
       STRATA_ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                              writer.Get(FieldKey(row, kValueField, kStateField)));
+                              c.writer->Get(FieldKey(c.row, kValueField, kStateField)));
       if (stored.has_value()) {
         STRATA_ASSIGN_OR_RETURN(Value v, DecodeValue(*stored));
-        STRATA_RETURN_IF_ERROR(vm->Push(v));
+        STRATA_RETURN_IF_ERROR(vm.Push(v));
       } else {
         lua_getglobal(L, "init");
         if (lua_isfunction(L, -1)) {
-          STRATA_RETURN_IF_ERROR(vm->Call(0));
+          STRATA_RETURN_IF_ERROR(vm.Call(0));
         } else {
           lua_pop(L, 1);
           lua_newtable(L);
@@ -578,21 +628,35 @@ absl::Status ScriptProjection::Apply(const EventView& event, ProjectionWriter& w
       lua_pushvalue(L, handler);
       lua_pushvalue(L, state_index);
       lua_pushvalue(L, event_index);
-      STRATA_RETURN_IF_ERROR(vm->Call(2));
+      STRATA_RETURN_IF_ERROR(vm.Call(2));
       if (lua_isnil(L, -1)) {  // mutated in place
         lua_pop(L, 1);
         lua_pushvalue(L, state_index);
       }
-      STRATA_ASSIGN_OR_RETURN(Value next, vm->ToValue(-1));
-      state_json = EncodeValue(next);
-      if (state_json.size() > kScriptStateBytesMax) {
-        return Bad(absl::StrCat("the partition's state is ", state_json.size(),
+      STRATA_ASSIGN_OR_RETURN(Value next, vm.ToValue(-1));
+      c.state_json = EncodeValue(next);
+      if (c.state_json.size() > kScriptStateBytesMax) {
+        return Bad(absl::StrCat("the partition's state is ", c.state_json.size(),
                                 " bytes, more than the limit of ", kScriptStateBytesMax));
       }
       return absl::OkStatus();
     }();
+    return 0;
+  });
+  lua_pushlightuserdata(L, &call);
+  const int rc = lua_pcall(L, 1, 0, 0);
+  if (rc != LUA_OK) {
+    call.handled = true;
+    call.result = Bad(absl::StrCat(
+        "script: ", rc == LUA_ERRMEM ? "memory cap exceeded: " : "",
+        lua_isstring(L, -1) ? lua_tostring(L, -1) : "error object"));
+    lua_gc(L, LUA_GCCOLLECT);
   }
   lua_settop(L, top);
+  const bool handled = call.handled;
+  absl::Status result = std::move(call.result);
+  const std::string& row = call.row;
+  const std::string& state_json = call.state_json;
   std::vector<std::pair<std::vector<std::string>, Value>> emitted = std::move(vm->emitted());
   Return(std::move(vm));
   if (!handled) return absl::OkStatus();

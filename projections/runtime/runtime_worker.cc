@@ -52,7 +52,9 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
     }
     const bool boundary = e.position == to || e.position % k == 0 ||
                           e.position - batch_start + 1 >= options_.batch_events_max;
-    if (!boundary) return true;
+    // Stopping (a drop, a retire, shutdown) does not wait for the batch's end:
+    // the uncommitted part is applied again from the checkpoint.
+    if (!boundary) return !g->stop.load();
     s = CommitBatch(*g, overlay, e.position, /*snapshot=*/e.position % k == 0);
     if (!s.ok()) {
       error = s;

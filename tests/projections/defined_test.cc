@@ -151,6 +151,9 @@ TEST(CompileTest, EveryRefusedDefinitionNamesItsField) {
           "operations":[{"field":"n","max":{"constant":"\"x\""}}]})"),
        "rules[0].operations[0].max.constant: must be a number"},
       {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
+          "operations":[{"field":"n","sum":{"event":"stream"}}]})"),
+       "rules[0].operations[0].sum.event: 'stream' is text; sum needs a number"},
+      {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
           "operations":[{"field":"n","last":{"constant":"open"}}]})"),
        "rules[0].operations[0].last.constant: not a JSON value"},
       {with_rule(R"({"keys":[{"parts":[{"literal":"a"}]}],
@@ -330,7 +333,8 @@ TEST(DefinedProjectionTest, FailPolicyFoldMatchesUpToTheFirstBadEvent) {
 TEST(ScanRowsTest, PrefixStartEndAndPages) {
   MapWriter w;
   for (const std::vector<std::string>& key :
-       std::vector<std::vector<std::string>>{{"a"}, {"a", "1"}, {"a", "2"}, {"ab"}, {"b", "1"}}) {
+       std::vector<std::vector<std::string>>{{""}, {"", "x"}, {"a"}, {"a", "1"}, {"a", "2"},
+                                             {"ab"}, {"b", "1"}}) {
     w.Add(FieldKey(EncodeKey(key), kCounterField, "n"), 1);
   }
   w.Put(kSkippedCountKey, EncodeCounter(3));
@@ -350,17 +354,26 @@ TEST(ScanRowsTest, PrefixStartEndAndPages) {
     return out;
   };
   using Keys = std::vector<std::vector<std::string>>;
-  EXPECT_EQ(keys(range({}, {}, {})), (Keys{{"a"}, {"a", "1"}, {"a", "2"}, {"ab"}, {"b", "1"}}));
+  EXPECT_EQ(keys(range({}, {}, {})),
+            (Keys{{""}, {"", "x"}, {"a"}, {"a", "1"}, {"a", "2"}, {"ab"}, {"b", "1"}}));
+  // [""] is a key like any other: as a prefix, an end, and a page's last row.
+  EXPECT_EQ(keys(range({""}, {}, {})), (Keys{{""}, {"", "x"}}));
+  EXPECT_EQ(keys(range({}, {}, {""})), Keys{});
+  EXPECT_EQ(keys(range({}, {}, {"a"})), (Keys{{""}, {"", "x"}}));
   EXPECT_EQ(keys(range({"a"}, {}, {})), (Keys{{"a"}, {"a", "1"}, {"a", "2"}}));
   EXPECT_EQ(keys(range({"a"}, {"a", "1"}, {})), (Keys{{"a", "1"}, {"a", "2"}}));
   EXPECT_EQ(keys(range({}, {"a", "2"}, {"b"})), (Keys{{"a", "2"}, {"ab"}}));
   ScanRange page;
-  page.limit = 2;
+  page.limit = 1;
   absl::StatusOr<ScanResult> first = ScanRows(w, page);
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(first->more);
+  EXPECT_EQ(first->last, "");  // the row [""]
   page.after = first->last;
-  EXPECT_EQ(keys(page), (Keys{{"a", "2"}, {"ab"}}));
+  EXPECT_EQ(keys(page), (Keys{{"", "x"}}));
+  page.limit = 2;
+  page.after = EncodeKey({"a"});
+  EXPECT_EQ(keys(page), (Keys{{"a", "1"}, {"a", "2"}}));
   page.limit = 10;
   absl::StatusOr<ScanResult> last = ScanRows(w, page);
   ASSERT_TRUE(last.ok());

@@ -228,6 +228,13 @@ TEST(ScriptTest, SandboxViolationsAreBadEventsWithThePositionAndTheLine) {
            {"local s = string.rep('x', 200 * 1024 * 1024)", "memory cap exceeded"},
            {"counter = 1", "s.lua:3: assignment to global 'counter'"},
            {"error('boom')", "s.lua:3: boom"},
+           {"pcall(function() end)", "s.lua:3: attempt to call a nil value (global 'pcall')"},
+           {"setmetatable({}, {__gc = function() end})", "__gc finalizers are not allowed"},
+           {"local t = {} for i = 1, 40 do t = {t, t} end state.x = t",
+            "encodes to more than the limit"},
+           {"state.t = {10, nil, 30, x = 'a'}", "keys other than strings (or 1..n) is not JSON"},
+           {"rawset(_G, 'x', 1)", "attempt to call a nil value (global 'rawset')"},
+           {"emit('k\\255', 1)", "emit: the key is not valid UTF-8"},
        }) {
     const std::string lua =
         absl::StrCat("on = {}\nfunction on.A(state, event)\n  ", c.body, "\nend\n");
@@ -244,6 +251,16 @@ TEST(ScriptTest, SandboxViolationsAreBadEventsWithThePositionAndTheLine) {
     // The projection's Lua state is still usable afterwards.
     absl::Status again = ApplyAll(p, {{"x-1", "B", "{}"}}, w);
     EXPECT_TRUE(again.ok()) << again;
+  }
+  // JSON nested deeper than the Lua stack takes is a bad event, not a crash.
+  {
+    absl::StatusOr<Definition> deep = CompileScript("on = {}\nfunction on.A(s, e) end\n", "");
+    ASSERT_TRUE(deep.ok());
+    ScriptProjection p(*deep, 1);
+    MapWriter w;
+    const std::string data = std::string(200, '[') + std::string(200, ']');
+    absl::Status s = ApplyAll(p, {{"x-1", "A", data}}, w);
+    EXPECT_THAT(std::string(s.message()), HasSubstr("data: JSON nests more than 64 deep"));
   }
   // Under "skip" the event is counted and the fold goes on.
   absl::StatusOr<Definition> def = CompileScript(
