@@ -14,7 +14,7 @@
 namespace strata::defined {
 namespace {
 
-constexpr char kPageTokenFormat = '\x01';
+constexpr char kPageTokenFormat = '\x02';
 
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
@@ -59,24 +59,37 @@ absl::Status CheckKeyParts(absl::string_view field, const std::vector<std::strin
   return absl::OkStatus();
 }
 
-std::string EncodePageToken(GlobalPosition position, absl::string_view after) {
+// A page token: format byte, the first page's position and the generation it
+// read (u64 BE each), then the last row's encoded key.
+std::string EncodePageToken(GlobalPosition position, uint64_t generation,
+                            absl::string_view after) {
   std::string raw(1, kPageTokenFormat);
   internal::PutBigEndian64(&raw, position);
+  internal::PutBigEndian64(&raw, generation);
   raw.append(after.data(), after.size());
   return absl::WebSafeBase64Escape(raw);
 }
 
 absl::Status DecodePageToken(absl::string_view token, GlobalPosition* position,
-                             std::string* after) {
+                             uint64_t* generation, std::string* after) {
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 9 ||
-      raw[0] != kPageTokenFormat || !DecodeKey(absl::string_view(raw).substr(9)).has_value()) {
+  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 17 ||
+      raw[0] != kPageTokenFormat || !DecodeKey(absl::string_view(raw).substr(17)).has_value()) {
     return absl::InvalidArgumentError(
         "page_token: malformed; pass the next_page_token of the previous page unchanged");
   }
   *position = internal::GetBigEndian64(raw.data() + 1);
-  *after = raw.substr(9);
+  *generation = internal::GetBigEndian64(raw.data() + 9);
+  *after = raw.substr(17);
   return absl::OkStatus();
+}
+
+// The generation of `name` that answers reads (0: none).
+uint64_t LiveGeneration(const ProjectionRuntime& runtime, const std::string& name) {
+  for (const ProjectionStatus& st : runtime.Status()) {
+    if (st.name == name && st.state == GenerationState::kLive) return st.generation;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -341,11 +354,21 @@ absl::StatusOr<ScanAnswer> DefinitionRegistry::Scan(const std::string& name,
   range.end = request.end;
   range.limit = request.limit == 0 ? kScanLimitDefault : request.limit;
   std::optional<GlobalPosition> as_of = request.as_of;
+  // The generation read: a page token continues only the generation that
+  // answered the first page (not a new version cut over since).
+  const uint64_t generation = LiveGeneration(*runtime_, name);
   if (!request.page_token.empty()) {
     GlobalPosition token_position = 0;
+    uint64_t token_generation = 0;
     std::string after;
-    STRATA_RETURN_IF_ERROR(DecodePageToken(request.page_token, &token_position, &after));
+    STRATA_RETURN_IF_ERROR(
+        DecodePageToken(request.page_token, &token_position, &token_generation, &after));
     range.after = std::move(after);
+    if (token_generation != generation) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "page_token: projection ", name, " was rebuilt or redefined since the first page (",
+          "generation ", token_generation, ", now ", generation, "); scan again from the start"));
+    }
     if (as_of.has_value() && *as_of != token_position) {
       return absl::InvalidArgumentError(absl::StrCat(
           "as_of_position: ", *as_of, " differs from the page token's position ", token_position,
@@ -359,10 +382,18 @@ absl::StatusOr<ScanAnswer> DefinitionRegistry::Scan(const std::string& name,
       [&](absl::Span<const StateReader* const> readers, GlobalPosition position) -> absl::Status {
         STRATA_ASSIGN_OR_RETURN(ScanResult result, ScanRows(*readers[0], range));
         answer.rows = std::move(result.rows);
-        if (result.more) answer.next_page_token = EncodePageToken(position, result.last);
+        if (result.more) {
+          answer.next_page_token = EncodePageToken(position, generation, result.last);
+        }
         answer.position = position;
         return absl::OkStatus();
       }));
+  if (LiveGeneration(*runtime_, name) != generation) {
+    // Cut over during the read: which generation answered is unknown.
+    return absl::UnavailableError(absl::StrCat("projection ", name,
+                                               " cut over to a new generation during the scan; "
+                                               "retry"));
+  }
   return answer;
 }
 

@@ -251,6 +251,14 @@ TEST_F(DefinedProjectionsTest, RedefineCutsOverDeleteRetiresAndRestartKeepsAll) 
   EXPECT_EQ(same.position(), v1_resp.position());
   EXPECT_EQ(same.state(), "live");
 
+  // A page token of version 1, to be refused once version 2 answers.
+  v1::ScanRowsRequest first_page;
+  first_page.set_projection("orders");
+  first_page.set_limit(1);
+  v1::ScanRowsResponse first_rows;
+  ASSERT_TRUE(queries_->Scan(Ctx().get(), first_page, &first_rows).ok());
+  ASSERT_FALSE(first_rows.next_page_token().empty());
+
   // A changed definition: version 2, built while version 1 answers.
   const std::string v2_json = R"({"name":"orders","rules":[{"event_types":["OrderPlaced"],
       "keys":[{"parts":[{"event":"category"}]}],"operations":[{"field":"placed","count":{}}]}]})";
@@ -264,6 +272,10 @@ TEST_F(DefinedProjectionsTest, RedefineCutsOverDeleteRetiresAndRestartKeepsAll) 
   v1::GetRowResponse got;
   ASSERT_TRUE(queries_->Get(Ctx().get(), get, &got).ok());  // v1 or v2: always an answer
   WaitLive("orders", 2);
+  first_page.set_page_token(first_rows.next_page_token());
+  grpc::Status stale = queries_->Scan(Ctx().get(), first_page, &first_rows);
+  EXPECT_EQ(stale.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(stale.error_message(), HasSubstr("was rebuilt or redefined since the first page"));
   int placed_count = 0;
   for (const OrderEvent& e : events) {
     placed_count += e.type == "OrderPlaced" && e.stream.rfind("order-", 0) == 0;
