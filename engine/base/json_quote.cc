@@ -8,7 +8,13 @@ namespace strata {
 
 std::string JsonQuote(absl::string_view text) {
   std::string out;
-  out.reserve(text.size() + 2);
+  AppendJsonQuoted(text, &out);
+  return out;
+}
+
+void AppendJsonQuoted(absl::string_view text, std::string* out_ptr) {
+  std::string& out = *out_ptr;
+  out.reserve(out.size() + text.size() + 2);
   out.push_back('"');
   for (size_t i = 0; i < text.size();) {
     const auto c = static_cast<unsigned char>(text[i]);
@@ -59,7 +65,6 @@ std::string JsonQuote(absl::string_view text) {
     i += len;
   }
   out.push_back('"');
-  return out;
 }
 
 }  // namespace strata

@@ -12,6 +12,8 @@ namespace strata {
 // `text` as a JSON string literal, quotes included. Invalid UTF-8 bytes become
 // U+FFFD so the output is always valid JSON.
 std::string JsonQuote(absl::string_view text);
+// The same, appended to `out` (no temporary string).
+void AppendJsonQuoted(absl::string_view text, std::string* out);
 
 }  // namespace strata
 

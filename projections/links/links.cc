@@ -271,28 +271,41 @@ std::string EncodeClickRecorded(absl::string_view link_id, absl::string_view cou
 }
 
 absl::StatusOr<std::string> EventJson(const EventView& event) {
+  // One string, appended in place: this runs for every link event a defined
+  // projection reads.
   std::string scratch;
-  auto field = [](absl::string_view name, absl::string_view value) {
-    return absl::StrCat("\"", name, "\":", JsonQuote(value));
+  std::string out;
+  out.reserve(160 + event.data.size());
+  auto field = [&out](const char* name, absl::string_view value) {
+    out.append(name);
+    AppendJsonQuoted(value, &out);
   };
   if (event.type == kLinkCreatedType) {
     if (const auto* e = VerifiedRoot<fbs::LinkCreated>(event.data, &scratch); e != nullptr) {
-      return absl::StrCat("{", field("link_id", ToView(e->link_id())), ",",
-                          field("destination", ToView(e->destination())), ",",
-                          field("owner", ToView(e->owner())), "}");
+      field("{\"link_id\":", ToView(e->link_id()));
+      field(",\"destination\":", ToView(e->destination()));
+      field(",\"owner\":", ToView(e->owner()));
+      out.push_back('}');
+      return out;
     }
   } else if (event.type == kDestinationUpdatedType) {
     if (const auto* e = VerifiedRoot<fbs::DestinationUpdated>(event.data, &scratch);
         e != nullptr) {
-      return absl::StrCat("{", field("link_id", ToView(e->link_id())), ",",
-                          field("destination", ToView(e->destination())), "}");
+      field("{\"link_id\":", ToView(e->link_id()));
+      field(",\"destination\":", ToView(e->destination()));
+      out.push_back('}');
+      return out;
     }
   } else if (event.type == kClickRecordedType) {
     if (const auto* e = VerifiedRoot<fbs::ClickRecorded>(event.data, &scratch); e != nullptr) {
       const int64_t at = e->clicked_at_us() != 0 ? e->clicked_at_us() : event.recorded_at_us;
-      return absl::StrCat("{", field("link_id", ToView(e->link_id())), ",",
-                          field("country", ToView(e->country())), ",",
-                          field("device", ToView(e->device())), ",\"clicked_at_us\":", at, "}");
+      field("{\"link_id\":", ToView(e->link_id()));
+      field(",\"country\":", ToView(e->country()));
+      field(",\"device\":", ToView(e->device()));
+      out.append(",\"clicked_at_us\":");
+      absl::StrAppend(&out, at);
+      out.push_back('}');
+      return out;
     }
   } else {
     return absl::InvalidArgumentError(
