@@ -159,14 +159,19 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-std::shared_ptr<Projection> DefinedClicks(const std::string& source_dir, bool json) {
+// examples/projections/link_clicks.json; with `json`, over the JSON log's
+// streams instead.
+v1::ProjectionDefinition ClicksDefinition(const std::string& source_dir, bool json) {
   v1::ProjectionDefinition proto;
   const std::string text = ReadFile(source_dir + "/examples/projections/link_clicks.json");
   if (!google::protobuf::util::JsonStringToMessage(text, &proto).ok()) Die("link_clicks.json");
-  if (json) {
-    proto.mutable_source()->set_stream_prefixes(0, "jclicks-");
-  }
-  defined::Definition def = OrDie(defined::Compile(proto), "compile link_clicks.json");
+  if (json) proto.mutable_source()->set_stream_prefixes(0, "jclicks-");
+  return proto;
+}
+
+std::shared_ptr<Projection> DefinedClicks(const std::string& source_dir, bool json) {
+  defined::Definition def =
+      OrDie(defined::Compile(ClicksDefinition(source_dir, json)), "compile link_clicks.json");
   auto views = std::make_shared<const defined::JsonViews>(
       defined::JsonViews{{links::kContentType, links::EventJson}});
   return std::make_shared<defined::DefinedProjection>(std::move(def), 1, views);
@@ -408,10 +413,7 @@ on = {Placed = move, Paid = move, Shipped = move, Cancelled = move}
   // The same definition with the server's snapshot interval (10,000) and two
   // of its own: time travel replays at most K events after a snapshot.
   for (uint64_t k : {uint64_t{0}, uint64_t{1'000}, uint64_t{250}}) {
-    v1::ProjectionDefinition proto;
-    const std::string text = ReadFile(source_dir + "/examples/projections/link_clicks.json");
-    if (!google::protobuf::util::JsonStringToMessage(text, &proto).ok()) Die("link_clicks.json");
-    proto.mutable_source()->set_stream_prefixes(0, "jclicks-");
+    v1::ProjectionDefinition proto = ClicksDefinition(source_dir, /*json=*/true);
     const std::string name = k == 0 ? "clicks" : absl::StrCat("clicks_k", k);
     proto.set_name(name);
     proto.set_snapshot_interval_events(k);

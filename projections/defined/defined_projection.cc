@@ -109,23 +109,21 @@ class EventDocs {
     bool& ready = metadata ? metadata_ready_ : data_ready_;
     const char* doc = metadata ? "metadata" : "data";
     if (!ready) {
-      absl::string_view text = metadata ? event_.metadata : event_.data;
-      if (!metadata && !absl::StartsWith(event_.content_type, kJsonContentType)) {
+      absl::string_view text = event_.metadata;
+      if (!metadata) {
         thread_local std::string viewed;
-        auto view = views_ == nullptr ? JsonViews::const_iterator()
-                                      : views_->find(event_.content_type);
-        if (views_ == nullptr || view == views_->end()) {
+        absl::StatusOr<std::optional<absl::string_view>> data =
+            DataAsJson(event_, views_, &viewed);
+        if (!data.ok()) {
+          if (data.status().code() != absl::StatusCode::kInvalidArgument) return data.status();
+          return Bad(path, data.status().message());
+        }
+        if (!data->has_value()) {
           return Bad(path, absl::StrCat("data has content type '",
                                         absl::CHexEscape(event_.content_type.substr(0, 64)),
                                         "', not application/json"));
         }
-        absl::StatusOr<std::string> json = view->second(event_);
-        if (!json.ok()) {
-          if (json.status().code() != absl::StatusCode::kInvalidArgument) return json.status();
-          return Bad(path, absl::StrCat("data: ", json.status().message()));
-        }
-        viewed = *std::move(json);
-        text = viewed;
+        text = **data;
       }
       if (text.empty()) return Bad(path, absl::StrCat(doc, " is empty, not JSON"));
       reader.Reset(text);
@@ -313,14 +311,6 @@ struct Resolved {
   std::vector<std::pair<const std::string*, std::string>> set;  // name, stored value
 };
 
-void AppendFieldKey(const std::string& row, char kind, const std::string& field,
-                    std::string* out) {
-  out->append(row);
-  out->push_back(kFieldMarker);
-  out->push_back(kind);
-  out->append(field);
-}
-
 absl::Status ApplyOperation(const Operation& op, const Resolved& r, const std::string& row,
                             Staging& staging) {
   if (op.kind == OperationKind::kCount) {
@@ -476,6 +466,22 @@ absl::Status DefinedProjection::Apply(const EventView& event, ProjectionWriter& 
   if (bad.ok()) return scratch.staging.Flush();
   if (bad.code() != absl::StatusCode::kInvalidArgument) return bad;  // a storage error
   return BadEvent(definition_, event, bad, writer);
+}
+
+absl::StatusOr<std::optional<absl::string_view>> DataAsJson(const EventView& event,
+                                                           const JsonViews* views,
+                                                           std::string* viewed) {
+  if (absl::StartsWith(event.content_type, kJsonContentType)) return event.data;
+  if (views == nullptr) return std::nullopt;
+  auto view = views->find(event.content_type);
+  if (view == views->end()) return std::nullopt;
+  absl::StatusOr<std::string> json = view->second(event);
+  if (!json.ok()) {
+    if (json.status().code() != absl::StatusCode::kInvalidArgument) return json.status();
+    return absl::InvalidArgumentError(absl::StrCat("data: ", json.status().message()));
+  }
+  *viewed = *std::move(json);
+  return absl::string_view(*viewed);
 }
 
 absl::Status BadEvent(const Definition& definition, const EventView& event,

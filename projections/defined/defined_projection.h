@@ -19,6 +19,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "projections/defined/definition.h"
@@ -31,6 +32,14 @@ namespace strata::defined {
 // cannot, which makes the event a bad one).
 using JsonView = std::function<absl::StatusOr<std::string>(const EventView&)>;
 using JsonViews = std::map<std::string, JsonView, std::less<>>;
+
+// The event's data as JSON text: the data itself when its content type is
+// application/json, else what the view for its content type gives (kept in
+// *viewed); nullopt when there is neither. A view's InvalidArgument comes back
+// as InvalidArgument "data: ..."; its other errors as they are.
+absl::StatusOr<std::optional<absl::string_view>> DataAsJson(const EventView& event,
+                                                           const JsonViews* views,
+                                                           std::string* viewed);
 
 // What a definition does with a bad event (`bad`, InvalidArgument): under
 // "fail" the error naming the position; under "skip" OK after counting it in

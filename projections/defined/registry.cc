@@ -182,8 +182,7 @@ absl::StatusOr<DefineResult> DefinitionRegistry::Define(
     const v1::ProjectionDefinition& definition) {
   STRATA_ASSIGN_OR_RETURN(defined::Definition compiled, Compile(definition));
   const std::string& name = compiled.name;
-  if (std::find(options_.built_in_names.begin(), options_.built_in_names.end(), name) !=
-      options_.built_in_names.end()) {
+  if (IsBuiltIn(name)) {
     return absl::InvalidArgumentError(
         absl::StrCat("name: '", name, "' is a built-in projection; choose another name"));
   }
@@ -268,8 +267,7 @@ absl::StatusOr<GlobalPosition> DefinitionRegistry::Delete(const std::string& nam
     absl::MutexLock lock(&mu_);
     auto it = histories_.find(name);
     if (it == histories_.end() || it->second.deleted) {
-      if (std::find(options_.built_in_names.begin(), options_.built_in_names.end(), name) !=
-          options_.built_in_names.end()) {
+      if (IsBuiltIn(name)) {
         return absl::InvalidArgumentError(
             absl::StrCat("name: '", name, "' is built in; only defined projections can be deleted"));
       }
@@ -293,6 +291,11 @@ absl::StatusOr<GlobalPosition> DefinitionRegistry::Delete(const std::string& nam
   return appended.last_position;
 }
 
+bool DefinitionRegistry::IsBuiltIn(const std::string& name) const {
+  return std::find(options_.built_in_names.begin(), options_.built_in_names.end(), name) !=
+         options_.built_in_names.end();
+}
+
 bool DefinitionRegistry::IsDefined(const std::string& name) const {
   absl::MutexLock lock(&mu_);
   auto it = histories_.find(name);
@@ -301,8 +304,7 @@ bool DefinitionRegistry::IsDefined(const std::string& name) const {
 
 absl::Status DefinitionRegistry::CheckQueryable(const std::string& name) const {
   if (IsDefined(name)) return absl::OkStatus();
-  if (std::find(options_.built_in_names.begin(), options_.built_in_names.end(), name) !=
-      options_.built_in_names.end()) {
+  if (IsBuiltIn(name)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "projection: '", name, "' is built in, with its own queries (LinkQueries)"));
   }

@@ -126,6 +126,7 @@ class DefinitionRegistry {
                                             const google::protobuf::Message& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(define_mu_);
   absl::Status CheckQueryable(const std::string& name) const;
+  bool IsBuiltIn(const std::string& name) const;
   struct History {
     std::vector<StoredDefinition> versions;  // ascending
     bool deleted = false;

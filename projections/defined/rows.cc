@@ -107,13 +107,18 @@ std::optional<std::vector<std::string>> DecodeKey(absl::string_view encoded) {
   return parts;
 }
 
+void AppendFieldKey(absl::string_view encoded_key, char kind, absl::string_view field,
+                    std::string* out) {
+  out->append(encoded_key.data(), encoded_key.size());
+  out->push_back(kFieldMarker);
+  out->push_back(kind);
+  out->append(field.data(), field.size());
+}
+
 std::string FieldKey(absl::string_view encoded_key, char kind, absl::string_view field) {
   std::string out;
   out.reserve(encoded_key.size() + 2 + field.size());
-  out.append(encoded_key.data(), encoded_key.size());
-  out.push_back(kFieldMarker);
-  out.push_back(kind);
-  out.append(field.data(), field.size());
+  AppendFieldKey(encoded_key, kind, field, &out);
   return out;
 }
 

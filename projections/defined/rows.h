@@ -46,8 +46,11 @@ std::string EncodeKey(absl::Span<const std::string> parts);
 void AppendKeyPart(absl::string_view part, std::string* out);
 // nullopt when `encoded` is not an EncodeKey result.
 std::optional<std::vector<std::string>> DecodeKey(absl::string_view encoded);
-// The state key of `field` in the row at `encoded_key`.
+// The state key of `field` in the row at `encoded_key`; AppendFieldKey
+// appends it to `out`.
 std::string FieldKey(absl::string_view encoded_key, char kind, absl::string_view field);
+void AppendFieldKey(absl::string_view encoded_key, char kind, absl::string_view field,
+                    std::string* out);
 
 struct Row {
   std::vector<std::string> key;

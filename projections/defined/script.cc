@@ -504,23 +504,9 @@ absl::Status PushEvent(ScriptProjection::Vm& vm, const EventView& e, const JsonV
   lua_setfield(L, -2, "recorded_at");
   // data: JSON, or a JSON view, else nil.
   std::string viewed;
-  absl::string_view data;
-  bool has_data = false;
-  if (absl::StartsWith(e.content_type, "application/json")) {
-    data = e.data;
-    has_data = true;
-  } else if (views != nullptr) {
-    auto view = views->find(e.content_type);
-    if (view != views->end()) {
-      absl::StatusOr<std::string> json = view->second(e);
-      if (!json.ok()) return Bad(absl::StrCat("data: ", json.status().message()));
-      viewed = *std::move(json);
-      data = viewed;
-      has_data = true;
-    }
-  }
-  if (has_data && !data.empty()) {
-    absl::Status s = vm.PushJson(data);
+  STRATA_ASSIGN_OR_RETURN(std::optional<absl::string_view> data, DataAsJson(e, views, &viewed));
+  if (data.has_value() && !data->empty()) {
+    absl::Status s = vm.PushJson(*data);
     if (!s.ok()) return Bad(absl::StrCat("data: ", s.message()));
     lua_setfield(L, -2, "data");
   }
