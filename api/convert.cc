@@ -5,27 +5,23 @@
 namespace strata::api {
 
 void ToProto(const RecordedEvent& in, strata::v1::RecordedEvent* out) {
+  ToProto(RecordedEvent(in), out);
+}
+
+void ToProto(RecordedEvent&& in, strata::v1::RecordedEvent* out) {
   out->set_position(in.position);
-  out->set_stream(in.stream);
+  out->set_stream(std::move(in.stream));
   out->set_version(in.stream_version);
   out->set_event_id(in.event_id.ToString());
-  out->set_type(in.type);
-  out->set_content_type(in.content_type);
-  out->set_data(in.data);
-  out->set_metadata(in.metadata);
+  out->set_type(std::move(in.type));
+  out->set_content_type(std::move(in.content_type));
+  out->set_data(std::move(in.data));
+  out->set_metadata(std::move(in.metadata));
   out->set_recorded_at(in.recorded_at_us);
 }
 
 void ToProto(const EventView& in, strata::v1::RecordedEvent* out) {
-  out->set_position(in.position);
-  out->set_stream(std::string(in.stream));
-  out->set_version(in.stream_version);
-  out->set_event_id(in.event_id.ToString());
-  out->set_type(std::string(in.type));
-  out->set_content_type(std::string(in.content_type));
-  out->set_data(std::string(in.data));
-  out->set_metadata(std::string(in.metadata));
-  out->set_recorded_at(in.recorded_at_us);
+  ToProto(in.ToRecorded(), out);
 }
 
 absl::StatusOr<ExpectedVersion> FromProto(const strata::v1::ExpectedVersion& in) {

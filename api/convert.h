@@ -12,6 +12,7 @@
 namespace strata::api {
 
 void ToProto(const RecordedEvent& in, strata::v1::RecordedEvent* out);
+void ToProto(RecordedEvent&& in, strata::v1::RecordedEvent* out);  // moves the strings
 void ToProto(const EventView& in, strata::v1::RecordedEvent* out);
 // The API's event as the engine's (a client reading the log). InvalidArgument
 // for a malformed event id.

@@ -14,16 +14,24 @@ namespace {
 // sparse filter over a long stretch of the log returns between steps.
 constexpr uint64_t kFollowScanMax = 4096;
 
-// Appends the events `options` selects to `page`; returns how many, and the
-// position of the last one in `*last`.
+size_t PayloadBytes(const RecordedEvent& e) { return e.data.size() + e.metadata.size(); }
+
+// Appends the events `options` selects to `page`, stopping after the one that
+// brings their payload to `max_bytes` (then `*full` is set); returns how
+// many, and the position of the last one in `*last`.
 absl::StatusOr<uint64_t> ScanInto(const EventLog& log, const ReadAllOptions& options,
-                                  std::vector<RecordedEvent>* page, GlobalPosition* last) {
+                                  size_t max_bytes, std::vector<RecordedEvent>* page,
+                                  GlobalPosition* last, bool* full) {
   uint64_t count = 0;
+  size_t bytes = 0;
+  *full = false;
   absl::Status s = log.ScanAll(options, [&](const EventView& e) {
     page->push_back(e.ToRecorded());
     *last = e.position;
     ++count;
-    return true;
+    bytes += PayloadBytes(page->back());
+    *full = bytes >= max_bytes;
+    return !*full;
   });
   if (!s.ok()) return s;
   return count;
@@ -41,12 +49,14 @@ LogCursor::LogCursor(const EventLog* log, CursorOptions options, GlobalPosition 
   done_ = remaining_ == 0 || (options_.stream.empty() && !forward && next_ < first);
 }
 
-absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page) {
+absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page,
+                             size_t max_bytes) {
   if (done_ || max_events == 0) return absl::OkStatus();
   const uint64_t want = std::min<uint64_t>(remaining_, max_events);
   const bool forward = options_.direction == ReadDirection::kForward;
   uint64_t got = 0;
   uint64_t last = 0;  // version or position of the last event read
+  bool full = false;  // stopped by max_bytes, not by the end
   if (!options_.stream.empty()) {
     ReadStreamOptions o;
     o.from_version = next_;
@@ -55,9 +65,15 @@ absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page
     o.as_of_position = as_of_;
     absl::StatusOr<std::vector<RecordedEvent>> events = log_->ReadStream(options_.stream, o);
     if (!events.ok()) return events.status();
-    got = events->size();
-    if (got > 0) last = events->back().stream_version;
-    for (RecordedEvent& e : *events) page->push_back(std::move(e));
+    size_t bytes = 0;
+    for (RecordedEvent& e : *events) {
+      bytes += PayloadBytes(e);
+      last = e.stream_version;
+      page->push_back(std::move(e));
+      ++got;
+      full = bytes >= max_bytes;
+      if (full) break;
+    }
   } else {
     ReadAllOptions o;
     o.from_position = next_;
@@ -65,13 +81,14 @@ absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page
     o.max_count = want;
     o.as_of_position = as_of_;
     o.filter = options_.filter;
-    absl::StatusOr<uint64_t> scanned = ScanInto(*log_, o, page, &last);
+    absl::StatusOr<uint64_t> scanned = ScanInto(*log_, o, max_bytes, page, &last, &full);
     if (!scanned.ok()) return scanned.status();
     got = *scanned;
   }
   remaining_ -= got;
-  // Fewer than asked: nothing is left before the end (or the start).
-  done_ = got < want || remaining_ == 0;
+  // Fewer than asked and not stopped by size: nothing is left before the end
+  // (or the start).
+  done_ = (got < want && !full) || remaining_ == 0;
   if (got > 0) {
     const uint64_t first = options_.stream.empty() ? 1 : 0;
     if (forward) {
@@ -93,7 +110,8 @@ Follower::Follower(const EventLog* log, internal::FollowerRegistry* registry,
 
 Follower::~Follower() { Disarm(); }
 
-absl::Status Follower::Next(size_t max_events, std::vector<RecordedEvent>* page) {
+absl::Status Follower::Next(size_t max_events, std::vector<RecordedEvent>* page,
+                            size_t max_bytes) {
   if (max_events == 0) return absl::OkStatus();
   const GlobalPosition head = log_->Head();
   GlobalPosition cursor = cursor_.load(std::memory_order_relaxed);
@@ -106,10 +124,11 @@ absl::Status Follower::Next(size_t max_events, std::vector<RecordedEvent>* page)
     o.max_count = max_events;
     o.filter = filter_;
     GlobalPosition last = 0;
-    absl::StatusOr<uint64_t> scanned = ScanInto(*log_, o, page, &last);
+    bool full = false;
+    absl::StatusOr<uint64_t> scanned = ScanInto(*log_, o, max_bytes, page, &last, &full);
     if (!scanned.ok()) return scanned.status();
     found = *scanned;
-    cursor = found == max_events ? last : *o.as_of_position;
+    cursor = found == max_events || full ? last : *o.as_of_position;
   }
   cursor_.store(cursor, std::memory_order_release);
   return absl::OkStatus();

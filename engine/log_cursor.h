@@ -52,9 +52,12 @@ class LogCursor {
   LogCursor(LogCursor&&) = default;
   LogCursor& operator=(LogCursor&&) = default;
 
-  // Appends the next events, at most `max_events`, to `page`. Adds nothing
-  // once the read is done. DataLoss for a damaged record.
-  absl::Status Next(size_t max_events, std::vector<RecordedEvent>* page);
+  // Appends the next events, at most `max_events`, to `page`, stopping after
+  // the event that brings their payload (data + metadata) to `max_bytes`, so
+  // at least one event. Adds nothing once the read is done. DataLoss for a
+  // damaged record.
+  absl::Status Next(size_t max_events, std::vector<RecordedEvent>* page,
+                    size_t max_bytes = SIZE_MAX);
   bool done() const { return done_; }
   GlobalPosition as_of_position() const { return as_of_; }
 
@@ -77,10 +80,11 @@ class Follower {
   Follower& operator=(const Follower&) = delete;
 
   // Appends the matching events after the cursor, up to the head and at most
-  // `max_events`, to `page`, and moves the cursor past what it read. Adds
-  // nothing when the cursor is at the head (caught up). DataLoss for a
-  // damaged record.
-  absl::Status Next(size_t max_events, std::vector<RecordedEvent>* page);
+  // `max_events` and `max_bytes` (as LogCursor::Next), to `page`, and moves
+  // the cursor past what it read. Adds nothing when the cursor is at the head
+  // (caught up). DataLoss for a damaged record.
+  absl::Status Next(size_t max_events, std::vector<RecordedEvent>* page,
+                    size_t max_bytes = SIZE_MAX);
 
   // Every matching event at or before this position has been returned.
   GlobalPosition cursor() const { return cursor_.load(std::memory_order_acquire); }

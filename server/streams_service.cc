@@ -23,12 +23,22 @@ using strata::v1::ReadAllResponse;
 using strata::v1::ReadStreamResponse;
 using strata::v1::SubscribeResponse;
 
-// Events fetched per read from the log.
-constexpr size_t kPageEventsMax = 256;
+// Events fetched per read from the log, and their payload bytes (the read
+// stops after the event that reaches it).
+constexpr size_t kPageEventsMax = 1024;
+constexpr size_t kPageBytesMax = 1 << 20;
+// One message's bounds (strata.proto): events, and payload bytes, which a
+// single larger event may exceed.
+constexpr int kMessageEventsMax = 1024;
+constexpr size_t kMessageBytesMax = 1 << 20;
 
-// Writes events one message at a time from a LogCursor (a finite read) or a
-// Follower (a subscription: CaughtUp once it first runs dry, then parked on
-// the hub until the head moves).
+size_t PayloadBytes(const RecordedEvent& e) { return e.data.size() + e.metadata.size(); }
+
+// Writes batches of events from a LogCursor (a finite read) or a Follower (a
+// subscription: CaughtUp once it first runs dry, then parked on the hub until
+// the head moves). The next page is read while the previous message is being
+// written, so a reader that keeps up never waits for the log; a stalled one
+// holds one message in flight and one page buffered.
 //
 // Locking: mu_ guards the reactor's state; StartWrite and Finish are called
 // with it held, so a Finish (from OnCancel or Close) can never slip between
@@ -43,16 +53,10 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
   EventWriter(std::unique_ptr<Follower> follower, SubscriptionHub* hub)
       : follower_(std::move(follower)), hub_(hub) {}
 
-  void Start() { Pump(); }
+  void Start() { Pump(Cause::kStart); }
 
   Follower& follower() override { return *follower_; }
-  void Resume() override {
-    {
-      absl::MutexLock lock(&mu_);
-      dry_ = false;
-    }
-    Pump();
-  }
+  void Resume() override { Pump(Cause::kResume); }
   void Close() override {
     FinishOnce(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                             "server is shutting down; resubscribe after the last position seen"));
@@ -62,11 +66,12 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
   }
 
   void OnWriteDone(bool ok) override {
-    {
+    if (ok) {
+      Pump(Cause::kWriteDone);
+    } else {  // the call is ending: OnCancel/OnDone follow
       absl::MutexLock lock(&mu_);
       writing_ = false;
     }
-    if (ok) Pump();  // a failed write means the call is ending: OnCancel/OnDone follow
   }
   void OnCancel() override {
     FinishOnce(grpc::Status::CANCELLED);
@@ -94,28 +99,43 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
 
   enum class Step { kDone, kFetch, kPark };
 
-  void Pump() {
+  enum class Cause { kStart, kResume, kWriteDone };
+
+  // Runs the next steps until there is nothing to do now. What caused the
+  // call (a write done, the head moved) and the decision that follows are
+  // made under one lock, as are a read's result and the decision after it:
+  // two Pumps racing (a write completing during a read) can never both take
+  // the same step (e.g. park twice).
+  void Pump(Cause cause) {
     refs_.fetch_add(1);
-    Step step = Step::kFetch;
+    Step step;
+    {
+      absl::MutexLock lock(&mu_);
+      if (cause == Cause::kWriteDone) writing_ = false;
+      if (cause == Cause::kResume) dry_ = false;
+      step = NextStepLocked();
+      if (step == Step::kFetch) fetching_ = true;
+    }
     while (step == Step::kFetch) {
-      {
-        absl::MutexLock lock(&mu_);
-        step = NextStepLocked();
-        if (step != Step::kFetch) break;
-        fetching_ = true;
-      }
       std::vector<RecordedEvent> page;
-      const absl::Status s = cursor_.has_value() ? cursor_->Next(kPageEventsMax, &page)
-                                                 : follower_->Next(kPageEventsMax, &page);
+      const absl::Status s = cursor_.has_value()
+                                 ? cursor_->Next(kPageEventsMax, &page, kPageBytesMax)
+                                 : follower_->Next(kPageEventsMax, &page, kPageBytesMax);
       absl::MutexLock lock(&mu_);
       fetching_ = false;
       if (!s.ok()) {
         FinishLocked(ToGrpc(s));
+        step = Step::kDone;
         break;
       }
-      for (RecordedEvent& e : page) buffer_.push_back(std::move(e));
+      for (RecordedEvent& e : page) {
+        buffered_bytes_ += PayloadBytes(e);
+        buffer_.push_back(std::move(e));
+      }
       end_ = cursor_.has_value() && cursor_->done();
       dry_ = page.empty() && !end_;  // a subscription at the head
+      step = NextStepLocked();
+      if (step == Step::kFetch) fetching_ = true;
     }
     if (step == Step::kPark) {
       refs_.fetch_add(1);  // the hub's, dropped by the hub after Resume
@@ -124,23 +144,27 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
     Unref();
   }
 
-  // Starts the next write or the finish, or says what to do instead: read the
-  // next page, or park until the head moves (a caught-up subscription).
+  // Starts the next write or the finish, and says what to do next: read the
+  // next page (also while a write is under way), park until the head moves (a
+  // caught-up subscription), or nothing until a write or read completes.
   Step NextStepLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (finished_ || writing_ || fetching_) return Step::kDone;
-    if (!buffer_.empty()) {
-      message_.Clear();
-      Fill(buffer_.front(), &message_);
-      buffer_.pop_front();
+    if (finished_) return Step::kDone;
+    if (!writing_ && !buffer_.empty()) {
+      FillBatchLocked();
       writing_ = true;
       this->StartWrite(&message_);
+    }
+    // Read ahead while the buffer holds less than a full message.
+    if (fetching_ || buffer_.size() >= kMessageEventsMax || buffered_bytes_ >= kMessageBytesMax) {
       return Step::kDone;
     }
     if (end_) {
-      FinishLocked(grpc::Status::OK);
+      if (!buffer_.empty()) return Step::kDone;
+      if (!writing_) FinishLocked(grpc::Status::OK);
       return Step::kDone;
     }
     if (!dry_) return Step::kFetch;
+    if (writing_ || !buffer_.empty()) return Step::kDone;
     if (!caught_up_sent_ && FillCaughtUp(&message_)) {
       caught_up_sent_ = true;
       writing_ = true;
@@ -150,9 +174,20 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
     return Step::kPark;
   }
 
-  static void Fill(const RecordedEvent& e, ReadStreamResponse* m) { ToProto(e, m->mutable_event()); }
-  static void Fill(const RecordedEvent& e, ReadAllResponse* m) { ToProto(e, m->mutable_event()); }
-  static void Fill(const RecordedEvent& e, SubscribeResponse* m) { ToProto(e, m->mutable_event()); }
+  // Moves events from the buffer into message_, within the message bounds.
+  void FillBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    message_.Clear();
+    size_t bytes = 0;
+    while (!buffer_.empty() && message_.events_size() < kMessageEventsMax) {
+      RecordedEvent& e = buffer_.front();
+      const size_t size = PayloadBytes(e);
+      if (message_.events_size() > 0 && bytes + size > kMessageBytesMax) break;
+      bytes += size;
+      buffered_bytes_ -= size;
+      ToProto(std::move(e), message_.add_events());
+      buffer_.pop_front();
+    }
+  }
   bool FillCaughtUp(ReadStreamResponse*) { return false; }
   bool FillCaughtUp(ReadAllResponse*) { return false; }
   bool FillCaughtUp(SubscribeResponse* m) {
@@ -168,6 +203,7 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
   std::atomic<int> refs_{1};  // gRPC's, dropped in OnDone; the hub's while parked
   absl::Mutex mu_;
   std::deque<RecordedEvent> buffer_ ABSL_GUARDED_BY(mu_);
+  size_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // payload bytes in buffer_
   Response message_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;

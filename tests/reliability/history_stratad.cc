@@ -419,7 +419,9 @@ absl::StatusOr<std::optional<uint64_t>> ReadStreamHead(strata::v1::Streams::Stub
   auto reader = stub.ReadStream(&ctx, request);
   strata::v1::ReadStreamResponse message;
   std::optional<uint64_t> head;
-  while (reader->Read(&message)) head = message.event().version();
+  while (reader->Read(&message)) {
+    for (const strata::v1::RecordedEvent& e : message.events()) head = e.version();
+  }
   const grpc::Status status = reader->Finish();
   if (!status.ok()) return absl::UnavailableError(StatusText(status));
   return head;
@@ -435,16 +437,17 @@ absl::StatusOr<std::vector<LogEvent>> ReadAllEvents(const std::string& address,
   strata::v1::ReadAllResponse message;
   std::vector<LogEvent> out;
   while (reader->Read(&message)) {
-    strata::v1::RecordedEvent* e = message.mutable_event();
-    LogEvent event;
-    event.position = e->position();
-    event.stream = std::move(*e->mutable_stream());
-    event.version = e->version();
-    event.event_id = std::move(*e->mutable_event_id());
-    event.type = std::move(*e->mutable_type());
-    event.data = std::move(*e->mutable_data());
-    event.recorded_at_us = e->recorded_at();
-    out.push_back(std::move(event));
+    for (strata::v1::RecordedEvent& e : *message.mutable_events()) {
+      LogEvent event;
+      event.position = e.position();
+      event.stream = std::move(*e.mutable_stream());
+      event.version = e.version();
+      event.event_id = std::move(*e.mutable_event_id());
+      event.type = std::move(*e.mutable_type());
+      event.data = std::move(*e.mutable_data());
+      event.recorded_at_us = e.recorded_at();
+      out.push_back(std::move(event));
+    }
   }
   const grpc::Status status = reader->Finish();
   if (!status.ok()) {
@@ -463,7 +466,11 @@ absl::StatusOr<uint64_t> ReadHead(const std::string& address) {
   auto reader = stub->ReadAll(&ctx, request);
   strata::v1::ReadAllResponse message;
   uint64_t head = 0;
-  while (reader->Read(&message)) head = std::max<uint64_t>(head, message.event().position());
+  while (reader->Read(&message)) {
+    for (const strata::v1::RecordedEvent& e : message.events()) {
+      head = std::max<uint64_t>(head, e.position());
+    }
+  }
   const grpc::Status status = reader->Finish();
   if (!status.ok()) return absl::UnavailableError(absl::StrCat("ReadAll: ", StatusText(status)));
   return head;

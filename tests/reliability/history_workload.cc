@@ -226,17 +226,17 @@ void Workload::RunSubscriber(SubscriberLog* log, std::string address, uint64_t s
     auto reader = stub->Subscribe(&ctx, request);
     strata::v1::SubscribeResponse message;
     bool reconnect = false;
-    while (reader->Read(&message)) {
-      if (message.has_event()) {
-        const auto& e = message.event();
+    while (!reconnect && reader->Read(&message)) {
+      for (const strata::v1::RecordedEvent& e : message.events()) {
         log->events.push_back({e.position(), e.stream(), e.version(), e.event_id()});
         log->last_position = e.position();
         if (chance(rng) < options_.subscriber_reconnect_chance) {
-          reconnect = true;
+          reconnect = true;  // the rest of the batch counts as not delivered
           ctx.TryCancel();
           break;
         }
-      } else if (message.has_caught_up()) {
+      }
+      if (message.has_caught_up()) {
         log->caught_up.emplace_back(log->events.size(), message.caught_up().position());
       }
     }

@@ -164,18 +164,21 @@ class BadInputTest : public ::testing::Test {
     return streams_->Append(Ctx().get(), req, out != nullptr ? out : &ignored);
   }
 
+  // Reads a streamed answer to the end; its events go to `out`.
   template <typename Response, typename Request, typename Call>
-  grpc::Status Drain(Call call, const Request& req, std::vector<Response>* out = nullptr) {
+  grpc::Status Drain(Call call, const Request& req,
+                     std::vector<v1::RecordedEvent>* out = nullptr) {
     auto ctx = Ctx();
     auto reader = call(ctx.get(), req);
     Response r;
     while (reader->Read(&r)) {
-      if (out != nullptr) out->push_back(r);
+      if (out != nullptr) out->insert(out->end(), r.events().begin(), r.events().end());
     }
     return reader->Finish();
   }
 
-  grpc::Status ReadAll(const v1::ReadAllRequest& req, std::vector<v1::ReadAllResponse>* out = nullptr) {
+  grpc::Status ReadAll(const v1::ReadAllRequest& req,
+                       std::vector<v1::RecordedEvent>* out = nullptr) {
     return Drain<v1::ReadAllResponse>(
         [&](grpc::ClientContext* c, const v1::ReadAllRequest& r) { return streams_->ReadAll(c, r); },
         req, out);
@@ -720,13 +723,13 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
   // The whole log: dense positions, exactly the rows' writes, nothing from a
   // rejected request (those all used streams named "bad-...").
   EXPECT_EQ(server_->log().Head(), expected_head);
-  std::vector<v1::ReadAllResponse> all;
+  std::vector<v1::RecordedEvent> all;
   grpc::Status s = ReadAll(v1::ReadAllRequest(), &all);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(all.size(), expected_head);
   for (size_t i = 0; i < all.size(); ++i) {
-    ASSERT_EQ(all[i].event().position(), i + 1);
-    EXPECT_FALSE(all[i].event().stream().starts_with("bad")) << all[i].event().stream();
+    ASSERT_EQ(all[i].position(), i + 1);
+    EXPECT_FALSE(all[i].stream().starts_with("bad")) << all[i].stream();
   }
 
   // A normal client is still served.
@@ -740,8 +743,8 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
   s = ReadAll(last, &all);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(all.size(), 1u);
-  EXPECT_EQ(all[0].event().stream(), "after-the-table");
-  EXPECT_EQ(all[0].event().data(), "{\"i\":0}");
+  EXPECT_EQ(all[0].stream(), "after-the-table");
+  EXPECT_EQ(all[0].data(), "{\"i\":0}");
 }
 
 // Finding (see the report): a bad date range is refused only after the link
@@ -784,7 +787,7 @@ TEST_F(BadInputTest, SubscribeBeyondTheHeadIsNeverCaughtUpPastTheHead) {
   std::vector<uint64_t> delivered;
   while (reader->Read(&r)) {
     if (r.has_caught_up()) caught_up.emplace_back(r.caught_up().position(), server_->log().Head());
-    if (r.has_event()) delivered.push_back(r.event().position());
+    for (const v1::RecordedEvent& e : r.events()) delivered.push_back(e.position());
   }
   const grpc::Status s = reader->Finish();
   grow.join();
@@ -960,7 +963,7 @@ TEST_F(BadInputTest, ShutdownWithStalledSubscribersStillOpen) {
     uint64_t expect = 1;
     bool dense = true;
     while (sub.reader->Read(&r)) {
-      if (r.has_event()) dense = dense && r.event().position() == expect++;
+      for (const v1::RecordedEvent& e : r.events()) dense = dense && e.position() == expect++;
     }
     EXPECT_TRUE(dense);
     buffered_min = std::min(buffered_min, expect - 1);

@@ -74,12 +74,17 @@ class ServerTest : public ::testing::Test {
     return streams_->Append(Ctx().get(), req, out);
   }
 
-  std::vector<v1::RecordedEvent> ReadAll(const v1::ReadAllRequest& req, grpc::Status* status) {
+  // The events of a ReadAll; the events per message in `batches`.
+  std::vector<v1::RecordedEvent> ReadAll(const v1::ReadAllRequest& req, grpc::Status* status,
+                                         std::vector<int>* batches = nullptr) {
     auto ctx = Ctx();
     auto reader = streams_->ReadAll(ctx.get(), req);
     std::vector<v1::RecordedEvent> out;
     v1::ReadAllResponse r;
-    while (reader->Read(&r)) out.push_back(r.event());
+    while (reader->Read(&r)) {
+      out.insert(out.end(), r.events().begin(), r.events().end());
+      if (batches != nullptr) batches->push_back(r.events_size());
+    }
     *status = reader->Finish();
     return out;
   }
@@ -160,19 +165,66 @@ TEST_F(ServerTest, AppendAndReadBack) {
   auto reader = streams_->ReadStream(ctx.get(), rs);
   std::vector<uint64_t> versions;
   v1::ReadStreamResponse m;
-  while (reader->Read(&m)) versions.push_back(m.event().version());
+  while (reader->Read(&m)) {
+    for (const v1::RecordedEvent& e : m.events()) versions.push_back(e.version());
+  }
   ASSERT_TRUE(reader->Finish().ok());
   EXPECT_EQ(versions, (std::vector<uint64_t>{3, 2, 1, 0}));
 }
 
-TEST_F(ServerTest, ReadAllPagesThroughManyEvents) {
+TEST_F(ServerTest, ReadAllSendsEventsInBatchesOfAtMost1024) {
   v1::AppendResponse r;
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Append("big", v1::ExpectedVersion::ANY, 0, 200, &r).ok());
+  for (int i = 0; i < 15; ++i) {
+    ASSERT_TRUE(Append("big", v1::ExpectedVersion::ANY, 0, 200, &r).ok());
+  }
   grpc::Status s;
-  std::vector<v1::RecordedEvent> events = ReadAll(v1::ReadAllRequest(), &s);
+  std::vector<int> batches;
+  std::vector<v1::RecordedEvent> events = ReadAll(v1::ReadAllRequest(), &s, &batches);
   ASSERT_TRUE(s.ok());
-  ASSERT_EQ(events.size(), 1000u);
+  ASSERT_EQ(events.size(), 3000u);
   for (size_t i = 0; i < events.size(); ++i) ASSERT_EQ(events[i].position(), i + 1);
+  EXPECT_EQ(batches, (std::vector<int>{1024, 1024, 952}));
+  // Backwards, from a position, with a count: the same batching.
+  v1::ReadAllRequest back;
+  back.set_backwards(true);
+  back.set_from_position(2500);
+  back.set_max_count(1500);
+  batches.clear();
+  events = ReadAll(back, &s, &batches);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(events.size(), 1500u);
+  EXPECT_EQ(events.front().position(), 2500u);
+  EXPECT_EQ(events.back().position(), 1001u);
+  EXPECT_EQ(batches, (std::vector<int>{1024, 476}));
+}
+
+TEST_F(ServerTest, ReadAllBoundsAMessageByPayloadBytes) {
+  // 10 events of 300,000 bytes: a message holds at most 1 MiB of payload, so
+  // at most 3 of them (a batch may be smaller: nothing waits to fill one).
+  for (int i = 0; i < 10; ++i) {
+    v1::AppendRequest req;
+    req.set_stream("large");
+    req.mutable_expected_version()->set_kind(v1::ExpectedVersion::ANY);
+    v1::ProposedEvent* e = req.add_events();
+    e->set_type("Large");
+    e->set_content_type("application/octet-stream");
+    e->set_data(std::string(300'000, static_cast<char>('a' + i)));
+    v1::AppendResponse out;
+    ASSERT_TRUE(streams_->Append(Ctx().get(), req, &out).ok());
+  }
+  grpc::Status s;
+  std::vector<int> batches;
+  std::vector<v1::RecordedEvent> events = ReadAll(v1::ReadAllRequest(), &s, &batches);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(events.size(), 10u);
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].position(), i + 1);
+    EXPECT_EQ(events[i].data(), std::string(300'000, static_cast<char>('a' + i)));
+  }
+  for (int n : batches) {
+    EXPECT_GE(n, 1);
+    EXPECT_LE(n, 3);
+  }
 }
 
 TEST_F(ServerTest, AppendErrorsNameTheFieldAndWriteNothing) {
@@ -218,18 +270,23 @@ TEST_F(ServerTest, SubscribeCatchesUpMarksItAndFollowsLive) {
   auto ctx = Ctx();
   auto reader = streams_->Subscribe(ctx.get(), req);
   v1::SubscribeResponse m;
+  // The catch-up in one batch, then the marker in a message of its own.
   ASSERT_TRUE(reader->Read(&m));
-  EXPECT_EQ(m.event().position(), 2u);
-  ASSERT_TRUE(reader->Read(&m));
-  EXPECT_EQ(m.event().position(), 3u);
+  ASSERT_EQ(m.events_size(), 2);
+  EXPECT_FALSE(m.has_caught_up());
+  EXPECT_EQ(m.events(0).position(), 2u);
+  EXPECT_EQ(m.events(1).position(), 3u);
   ASSERT_TRUE(reader->Read(&m));
   ASSERT_TRUE(m.has_caught_up());
+  EXPECT_EQ(m.events_size(), 0);
   EXPECT_EQ(m.caught_up().position(), 5u);
   ASSERT_TRUE(Append("b", v1::ExpectedVersion::ANY, 0, 1, &r).ok());  // filtered out
   ASSERT_TRUE(Append("a", v1::ExpectedVersion::ANY, 0, 1, &r).ok());
   ASSERT_TRUE(reader->Read(&m));
-  EXPECT_EQ(m.event().position(), 7u);
-  EXPECT_EQ(m.event().stream(), "a");
+  ASSERT_EQ(m.events_size(), 1);
+  EXPECT_FALSE(m.has_caught_up());
+  EXPECT_EQ(m.events(0).position(), 7u);
+  EXPECT_EQ(m.events(0).stream(), "a");
   ctx->TryCancel();
   while (reader->Read(&m)) {
   }

@@ -378,14 +378,15 @@ class Subscriber {
     for (;;) {
       while (paused_) absl::SleepFor(absl::Milliseconds(5));
       if (!reader_->Read(&m)) break;
-      if (!m.has_event()) continue;  // the caught-up marker
-      const uint64_t p = m.event().position();
-      if (p != next_) {
-        absl::MutexLock lock(&mu_);
-        if (gap_.empty()) gap_ = absl::StrCat("expected position ", next_.load(), ", got ", p);
+      for (const v1::RecordedEvent& e : m.events()) {  // none in the caught-up marker
+        const uint64_t p = e.position();
+        if (p != next_) {
+          absl::MutexLock lock(&mu_);
+          if (gap_.empty()) gap_ = absl::StrCat("expected position ", next_.load(), ", got ", p);
+        }
+        next_ = p + 1;
+        delivered_++;
       }
-      next_ = p + 1;
-      delivered_++;
     }
     grpc::Status s = reader_->Finish();
     {

@@ -333,7 +333,9 @@ int RunDemo(const Argv& argv) {
     auto reader = c.streams().ReadAll(ctx.get(), last);
     v1::ReadAllResponse r;
     uint64_t head = 0;
-    while (reader->Read(&r)) head = r.event().position();
+    while (reader->Read(&r)) {
+      for (const v1::RecordedEvent& e : r.events()) head = e.position();
+    }
     grpc::Status s = reader->Finish();
     if (!s.ok()) return Fail(Explain(c, s));
     v1::GetLinkAnalyticsRequest q;

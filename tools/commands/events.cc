@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/convert.h"
 #include "engine/base/macros.h"
 #include "projections/links/links.h"
 #include "tools/commands/json.h"
@@ -248,6 +249,17 @@ void EventPrinter::Finish() {
     return;
   }
   FlushBuffered();
+}
+
+absl::Status ForEachEvent(
+    const google::protobuf::RepeatedPtrField<strata::v1::RecordedEvent>& events,
+    const std::function<bool(const RecordedEvent&)>& f) {
+  for (const strata::v1::RecordedEvent& event : events) {
+    absl::StatusOr<RecordedEvent> e = api::FromProto(event);
+    if (!e.ok()) return e.status();
+    if (!f(*e)) break;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace strata::cli

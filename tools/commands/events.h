@@ -16,6 +16,7 @@
 #define STRATA_TOOLS_COMMANDS_EVENTS_H_
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,12 @@ class EventPrinter {
   std::vector<std::vector<std::string>> buffered_;
   uint64_t count_ = 0;
 };
+
+// Converts each event of a streamed answer's batch and hands it to `f`
+// until `f` returns false; the first event that does not convert is the error.
+absl::Status ForEachEvent(
+    const google::protobuf::RepeatedPtrField<strata::v1::RecordedEvent>& events,
+    const std::function<bool(const RecordedEvent&)>& f);
 
 }  // namespace strata::cli
 

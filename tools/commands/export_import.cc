@@ -186,15 +186,12 @@ int RunExport(const Argv& argv) {
     auto reader = c.streams().ReadAll(ctx.get(), request);
     v1::ReadAllResponse response;
     absl::Status bad;
-    while (reader->Read(&response)) {
-      absl::StatusOr<RecordedEvent> e = api::FromProto(response.event());
-      if (!e.ok()) {
-        bad = e.status();
-        ctx->TryCancel();
-        break;
-      }
-      if (e->position > to) continue;
-      emit(*e);
+    while (bad.ok() && reader->Read(&response)) {
+      bad = ForEachEvent(response.events(), [&](const RecordedEvent& e) {
+        if (e.position <= to) emit(e);
+        return true;
+      });
+      if (!bad.ok()) ctx->TryCancel();
     }
     grpc::Status s = reader->Finish();
     if (!bad.ok()) return Fail(bad);

@@ -26,14 +26,12 @@ template <typename Reader, typename Response>
 int PrintStream(Connection& c, grpc::ClientContext* ctx, Reader& reader, EventPrinter& printer) {
   Response response;
   absl::Status bad;
-  while (reader->Read(&response)) {
-    absl::StatusOr<RecordedEvent> e = api::FromProto(response.event());
-    if (!e.ok()) {
-      bad = e.status();
-      ctx->TryCancel();
-      break;
-    }
-    printer.Add(*e);
+  while (bad.ok() && reader->Read(&response)) {
+    bad = ForEachEvent(response.events(), [&](const RecordedEvent& e) {
+      printer.Add(e);
+      return true;
+    });
+    if (!bad.ok()) ctx->TryCancel();
   }
   grpc::Status s = reader->Finish();
   if (!bad.ok()) return Fail(bad);
@@ -239,7 +237,9 @@ int RunLogTail(const Argv& argv) {
     CancelOnInterrupt cancel(ctx.get());
     auto reader = c.streams().ReadAll(ctx.get(), last);
     v1::ReadAllResponse response;
-    while (reader->Read(&response)) request.set_after_position(response.event().position());
+    while (reader->Read(&response)) {
+      for (const v1::RecordedEvent& e : response.events()) request.set_after_position(e.position());
+    }
     grpc::Status s = reader->Finish();
     if (!s.ok()) return Fail(Explain(c, s));
   }
@@ -264,13 +264,12 @@ int RunLogTail(const Argv& argv) {
       told_caught_up = true;
       continue;
     }
-    absl::StatusOr<RecordedEvent> e = api::FromProto(response.event());
-    if (!e.ok()) {
-      bad = e.status();
-      break;
-    }
-    printer.Add(*e);
-    if (max_events != 0 && printer.count() >= max_events) done = true;
+    bad = ForEachEvent(response.events(), [&](const RecordedEvent& e) {
+      printer.Add(e);
+      done = max_events != 0 && printer.count() >= max_events;
+      return !done;
+    });
+    if (!bad.ok()) done = true;
   }
   ctx->TryCancel();
   while (reader->Read(&response)) {

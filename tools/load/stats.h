@@ -18,7 +18,10 @@ namespace strata::load {
 // Latencies in microseconds.
 class Samples {
  public:
-  void Add(int64_t micros) { values_.push_back(micros); }
+  void Add(int64_t micros) {
+    values_.push_back(micros);
+    sorted_ = false;
+  }
   void Merge(const Samples& other);
   size_t size() const { return values_.size(); }
   // The q-quantile (0 < q <= 1) by nearest rank, in milliseconds; 0 when empty.

@@ -361,7 +361,7 @@ void RunStreamRead(const std::string& mode, Target* target, ModeReport* report) 
     v1::ReadAllResponse m;
     while (reader->Read(&m)) {
       gap();
-      count(m.event());
+      for (const v1::RecordedEvent& e : m.events()) count(e);
     }
     status = reader->Finish();
   } else {
@@ -374,7 +374,7 @@ void RunStreamRead(const std::string& mode, Target* target, ModeReport* report) 
         context.TryCancel();
         break;
       }
-      count(m.event());
+      for (const v1::RecordedEvent& e : m.events()) count(e);
     }
     status = reader->Finish();
     if (status.error_code() == grpc::StatusCode::CANCELLED) status = grpc::Status::OK;
@@ -412,7 +412,9 @@ absl::StatusOr<uint64_t> Head(Target* target) {
   auto reader = target->streams().ReadAll(&context, request);
   v1::ReadAllResponse m;
   uint64_t head = 0;
-  while (reader->Read(&m)) head = m.event().position();
+  while (reader->Read(&m)) {
+    for (const v1::RecordedEvent& e : m.events()) head = e.position();
+  }
   const grpc::Status s = reader->Finish();
   if (!s.ok()) {
     return absl::UnavailableError(
@@ -433,11 +435,10 @@ class LiveSubscribers::Reader : public grpc::ClientReadReactor<v1::SubscribeResp
   }
   void OnReadDone(bool ok) override {
     if (!ok) return;
-    if (message_.has_event()) {
+    const int64_t now_us = absl::ToUnixMicros(absl::Now());
+    for (const v1::RecordedEvent& e : message_.events()) {
       ++delivered_;
-      if (sample_) {
-        delivery_.Add(absl::ToUnixMicros(absl::Now()) - message_.event().recorded_at());
-      }
+      if (sample_) delivery_.Add(now_us - e.recorded_at());
     }
     StartRead(&message_);
   }
