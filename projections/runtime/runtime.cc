@@ -13,6 +13,12 @@
 #include "rocksdb/table.h"
 
 namespace strata {
+namespace {
+
+// See GenerationCfOptions.
+constexpr size_t kMaxSuccessiveMerges = 8;
+
+}  // namespace
 
 const char* GenerationStateName(GenerationState state) {
   switch (state) {
@@ -38,6 +44,13 @@ rocksdb::ColumnFamilyOptions ProjectionRuntime::Impl::GenerationCfOptions() cons
   table.block_cache = cache_;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.merge_operator = merge_;
+  // Counters are merged, one operand per key per batch. Without a bound, a
+  // key updated by every live batch (a hot link's all-time count) gathers
+  // thousands of operands in the memtable, and each read resolves them all
+  // (a query's cost grew with the key's write history). With it, the
+  // insert that would make the chain longer reads the value and writes it
+  // whole: reads resolve at most this many operands per memtable.
+  cf.max_successive_merges = kMaxSuccessiveMerges;
   return cf;
 }
 

@@ -3,7 +3,8 @@
 // sleeps until the log's head moves or it is stopped, cuts a caught-up
 // building generation over, and records failures; WaitFor waits on them.
 #include <algorithm>
-#include <set>
+#include <map>
+#include <vector>
 
 #include "engine/base/hook_point.h"
 #include "projections/runtime/internal/runtime_impl.h"
@@ -78,21 +79,41 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
 absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWriter& overlay,
                                                   GlobalPosition end, bool snapshot) {
   rocksdb::WriteBatch batch;
-  overlay.AppendTo(&batch, g.cf, /*mark_dirty=*/!snapshot);
-  if (snapshot) {
+  if (!snapshot) {
+    overlay.AppendTo(&batch, g.cf, /*mark_dirty=*/true);
+  } else {
     // Record the value at `end` of every key changed since the last snapshot.
-    std::set<std::string> keys;
-    overlay.ForEachKey([&](const std::string& k) { keys.insert(k); });
+    // The batch's own keys are written whole (a counter's value, not a merge
+    // operand): their values are read for the history entry anyway, and a
+    // full value ends the key's merge chain, so reads of it stay cheap.
+    // Keys go into the batch in order, state keys first, then history keys:
+    // the memtable's skip list inserts a key next to the previous one cheaply.
+    std::map<std::string, bool> keys;  // key -> its state is written too
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), g.cf));
     const std::string dirty(1, projections_internal::kDirtyPrefix);
     for (it->Seek(dirty); it->Valid() && it->key().starts_with(dirty); it->Next()) {
-      std::string key(it->key().data() + 1, it->key().size() - 1);
       batch.Delete(g.cf, it->key());
-      keys.insert(std::move(key));
+      keys.emplace(std::string(it->key().data() + 1, it->key().size() - 1), false);
     }
     STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "scan dirty keys"));
-    for (const std::string& key : keys) {
+    overlay.ForEachKey([&](const std::string& key) { keys[key] = true; });
+    std::vector<std::optional<std::string>> values;
+    values.reserve(keys.size());
+    for (const auto& [key, write_state] : keys) {
       STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, overlay.Get(key));
+      if (write_state) {
+        const std::string state_key = projections_internal::StateKey(key);
+        if (value.has_value()) {
+          batch.Put(g.cf, state_key, *value);
+        } else {
+          batch.Delete(g.cf, state_key);
+        }
+      }
+      values.push_back(std::move(value));
+    }
+    size_t i = 0;
+    for (const auto& [key, write_state] : keys) {
+      const std::optional<std::string>& value = values[i++];
       batch.Put(g.cf, projections_internal::HistoryKey(key, end),
                 value.has_value() ? absl::StrCat("\x01", *value) : std::string(1, '\0'));
     }

@@ -315,7 +315,15 @@ void OverlayWriter::Add(absl::string_view key, uint64_t delta) {
 
 void OverlayWriter::AppendTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
                              bool mark_dirty) const {
-  for (const auto& [key, op] : ops_) {
+  // In key order: the memtable's skip list inserts a key next to the previous
+  // one cheaply.
+  std::vector<const std::pair<const std::string, Op>*> sorted;
+  sorted.reserve(ops_.size());
+  for (const auto& entry : ops_) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  for (const auto* entry : sorted) {
+    const std::string& key = entry->first;
+    const Op& op = entry->second;
     const std::string state_key = StateKey(key);
     switch (op.kind) {
       case Op::Kind::kPut:
@@ -328,8 +336,9 @@ void OverlayWriter::AppendTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHa
         batch->Merge(cf, state_key, EncodeCounter(op.delta));
         break;
     }
-    if (mark_dirty) batch->Put(cf, DirtyKey(key), "");
   }
+  if (!mark_dirty) return;
+  for (const auto* entry : sorted) batch->Put(cf, DirtyKey(entry->first), "");
 }
 
 void OverlayWriter::ForEachKey(const std::function<void(const std::string&)>& fn) const {
