@@ -11,6 +11,12 @@
 #include "rocksdb/write_batch.h"
 
 namespace strata {
+namespace {
+
+// What a worker remembers of its state between batches (CachingStateReader).
+constexpr size_t kWorkerCacheBytesMax = 64 << 20;
+
+}  // namespace
 
 void ProjectionRuntime::Impl::WakeWorkers() {
   absl::MutexLock lock(&wake_mu_);
@@ -31,7 +37,8 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
     absl::MutexLock lock(&mu_);
     projection = g->projection;
   }
-  CurrentStateReader base(db_.get(), g->cf, nullptr);
+  CurrentStateReader committed(db_.get(), g->cf, nullptr);
+  projections_internal::CachingStateReader base(&committed, kWorkerCacheBytesMax);
   OverlayWriter overlay(&base);
   const uint64_t k = projection->snapshot_interval_events() != 0
                          ? projection->snapshot_interval_events()
@@ -56,7 +63,7 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
     // Stopping (a drop, a retire, shutdown) does not wait for the batch's end:
     // the uncommitted part is applied again from the checkpoint.
     if (!boundary) return !g->stop.load();
-    s = CommitBatch(*g, overlay, e.position, /*snapshot=*/e.position % k == 0);
+    s = CommitBatch(*g, overlay, base, e.position, /*snapshot=*/e.position % k == 0);
     if (!s.ok()) {
       error = s;
       *failed_at = e.position;
@@ -76,11 +83,13 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
   return error;
 }
 
-absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWriter& overlay,
-                                                  GlobalPosition end, bool snapshot) {
+absl::Status ProjectionRuntime::Impl::CommitBatch(
+    Generation& g, const OverlayWriter& overlay,
+    const projections_internal::CachingStateReader& cache, GlobalPosition end, bool snapshot) {
   rocksdb::WriteBatch batch;
   if (!snapshot) {
     overlay.AppendTo(&batch, g.cf, /*mark_dirty=*/true);
+    overlay.ForEachKey([&](const std::string& key) { cache.Forget(key); });
   } else {
     // Record the value at `end` of every key changed since the last snapshot.
     // The batch's own keys are written whole (a counter's value, not a merge
@@ -108,6 +117,7 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWr
         } else {
           batch.Delete(g.cf, state_key);
         }
+        cache.Remember(key, value);
       }
       values.push_back(std::move(value));
     }

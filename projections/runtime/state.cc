@@ -202,6 +202,32 @@ bool OverlayWriter::CheckKey(absl::string_view key) {
   return true;
 }
 
+absl::StatusOr<std::optional<std::string>> CachingStateReader::Get(absl::string_view key) const {
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, base_->Get(key));
+  Remember(std::string(key), value);
+  return value;
+}
+
+void CachingStateReader::Remember(const std::string& key, std::optional<std::string> value) const {
+  Forget(key);
+  const size_t cost = Cost(key, value);
+  if (bytes_ + cost > bytes_max_) {
+    cache_.clear();
+    bytes_ = 0;
+  }
+  bytes_ += cost;
+  cache_.emplace(key, std::move(value));
+}
+
+void CachingStateReader::Forget(const std::string& key) const {
+  auto it = cache_.find(key);
+  if (it == cache_.end()) return;
+  bytes_ -= Cost(it->first, it->second);
+  cache_.erase(it);
+}
+
 absl::StatusOr<std::optional<std::string>> OverlayWriter::Get(absl::string_view key) const {
   auto it = ops_.find(key);
   if (it == ops_.end()) return base_->Get(key);

@@ -154,7 +154,10 @@ class ProjectionRuntime::Impl {
   absl::Status ApplyRange(const std::shared_ptr<Generation>& g, GlobalPosition from,
                           GlobalPosition to, GlobalPosition* failed_at);
   // `snapshot`: `end` is a multiple of the generation's snapshot interval.
-  absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, GlobalPosition end,
+  // `cache` is the overlay's base: told what the commit wrote.
+  absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay,
+                           const projections_internal::CachingStateReader& cache,
+                           GlobalPosition end,
                            bool snapshot);
   void CutOver(const std::shared_ptr<Generation>& g);
   void Fail(Generation& g, const absl::Status& error, GlobalPosition position);

@@ -1,0 +1,93 @@
+// CachingStateReader (projections/runtime/state.h): a worker's memory of its
+// own committed state, over a real RocksDB column family.
+#include <memory>
+
+#include "gtest/gtest.h"
+#include "projections/runtime/state.h"
+#include "rocksdb/db.h"
+#include "tests/testutil/temp_dir.h"
+
+namespace strata::projections_internal {
+namespace {
+
+// Forwards to a real reader and counts the Gets that reach it.
+class CountingReader : public StateReader {
+ public:
+  explicit CountingReader(const StateReader* real) : real_(real) {}
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override {
+    ++gets;
+    return real_->Get(key);
+  }
+  absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
+                        const StateVisitor& visit) const override {
+    return real_->ScanFrom(prefix, start, visit);
+  }
+  mutable int gets = 0;
+
+ private:
+  const StateReader* real_;
+};
+
+class StateCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, dir_.path(), &db).ok());
+    db_.reset(db);
+    Put("a", "1");
+    Put("b", "2");
+  }
+  void Put(const std::string& key, const std::string& value) {
+    ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), StateKey(key), value).ok());
+  }
+  std::optional<std::string> Get(const CachingStateReader& r, const std::string& key) {
+    absl::StatusOr<std::optional<std::string>> v = r.Get(key);
+    EXPECT_TRUE(v.ok()) << v.status();
+    return v.ok() ? *v : std::nullopt;
+  }
+
+  strata::testing::TempDir dir_;
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+TEST_F(StateCacheTest, ReadsEachKeyOnceAndServesWhatCommitsWrote) {
+  CurrentStateReader real(db_.get(), db_->DefaultColumnFamily(), nullptr);
+  CountingReader counting(&real);
+  CachingStateReader cache(&counting, 1 << 20);
+  EXPECT_EQ(Get(cache, "a"), "1");
+  EXPECT_EQ(Get(cache, "a"), "1");
+  EXPECT_EQ(Get(cache, "missing"), std::nullopt);
+  EXPECT_EQ(Get(cache, "missing"), std::nullopt);  // absence is remembered too
+  EXPECT_EQ(counting.gets, 2);
+  // A commit wrote "a" = 7 and deleted "b": no read needed for either.
+  Put("a", "7");
+  ASSERT_TRUE(db_->Delete(rocksdb::WriteOptions(), StateKey("b")).ok());
+  cache.Remember("a", "7");
+  cache.Remember("b", std::nullopt);
+  EXPECT_EQ(Get(cache, "a"), "7");
+  EXPECT_EQ(Get(cache, "b"), std::nullopt);
+  EXPECT_EQ(counting.gets, 2);
+  // A merge it did not compute: forgotten, read again.
+  Put("a", "8");
+  cache.Forget("a");
+  EXPECT_EQ(Get(cache, "a"), "8");
+  EXPECT_EQ(counting.gets, 3);
+}
+
+TEST_F(StateCacheTest, StartsOverAtItsByteBound) {
+  CurrentStateReader real(db_.get(), db_->DefaultColumnFamily(), nullptr);
+  CountingReader counting(&real);
+  // Room for one entry ("a"/"1" costs 1 + 1 + 64 bytes), not two.
+  CachingStateReader cache(&counting, 100);
+  EXPECT_EQ(Get(cache, "a"), "1");
+  EXPECT_EQ(Get(cache, "b"), "2");  // clears the cache, then remembers "b"
+  EXPECT_EQ(Get(cache, "b"), "2");
+  EXPECT_EQ(counting.gets, 2);
+  EXPECT_EQ(Get(cache, "a"), "1");  // "a" was dropped
+  EXPECT_EQ(counting.gets, 3);
+}
+
+}  // namespace
+}  // namespace strata::projections_internal
