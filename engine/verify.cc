@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/macros.h"
@@ -42,6 +43,28 @@ class Findings {
   LogVerifyReport* report_;
   size_t max_;
 };
+
+// What one pass over an index does: its own structural checks (counts,
+// malformed keys, gaps), and/or point lookups that join it with the events.
+struct Pass {
+  bool structural = true;
+  bool lookups = false;
+};
+
+// Order-independent digests of the (index key -> position) pairs, as the
+// events imply them and as the indexes hold them: equal sums mean (but for a
+// 2^-64 chance) the index holds exactly the entries the events need, so the
+// point lookups that would name a difference are skipped.
+struct Digests {
+  uint64_t streams_from_events = 0;
+  uint64_t streams_index = 0;
+  uint64_t ids_from_events = 0;
+  uint64_t ids_index = 0;
+};
+
+uint64_t Digest(absl::string_view key, absl::string_view position) {
+  return absl::HashOf(key, position);
+}
 
 std::string Printable(absl::string_view bytes) {
   return absl::StrCat("'", absl::CHexEscape(bytes), "'");
@@ -156,12 +179,42 @@ class ReadOnlyLog::Impl {
     }
     if (events_ == nullptr || streams_ == nullptr || ids_ == nullptr) return report;
 
-    // (stream, version) pairs already reported as lacking their index entry,
-    // so the version-density check does not report them twice.
+    // One sequential pass over each column family; only when an index's
+    // digest disagrees with the events are the passes repeated with point
+    // lookups, to name each difference.
+    Digests digests;
     absl::flat_hash_set<std::string> missing_stream_keys;
-    VerifyEvents(&report, &findings, &missing_stream_keys);
-    VerifyStreams(&report, &findings, missing_stream_keys);
-    VerifyEventIds(&report, &findings);
+    std::vector<std::string> version_gaps;  // stream keys, reported last
+    VerifyEvents(&report, &findings, {true, false}, {true, false}, &missing_stream_keys,
+                 &digests);
+    VerifyStreams(&report, &findings, {true, false}, &version_gaps, &digests);
+    VerifyEventIds(&report, &findings, {true, false}, &digests);
+    const bool streams_differ = digests.streams_from_events != digests.streams_index;
+    const bool ids_differ = digests.ids_from_events != digests.ids_index;
+    if (streams_differ || ids_differ) {
+      VerifyEvents(&report, &findings, {false, streams_differ}, {false, ids_differ},
+                   &missing_stream_keys, &digests);
+      if (streams_differ) VerifyStreams(&report, &findings, {false, true}, nullptr, &digests);
+      if (ids_differ) VerifyEventIds(&report, &findings, {false, true}, &digests);
+    }
+    // A version missing from the streams index, unless the events pass
+    // already named the event that lacks its entry.
+    int reported = 0;
+    std::string last_stream;
+    for (const std::string& key : version_gaps) {
+      if (missing_stream_keys.contains(key)) continue;
+      absl::string_view stream;
+      StreamVersion v = 0;
+      if (!internal::ParseStreamKey(key, &stream, &v)) continue;
+      if (stream != last_stream) {
+        last_stream = std::string(stream);
+        reported = 0;
+      }
+      // A long gap: one finding per version for the first few is enough.
+      if (reported++ > 10) continue;
+      findings.Add(absl::StrCat("stream '", stream, "': version ", v,
+                                " is missing from the streams index"));
+    }
     return report;
   }
 
@@ -206,8 +259,13 @@ class ReadOnlyLog::Impl {
     return view;
   }
 
-  void VerifyEvents(LogVerifyReport* report, Findings* findings,
-                    absl::flat_hash_set<std::string>* missing_stream_keys) const {
+  // `streams` / `ids`: whether this pass looks up each event's entry in that
+  // index. A structural pass counts, checks positions and records, and adds
+  // up the digests of the entries the events need.
+  void VerifyEvents(LogVerifyReport* report, Findings* findings, Pass streams, Pass ids,
+                    absl::flat_hash_set<std::string>* missing_stream_keys,
+                    Digests* digests) const {
+    const bool structural = streams.structural;
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_));
@@ -220,12 +278,14 @@ class ReadOnlyLog::Impl {
     std::string first_ids_error;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (it->key().size() != 8) {
-        findings->Add(absl::StrCat("events: malformed key ", Printable(ToView(it->key()))));
+        if (structural) {
+          findings->Add(absl::StrCat("events: malformed key ", Printable(ToView(it->key()))));
+        }
         continue;
       }
-      ++report->events;
+      if (structural) ++report->events;
       const GlobalPosition position = internal::GetBigEndian64(it->key().data());
-      if (position > expected) {
+      if (structural && position > expected) {
         findings->Add(
             position == expected + 1
                 ? absl::StrCat("events: position ", expected, " is missing")
@@ -235,29 +295,38 @@ class ReadOnlyLog::Impl {
       EventView view;
       absl::Status d = internal::DecodeRecord(ToView(it->value()), position, &scratch, &view);
       if (!d.ok()) {
-        findings->Add(absl::StrCat("events: ", d.message()));
+        if (structural) findings->Add(absl::StrCat("events: ", d.message()));
         continue;
       }
-      const std::string where = absl::StrCat("event at position ", position, " (stream '",
-                                             view.stream, "' version ", view.stream_version, ")");
       const std::string stream_key = internal::StreamKey(view.stream, view.stream_version);
-      rocksdb::Status s = db_->Get(ro, streams_, stream_key, &index_value);
-      if (s.IsNotFound()) {
-        findings->Add(absl::StrCat(where, " has no streams index entry"));
-        missing_stream_keys->insert(stream_key);
-      } else if (!s.ok()) {
-        if (unreadable_streams++ == 0) first_streams_error = s.ToString();
-      } else if (index_value != internal::PositionKey(position)) {
-        findings->Add(absl::StrCat(where, ": its streams index entry points at ",
-                                   DescribePosition(index_value)));
+      const std::string position_key = internal::PositionKey(position);
+      if (structural) {
+        digests->streams_from_events += Digest(stream_key, position_key);
+        digests->ids_from_events += Digest(view.event_id.AsBytes(), position_key);
       }
-      s = db_->Get(ro, ids_, ToSlice(view.event_id.AsBytes()), &index_value);
+      if (streams.lookups) {
+        const std::string where =
+            absl::StrCat("event at position ", position, " (stream '", view.stream,
+                         "' version ", view.stream_version, ")");
+        const rocksdb::Status s = db_->Get(ro, streams_, stream_key, &index_value);
+        if (s.IsNotFound()) {
+          findings->Add(absl::StrCat(where, " has no streams index entry"));
+          missing_stream_keys->insert(stream_key);
+        } else if (!s.ok()) {
+          if (unreadable_streams++ == 0) first_streams_error = s.ToString();
+        } else if (index_value != position_key) {
+          findings->Add(absl::StrCat(where, ": its streams index entry points at ",
+                                     DescribePosition(index_value)));
+        }
+      }
+      if (!ids.lookups) continue;
+      const rocksdb::Status s = db_->Get(ro, ids_, ToSlice(view.event_id.AsBytes()), &index_value);
       if (s.IsNotFound()) {
         findings->Add(absl::StrCat("event at position ", position, " (id ",
                                    view.event_id.ToString(), ") has no event_ids index entry"));
       } else if (!s.ok()) {
         if (unreadable_ids++ == 0) first_ids_error = s.ToString();
-      } else if (index_value != internal::PositionKey(position)) {
+      } else if (index_value != position_key) {
         findings->Add(
             absl::StrCat("event at position ", position, " (id ", view.event_id.ToString(),
                          "): its event_ids index entry points at ", DescribePosition(index_value)));
@@ -271,14 +340,17 @@ class ReadOnlyLog::Impl {
       findings->Add(absl::StrCat("events: the event_ids index entries of ", unreadable_ids,
                                  " events cannot be read: ", first_ids_error));
     }
-    if (!it->status().ok()) {
+    if (structural && !it->status().ok()) {
       findings->Add(absl::StrCat("events: reading stopped after position ", expected - 1, ": ",
                                  it->status().ToString()));
     }
   }
 
-  void VerifyStreams(LogVerifyReport* report, Findings* findings,
-                     const absl::flat_hash_set<std::string>& missing_stream_keys) const {
+  // A structural pass counts, finds version gaps (their keys go to
+  // `version_gaps`) and adds up the index's digest; a lookup pass reads each
+  // entry's event.
+  void VerifyStreams(LogVerifyReport* report, Findings* findings, Pass pass,
+                     std::vector<std::string>* version_gaps, Digests* digests) const {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_));
@@ -293,29 +365,33 @@ class ReadOnlyLog::Impl {
       absl::string_view stream;
       StreamVersion version = 0;
       if (!internal::ParseStreamKey(ToView(it->key()), &stream, &version)) {
-        findings->Add(absl::StrCat("streams: malformed key ", Printable(ToView(it->key()))));
+        if (pass.structural) {
+          findings->Add(absl::StrCat("streams: malformed key ", Printable(ToView(it->key()))));
+        }
         continue;
       }
-      ++report->stream_entries;
-      if (!have_stream || stream != current) {
-        current = std::string(stream);
-        have_stream = true;
-        expected = 0;
-        ++report->streams;
-      }
-      for (StreamVersion v = expected; v < version; ++v) {
-        if (missing_stream_keys.contains(internal::StreamKey(stream, v))) continue;
-        findings->Add(absl::StrCat("stream '", stream, "': version ", v,
-                                   " is missing from the streams index"));
-        if (v - expected >= 10) break;  // a long gap: one finding per version is enough
-      }
-      expected = version + 1;
       const std::string where =
           absl::StrCat("streams index entry '", stream, "' version ", version);
-      if (it->value().size() != 8) {
-        findings->Add(absl::StrCat(where, ": malformed position ", Printable(ToView(it->value()))));
-        continue;
+      if (pass.structural) {
+        ++report->stream_entries;
+        if (!have_stream || stream != current) {
+          current = std::string(stream);
+          have_stream = true;
+          expected = 0;
+          ++report->streams;
+        }
+        // A long gap: the first versions of it are enough.
+        for (StreamVersion v = expected; v < version && v - expected <= 20; ++v) {
+          version_gaps->push_back(internal::StreamKey(stream, v));
+        }
+        expected = version + 1;
+        digests->streams_index += Digest(ToView(it->key()), ToView(it->value()));
+        if (it->value().size() != 8) {
+          findings->Add(
+              absl::StrCat(where, ": malformed position ", Printable(ToView(it->value()))));
+        }
       }
+      if (!pass.lookups || it->value().size() != 8) continue;
       const GlobalPosition position = internal::GetBigEndian64(it->value().data());
       std::optional<EventView> e = ReadEvent(position, &value, &scratch, &why, &unreadable);
       if (!e.has_value()) {
@@ -328,12 +404,14 @@ class ReadOnlyLog::Impl {
       }
     }
     unreadable.Report(findings, "streams");
-    if (!it->status().ok()) {
+    if (pass.structural && !it->status().ok()) {
       findings->Add(absl::StrCat("streams: reading stopped: ", it->status().ToString()));
     }
   }
 
-  void VerifyEventIds(LogVerifyReport* report, Findings* findings) const {
+  // As VerifyStreams, for the event_ids index.
+  void VerifyEventIds(LogVerifyReport* report, Findings* findings, Pass pass,
+                      Digests* digests) const {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, ids_));
@@ -344,15 +422,21 @@ class ReadOnlyLog::Impl {
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       std::optional<EventId> id = EventId::FromBytes(ToView(it->key()));
       if (!id.has_value()) {
-        findings->Add(absl::StrCat("event_ids: malformed key ", Printable(ToView(it->key()))));
+        if (pass.structural) {
+          findings->Add(absl::StrCat("event_ids: malformed key ", Printable(ToView(it->key()))));
+        }
         continue;
       }
-      ++report->event_ids;
       const std::string where = absl::StrCat("event_ids index entry ", id->ToString());
-      if (it->value().size() != 8) {
-        findings->Add(absl::StrCat(where, ": malformed position ", Printable(ToView(it->value()))));
-        continue;
+      if (pass.structural) {
+        ++report->event_ids;
+        digests->ids_index += Digest(ToView(it->key()), ToView(it->value()));
+        if (it->value().size() != 8) {
+          findings->Add(
+              absl::StrCat(where, ": malformed position ", Printable(ToView(it->value()))));
+        }
       }
+      if (!pass.lookups || it->value().size() != 8) continue;
       const GlobalPosition position = internal::GetBigEndian64(it->value().data());
       std::optional<EventView> e = ReadEvent(position, &value, &scratch, &why, &unreadable);
       if (!e.has_value()) {
@@ -364,7 +448,7 @@ class ReadOnlyLog::Impl {
       }
     }
     unreadable.Report(findings, "event_ids");
-    if (!it->status().ok()) {
+    if (pass.structural && !it->status().ok()) {
       findings->Add(absl::StrCat("event_ids: reading stopped: ", it->status().ToString()));
     }
   }

@@ -66,7 +66,11 @@ class ReadOnlyLog {
   // event has its `streams` and `event_ids` entries pointing back at it; every
   // index entry points at an event with that stream and version (or id);
   // stream versions dense from 0. Problems are findings, not errors; an error
-  // is returned only when the check itself cannot run.
+  // is returned only when the check itself cannot run. One sequential pass
+  // over each column family compares order-independent digests of the index
+  // entries the events imply with those the indexes hold; only an index
+  // whose digest differs is joined with the events by point lookups, to name
+  // each difference.
   LogVerifyReport Verify(const LogVerifyOptions& options = {}) const;
 
   class Impl;

@@ -304,6 +304,26 @@ TEST_F(CliStoreTest, VerifyFindsADeletedStreamsEntry) {
                               12, 12));
 }
 
+TEST_F(CliStoreTest, VerifyFindsAStreamsEntryPointingAtAnotherEvent) {
+  // The sequential pass sees the index's digest differ from the events' and
+  // names the difference with point lookups from both sides.
+  StopServer();
+  {
+    PlainStore log(LogDir());
+    ASSERT_TRUE(log.db()
+                    ->Put(rocksdb::WriteOptions(), log.cf("streams"),
+                          internal::StreamKey("orders-1", 1), internal::PositionKey(3))
+                    .ok());
+  }
+  CliResult r = Verify();
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_EQ(r.out, VerifyJson({"event at position 2 (stream 'orders-1' version 1): its streams "
+                               "index entry points at position 3",
+                               "streams index entry 'orders-1' version 1 points at position 3, "
+                               "which holds stream 'orders-2' version 0"},
+                              12, 12));
+}
+
 TEST_F(CliStoreTest, VerifyFindsADamagedRecord) {
   StopServer();
   {
