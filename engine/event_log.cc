@@ -120,6 +120,14 @@ void EventLog::Impl::Close() {
     closed_ = true;
   }
   if (db_ != nullptr) {
+    // Flush what the memtables hold: their WAL would otherwise be replayed on
+    // the next open (seconds after a busy hour). The data is durable either way.
+    if (!options_.read_only) {
+      const rocksdb::Status s = db_->Flush(rocksdb::FlushOptions(), handles_);
+      if (!s.ok()) {
+        options_.logger->Log(LogLevel::kWarning, "log", "flush at close failed: " + s.ToString());
+      }
+    }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     handles_.clear();
     db_->Close().PermitUncheckedError();

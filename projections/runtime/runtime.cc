@@ -189,6 +189,18 @@ ProjectionRuntime::Impl::~Impl() {
   for (auto& g : workers) g->StopAndJoin();
   {
     absl::MutexLock lock(&mu_);
+    // Flush what the memtables hold: their WAL would otherwise be replayed,
+    // key by key, on the next open (seconds after a busy hour).
+    if (db_ != nullptr && !options_.read_only) {
+      std::vector<rocksdb::ColumnFamilyHandle*> cfs = {catalog_cf_};
+      for (const auto& [name, e] : entries_) {
+        for (const auto* g : {e.live.get(), e.building.get()}) {
+          if (g != nullptr && g->cf != nullptr) cfs.push_back(g->cf);
+        }
+      }
+      const rocksdb::Status s = db_->Flush(rocksdb::FlushOptions(), cfs);
+      if (!s.ok()) LogLine("flush at close failed: " + s.ToString(), LogLevel::kWarning);
+    }
     entries_.clear();
     workers_.clear();
     retired_.clear();

@@ -277,8 +277,10 @@ void CopyStore(const std::string& from, const std::string& to) {
   ASSERT_FALSE(ec) << "copy " << from << " to " << to << ": " << ec.message();
 }
 
-// Creates a closed store in `dir` whose events are all in the WAL (small data,
-// nothing flushed): `appends` single-event appends of `bytes` bytes.
+// Creates a store in `dir` as a crash leaves it, with every event in the WAL
+// (small data, nothing flushed): `appends` single-event appends of `bytes`
+// bytes, then the files copied while the log is still open (a clean close
+// would flush the memtables into SST files).
 void BuildWalOnlyStore(const std::string& dir, int appends, size_t bytes, Writer* writer) {
   absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(dir);
   ASSERT_TRUE(log.ok()) << log.status();
@@ -286,7 +288,11 @@ void BuildWalOnlyStore(const std::string& dir, int appends, size_t bytes, Writer
     const absl::Status s = writer->Append(**log, StreamName(i), 1, bytes);
     ASSERT_TRUE(s.ok()) << s;
   }
+  const std::string image = dir + ".crash-image";
+  ASSERT_NO_FATAL_FAILURE(CopyStore(dir, image));
   log->reset();
+  ASSERT_NO_FATAL_FAILURE(CopyStore(image, dir));
+  fs::remove_all(image);
   ASSERT_TRUE(FilesEndingWith(dir, ".sst").empty()) << "the store flushed; the WAL tests need "
                                                        "every event in the WAL";
 }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <regex>
@@ -129,6 +130,15 @@ TEST(StratadTest, StopsCleanlyOnSignalsAndKeepsAcknowledgedAppends) {
     EXPECT_EQ(WaitExit(c.pid), 0) << out;
     EXPECT_THAT(out, HasSubstr("shutting down"));
     EXPECT_THAT(out, HasSubstr("stopped cleanly"));
+    // A clean stop flushes the memtables: no write-ahead log is left to
+    // replay on the next start.
+    for (const char* sub : {"log", "projections"}) {
+      for (const auto& f : std::filesystem::directory_iterator(dir.path() + "/" + sub)) {
+        if (f.path().extension() == ".log") {
+          EXPECT_EQ(f.file_size(), 0u) << f.path();
+        }
+      }
+    }
   }
 }
 
