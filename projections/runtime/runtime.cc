@@ -17,6 +17,7 @@ namespace {
 
 // See GenerationCfOptions.
 constexpr size_t kMaxSuccessiveMerges = 8;
+constexpr size_t kGenerationWriteBufferBytes = 8 << 20;
 
 }  // namespace
 
@@ -51,6 +52,7 @@ rocksdb::ColumnFamilyOptions ProjectionRuntime::Impl::GenerationCfOptions() cons
   // insert that would make the chain longer reads the value and writes it
   // whole: reads resolve at most this many operands per memtable.
   cf.max_successive_merges = kMaxSuccessiveMerges;
+  cf.write_buffer_size = kGenerationWriteBufferBytes;
   return cf;
 }
 
