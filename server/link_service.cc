@@ -99,12 +99,11 @@ grpc::ServerUnaryReactor* LinkCommandsService::UpdateDestination(
   return Run(commands_, context, command, response);
 }
 
-
 LinkQueriesService::LinkQueriesService(EventLog* log, ProjectionRuntime* runtime,
-                                       absl::Duration default_wait)
+                                       absl::Duration default_wait, BlockingExecutor* executor)
     : RpcService("LinkQueries"), log_(log), runtime_(runtime), default_wait_(default_wait) {
-  AddSyncUnary("GetLink", &LinkQueriesService::GetLink);
-  AddSyncUnary("GetLinkAnalytics", &LinkQueriesService::GetLinkAnalytics);
+  AddBlockingUnary("GetLink", executor, &LinkQueriesService::GetLink);
+  AddBlockingUnary("GetLinkAnalytics", executor, &LinkQueriesService::GetLinkAnalytics);
 }
 
 namespace {
@@ -116,7 +115,7 @@ std::optional<GlobalPosition> AsOf(const auto& request) {
 
 }  // namespace
 
-grpc::Status LinkQueriesService::GetLink(grpc::ServerContext* context,
+grpc::Status LinkQueriesService::GetLink(grpc::CallbackServerContext* context,
                                          const strata::v1::GetLinkRequest* request,
                                          strata::v1::GetLinkResponse* response) {
   absl::Status s = links::ValidateLinkId(request->link_id());
@@ -133,7 +132,7 @@ grpc::Status LinkQueriesService::GetLink(grpc::ServerContext* context,
 }
 
 grpc::Status LinkQueriesService::GetLinkAnalytics(
-    grpc::ServerContext* context, const strata::v1::GetLinkAnalyticsRequest* request,
+    grpc::CallbackServerContext* context, const strata::v1::GetLinkAnalyticsRequest* request,
     strata::v1::GetLinkAnalyticsResponse* response) {
   absl::Status s = links::ValidateLinkId(request->link_id());
   absl::StatusOr<absl::CivilDay> from = links::ParseDate(request->from_date(), "from_date");

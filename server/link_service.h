@@ -37,11 +37,13 @@ class LinkCommandsService final : public RpcService {
 
 class LinkQueriesService final : public RpcService {
  public:
-  LinkQueriesService(EventLog* log, ProjectionRuntime* runtime, absl::Duration default_wait);
+  LinkQueriesService(EventLog* log, ProjectionRuntime* runtime, absl::Duration default_wait,
+                     BlockingExecutor* executor);
 
-  grpc::Status GetLink(grpc::ServerContext* context, const strata::v1::GetLinkRequest* request,
+  grpc::Status GetLink(grpc::CallbackServerContext* context,
+                       const strata::v1::GetLinkRequest* request,
                        strata::v1::GetLinkResponse* response);
-  grpc::Status GetLinkAnalytics(grpc::ServerContext* context,
+  grpc::Status GetLinkAnalytics(grpc::CallbackServerContext* context,
                                 const strata::v1::GetLinkAnalyticsRequest* request,
                                 strata::v1::GetLinkAnalyticsResponse* response);
 
@@ -50,7 +52,6 @@ class LinkQueriesService final : public RpcService {
   ProjectionRuntime* runtime_;
   absl::Duration default_wait_;
 };
-
 
 }  // namespace strata::server
 

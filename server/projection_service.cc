@@ -11,16 +11,18 @@ namespace strata::server {
 using api::ToGrpc;
 
 ProjectionsService::ProjectionsService(ProjectionRuntime* runtime,
-                                       defined::DefinitionRegistry* registry)
+                                       defined::DefinitionRegistry* registry,
+                                       BlockingExecutor* executor)
     : RpcService("Projections"), runtime_(runtime), registry_(registry) {
-  AddSyncUnary("ListProjections", &ProjectionsService::ListProjections);
-  AddSyncUnary("RebuildProjection", &ProjectionsService::RebuildProjection);
-  AddSyncUnary("DefineProjection", &ProjectionsService::DefineProjection);
-  AddSyncUnary("GetProjectionDefinition", &ProjectionsService::GetProjectionDefinition);
-  AddSyncUnary("DeleteProjection", &ProjectionsService::DeleteProjection);
+  AddBlockingUnary("ListProjections", executor, &ProjectionsService::ListProjections);
+  AddBlockingUnary("RebuildProjection", executor, &ProjectionsService::RebuildProjection);
+  AddBlockingUnary("DefineProjection", executor, &ProjectionsService::DefineProjection);
+  AddBlockingUnary("GetProjectionDefinition", executor,
+                   &ProjectionsService::GetProjectionDefinition);
+  AddBlockingUnary("DeleteProjection", executor, &ProjectionsService::DeleteProjection);
 }
 
-grpc::Status ProjectionsService::ListProjections(grpc::ServerContext* /*context*/,
+grpc::Status ProjectionsService::ListProjections(grpc::CallbackServerContext* /*context*/,
                                                  const strata::v1::ListProjectionsRequest*,
                                                  strata::v1::ListProjectionsResponse* response) {
   for (const ProjectionStatus& st : runtime_->Status()) {
@@ -37,7 +39,7 @@ grpc::Status ProjectionsService::ListProjections(grpc::ServerContext* /*context*
 }
 
 grpc::Status ProjectionsService::RebuildProjection(
-    grpc::ServerContext* /*context*/, const strata::v1::RebuildProjectionRequest* request,
+    grpc::CallbackServerContext* /*context*/, const strata::v1::RebuildProjectionRequest* request,
     strata::v1::RebuildProjectionResponse*) {
   if (request->name().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: required");
@@ -46,7 +48,7 @@ grpc::Status ProjectionsService::RebuildProjection(
 }
 
 grpc::Status ProjectionsService::DefineProjection(
-    grpc::ServerContext* /*context*/, const strata::v1::DefineProjectionRequest* request,
+    grpc::CallbackServerContext* /*context*/, const strata::v1::DefineProjectionRequest* request,
     strata::v1::DefineProjectionResponse* response) {
   if (!request->has_definition()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "definition: required");
@@ -66,21 +68,23 @@ grpc::Status ProjectionsService::DefineProjection(
 }
 
 grpc::Status ProjectionsService::GetProjectionDefinition(
-    grpc::ServerContext* /*context*/, const strata::v1::GetProjectionDefinitionRequest* request,
+    grpc::CallbackServerContext* /*context*/,
+    const strata::v1::GetProjectionDefinitionRequest* request,
     strata::v1::GetProjectionDefinitionResponse* response) {
   if (request->name().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: required");
   }
   std::optional<ProjectionVersion> version;
   if (request->has_projection_version()) version = request->projection_version();
-  absl::StatusOr<defined::StoredDefinition> stored = registry_->Definition(request->name(), version);
+  absl::StatusOr<defined::StoredDefinition> stored =
+      registry_->Definition(request->name(), version);
   if (!stored.ok()) return ToGrpc(stored.status());
   api::ToProto(*stored, response);
   return grpc::Status::OK;
 }
 
 grpc::Status ProjectionsService::DeleteProjection(
-    grpc::ServerContext* /*context*/, const strata::v1::DeleteProjectionRequest* request,
+    grpc::CallbackServerContext* /*context*/, const strata::v1::DeleteProjectionRequest* request,
     strata::v1::DeleteProjectionResponse* response) {
   if (request->name().empty()) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "name: required");
@@ -93,17 +97,18 @@ grpc::Status ProjectionsService::DeleteProjection(
 
 ProjectionQueriesService::ProjectionQueriesService(EventLog* log, ProjectionRuntime* runtime,
                                                    defined::DefinitionRegistry* registry,
-                                                   absl::Duration default_wait)
+                                                   absl::Duration default_wait,
+                                                   BlockingExecutor* executor)
     : RpcService("ProjectionQueries"),
       log_(log),
       runtime_(runtime),
       registry_(registry),
       default_wait_(default_wait) {
-  AddSyncUnary("Get", &ProjectionQueriesService::Get);
-  AddSyncUnary("Scan", &ProjectionQueriesService::Scan);
+  AddBlockingUnary("Get", executor, &ProjectionQueriesService::Get);
+  AddBlockingUnary("Scan", executor, &ProjectionQueriesService::Scan);
 }
 
-grpc::Status ProjectionQueriesService::Get(grpc::ServerContext* context,
+grpc::Status ProjectionQueriesService::Get(grpc::CallbackServerContext* context,
                                            const strata::v1::GetRowRequest* request,
                                            strata::v1::GetRowResponse* response) {
   const std::string& name = request->projection();
@@ -121,7 +126,7 @@ grpc::Status ProjectionQueriesService::Get(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status ProjectionQueriesService::Scan(grpc::ServerContext* context,
+grpc::Status ProjectionQueriesService::Scan(grpc::CallbackServerContext* context,
                                             const strata::v1::ScanRowsRequest* request,
                                             strata::v1::ScanRowsResponse* response) {
   const std::string& name = request->projection();

@@ -16,21 +16,22 @@ namespace strata::server {
 
 class ProjectionsService final : public RpcService {
  public:
-  ProjectionsService(ProjectionRuntime* runtime, defined::DefinitionRegistry* registry);
+  ProjectionsService(ProjectionRuntime* runtime, defined::DefinitionRegistry* registry,
+                     BlockingExecutor* executor);
 
-  grpc::Status ListProjections(grpc::ServerContext* context,
+  grpc::Status ListProjections(grpc::CallbackServerContext* context,
                                const strata::v1::ListProjectionsRequest* request,
                                strata::v1::ListProjectionsResponse* response);
-  grpc::Status RebuildProjection(grpc::ServerContext* context,
+  grpc::Status RebuildProjection(grpc::CallbackServerContext* context,
                                  const strata::v1::RebuildProjectionRequest* request,
                                  strata::v1::RebuildProjectionResponse* response);
-  grpc::Status DefineProjection(grpc::ServerContext* context,
+  grpc::Status DefineProjection(grpc::CallbackServerContext* context,
                                 const strata::v1::DefineProjectionRequest* request,
                                 strata::v1::DefineProjectionResponse* response);
-  grpc::Status GetProjectionDefinition(grpc::ServerContext* context,
+  grpc::Status GetProjectionDefinition(grpc::CallbackServerContext* context,
                                        const strata::v1::GetProjectionDefinitionRequest* request,
                                        strata::v1::GetProjectionDefinitionResponse* response);
-  grpc::Status DeleteProjection(grpc::ServerContext* context,
+  grpc::Status DeleteProjection(grpc::CallbackServerContext* context,
                                 const strata::v1::DeleteProjectionRequest* request,
                                 strata::v1::DeleteProjectionResponse* response);
 
@@ -42,11 +43,13 @@ class ProjectionsService final : public RpcService {
 class ProjectionQueriesService final : public RpcService {
  public:
   ProjectionQueriesService(EventLog* log, ProjectionRuntime* runtime,
-                           defined::DefinitionRegistry* registry, absl::Duration default_wait);
+                           defined::DefinitionRegistry* registry, absl::Duration default_wait,
+                           BlockingExecutor* executor);
 
-  grpc::Status Get(grpc::ServerContext* context, const strata::v1::GetRowRequest* request,
+  grpc::Status Get(grpc::CallbackServerContext* context, const strata::v1::GetRowRequest* request,
                    strata::v1::GetRowResponse* response);
-  grpc::Status Scan(grpc::ServerContext* context, const strata::v1::ScanRowsRequest* request,
+  grpc::Status Scan(grpc::CallbackServerContext* context,
+                    const strata::v1::ScanRowsRequest* request,
                     strata::v1::ScanRowsResponse* response);
 
  private:

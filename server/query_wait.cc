@@ -8,7 +8,7 @@
 
 namespace strata::server {
 
-absl::Status WaitForMinPosition(grpc::ServerContext* context, EventLog* log,
+absl::Status WaitForMinPosition(grpc::CallbackServerContext* context, EventLog* log,
                                 ProjectionRuntime* runtime, const std::vector<std::string>& names,
                                 bool has_min, uint64_t min_position, absl::Duration default_wait) {
   if (!has_min) return absl::OkStatus();

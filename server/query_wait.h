@@ -16,7 +16,7 @@ namespace strata::server {
 // Waits until every projection of `names` has applied `min_position`, within
 // the call's deadline (or `default_wait` when it has none). OK at once without
 // `has_min`; OutOfRange when min_position is beyond the log's head.
-absl::Status WaitForMinPosition(grpc::ServerContext* context, EventLog* log,
+absl::Status WaitForMinPosition(grpc::CallbackServerContext* context, EventLog* log,
                                 ProjectionRuntime* runtime, const std::vector<std::string>& names,
                                 bool has_min, uint64_t min_position, absl::Duration default_wait);
 

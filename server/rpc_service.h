@@ -21,6 +21,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "server/blocking_executor.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/rpc_service_method.h"
@@ -95,20 +96,30 @@ class RpcService : public grpc::Service {
             }));
   }
 
-  // A unary method on gRPC's sync thread pool: `fn` may block (within the
-  // call's deadline).
+  // A unary method that may block (within the call's deadline): `fn` runs on
+  // `executor` (blocking_executor.h), never on gRPC's callback threads.
   template <class Svc, class Req, class Resp>
-  void AddSyncUnary(const char* method,
-                    grpc::Status (Svc::*fn)(grpc::ServerContext*, const Req*, Resp*)) {
+  void AddBlockingUnary(const char* method, BlockingExecutor* executor,
+                        grpc::Status (Svc::*fn)(grpc::CallbackServerContext*, const Req*,
+                                                Resp*)) {
+    Svc* self = static_cast<Svc*>(this);
     Add(method, *Req::descriptor(), *Resp::descriptor(), grpc::internal::RpcMethod::NORMAL_RPC,
-        grpc::internal::RpcServiceMethod::ApiType::SYNC,
-        new grpc::internal::RpcMethodHandler<Svc, Incoming<Req>, Resp>(
-            [fn](Svc* self, grpc::ServerContext* context, const Incoming<Req>* request,
-                 Resp* response) {
-              if (!request->error.ok()) return request->error;
-              return (self->*fn)(context, &request->message, response);
-            },
-            static_cast<Svc*>(this)));
+        grpc::internal::RpcServiceMethod::ApiType::CALL_BACK,
+        new grpc::internal::CallbackUnaryHandler<Incoming<Req>, Resp>(
+            [self, fn, executor](grpc::CallbackServerContext* context,
+                                 const Incoming<Req>* request, Resp* response) {
+              grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+              if (!request->error.ok()) {
+                reactor->Finish(request->error);
+                return reactor;
+              }
+              executor->Schedule([self, fn, context, request, response, reactor] {
+                reactor->Finish(context->IsCancelled()
+                                    ? grpc::Status::CANCELLED
+                                    : (self->*fn)(context, &request->message, response));
+              });
+              return reactor;
+            }));
   }
 
  private:

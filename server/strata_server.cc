@@ -14,6 +14,14 @@
 #include "server/streams_service.h"
 
 namespace strata::server {
+namespace {
+
+// Threads for the methods that may block (BlockingExecutor): queries waiting
+// for min_position hold one each until their deadline, so there are more of
+// them than cores.
+constexpr int kBlockingThreads = 32;
+
+}  // namespace
 
 class StrataServer::Impl {
  public:
@@ -50,11 +58,13 @@ class StrataServer::Impl {
     std::function<int64_t()> now_us = options_.log.clock_us;
     if (!now_us) now_us = [] { return absl::ToUnixMicros(absl::Now()); };
     commands_ = std::make_unique<LinkCommandsService>(log_.get(), now_us);
+    executor_ = std::make_unique<BlockingExecutor>(kBlockingThreads);
     queries_ = std::make_unique<LinkQueriesService>(log_.get(), runtime_.get(),
-                                                    options_.default_wait);
-    admin_ = std::make_unique<ProjectionsService>(runtime_.get(), registry_.get());
+                                                    options_.default_wait, executor_.get());
+    admin_ = std::make_unique<ProjectionsService>(runtime_.get(), registry_.get(),
+                                                  executor_.get());
     projection_queries_ = std::make_unique<ProjectionQueriesService>(
-        log_.get(), runtime_.get(), registry_.get(), options_.default_wait);
+        log_.get(), runtime_.get(), registry_.get(), options_.default_wait, executor_.get());
 
     for (const RpcService* service :
          std::initializer_list<const RpcService*>{streams_.get(), commands_.get(), queries_.get(),
@@ -96,6 +106,7 @@ class StrataServer::Impl {
       server_->Wait();
       server_.reset();
     }
+    if (executor_ != nullptr) executor_->Stop();  // after the calls it serves have ended
     if (hub_ != nullptr) hub_->Stop();
     registry_.reset();
     runtime_.reset();  // stops workers after their current batch
@@ -112,6 +123,7 @@ class StrataServer::Impl {
   std::unique_ptr<ProjectionRuntime> runtime_;
   std::unique_ptr<defined::DefinitionRegistry> registry_;
   std::unique_ptr<SubscriptionHub> hub_;
+  std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<StreamsService> streams_;
   std::unique_ptr<LinkCommandsService> commands_;
   std::unique_ptr<LinkQueriesService> queries_;
