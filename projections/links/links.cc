@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -96,23 +97,32 @@ std::optional<LinkDetails> DecodeDetails(absl::string_view bytes) {
   return out;
 }
 
-// Sums the counters under `prefix` by key suffix into `sums`; with
-// `countries`, the suffix "-" counts under "" (unknown).
-absl::Status SumByName(const StateReader& reader, absl::string_view prefix, bool countries,
-                       std::map<std::string, uint64_t>* sums) {
+// Calls `add(date, name, count)` for each counter under `prefix` whose key
+// goes on with a date in [first, last] (a FormatDate, then "/name" or
+// nothing), in one scan from the first date. Dates compare as strings, which
+// is their order while every date of the range has a four-digit year.
+absl::Status SumDays(const StateReader& reader, const std::string& prefix,
+                     const std::string& first, const std::string& last,
+                     const std::function<void(absl::string_view date, absl::string_view name,
+                                              uint64_t count)>& add) {
   absl::Status bad;
-  STRATA_RETURN_IF_ERROR(reader.Scan(prefix, [&](absl::string_view key, absl::string_view value) {
-    std::optional<uint64_t> count = DecodeCounter(value);
-    if (!count.has_value()) {
-      bad = absl::DataLossError(absl::StrCat("projection key '", key, "' holds ", value.size(),
-                                             " bytes, not an 8-byte counter"));
-      return false;
-    }
-    absl::string_view name = key.substr(prefix.size());
-    if (countries && name == kUnknownCountryKey) name = "";
-    (*sums)[std::string(name)] += *count;
-    return true;
-  }));
+  STRATA_RETURN_IF_ERROR(reader.ScanFrom(
+      prefix, prefix + first, [&](absl::string_view key, absl::string_view value) {
+        const absl::string_view rest = key.substr(prefix.size());
+        const size_t slash = rest.find('/');
+        const absl::string_view date = rest.substr(0, slash);
+        if (date > last) return false;
+        std::optional<uint64_t> count = DecodeCounter(value);
+        if (!count.has_value()) {
+          bad = absl::DataLossError(absl::StrCat("projection key '", key, "' holds ",
+                                                 value.size(), " bytes, not an 8-byte counter"));
+          return false;
+        }
+        const absl::string_view name =
+            slash == absl::string_view::npos ? absl::string_view() : rest.substr(slash + 1);
+        add(date, name, *count);
+        return true;
+      }));
   return bad;
 }
 
@@ -346,19 +356,41 @@ absl::StatusOr<LinkAnalytics> ReadLinkAnalytics(const StateReader& clicks,
                                                 absl::CivilDay to) {
   STRATA_RETURN_IF_ERROR(ValidateLinkId(link_id));
   STRATA_RETURN_IF_ERROR(ValidateDateRange(from, to));
-  LinkAnalytics out;
+  // Three range scans (days; countries and devices by day), whatever the
+  // range's length: keys sort by date within a link. Outside four-digit
+  // years, where dates do not sort as strings, one scan per day.
+  const bool one_scan = from.year() >= 1000 && to.year() <= 9999;
+  auto sum = [&](const std::string& prefix, const auto& add) -> absl::Status {
+    if (one_scan) return SumDays(clicks, prefix, FormatDate(from), FormatDate(to), add);
+    for (absl::CivilDay d = from; d <= to; ++d) {
+      const std::string date = FormatDate(d);
+      STRATA_RETURN_IF_ERROR(SumDays(clicks, prefix, date, date, add));
+    }
+    return absl::OkStatus();
+  };
+  std::map<std::string, uint64_t> days;
   std::map<std::string, uint64_t> countries;
   std::map<std::string, uint64_t> devices;
+  STRATA_RETURN_IF_ERROR(sum(absl::StrCat("d/", link_id, "/"),
+                             [&](absl::string_view date, absl::string_view, uint64_t n) {
+                               days[std::string(date)] += n;
+                             }));
+  STRATA_RETURN_IF_ERROR(sum(absl::StrCat("c/", link_id, "/"),
+                             [&](absl::string_view, absl::string_view name, uint64_t n) {
+                               if (name == kUnknownCountryKey) name = "";
+                               countries[std::string(name)] += n;
+                             }));
+  STRATA_RETURN_IF_ERROR(sum(absl::StrCat("v/", link_id, "/"),
+                             [&](absl::string_view, absl::string_view name, uint64_t n) {
+                               devices[std::string(name)] += n;
+                             }));
+  LinkAnalytics out;
   for (absl::CivilDay d = from; d <= to; ++d) {
-    const std::string date = FormatDate(d);
-    STRATA_ASSIGN_OR_RETURN(uint64_t day_clicks,
-                            clicks.GetCounter(absl::StrCat("d/", link_id, "/", date)));
-    out.by_day.emplace_back(date, day_clicks);
-    out.total_clicks += day_clicks;
-    STRATA_RETURN_IF_ERROR(SumByName(clicks, absl::StrCat("c/", link_id, "/", date, "/"),
-                                     /*countries=*/true, &countries));
-    STRATA_RETURN_IF_ERROR(SumByName(clicks, absl::StrCat("v/", link_id, "/", date, "/"),
-                                     /*countries=*/false, &devices));
+    std::string date = FormatDate(d);
+    auto it = days.find(date);
+    const uint64_t n = it == days.end() ? 0 : it->second;
+    out.by_day.emplace_back(std::move(date), n);
+    out.total_clicks += n;
   }
   out.by_country = Ranked(countries);
   out.by_device = Ranked(devices);
