@@ -89,7 +89,8 @@ std::optional<uint64_t> ProcessRssBytes(pid_t pid) {
   if (!status.has_value()) return std::nullopt;
   for (absl::string_view line : absl::StrSplit(*status, '\n')) {
     if (!absl::ConsumePrefix(&line, "VmRSS:")) continue;
-    std::vector<absl::string_view> parts = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     uint64_t kib = 0;
     if (!parts.empty() && absl::SimpleAtoi(parts[0], &kib)) return kib * 1024;
   }
