@@ -208,7 +208,10 @@ class ClosedLoop {
     const LoadOptions& o = target_->options();
     const Clock::time_point start = Clock::now();
     deadline_ = start + absl::ToChronoMicroseconds(o.duration);
-    active_ = static_cast<int>(slots_.size());
+    {
+      absl::MutexLock lock(&mu_);
+      active_ = static_cast<int>(slots_.size());
+    }
     for (Slot& s : slots_) Issue(&s);
     {
       absl::MutexLock lock(&mu_);
