@@ -14,6 +14,10 @@ namespace {
 // sparse filter over a long stretch of the log returns between steps.
 constexpr uint64_t kFollowScanMax = 4096;
 
+// The first chunk of a one-stream page (LogCursor::Next); later chunks are
+// sized from the bytes per event seen.
+constexpr uint64_t kStreamChunkFirst = 64;
+
 size_t PayloadBytes(const RecordedEvent& e) { return e.data.size() + e.metadata.size(); }
 
 // Appends the events `options` selects to `page`, stopping after the one that
@@ -58,21 +62,32 @@ absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page
   uint64_t last = 0;  // version or position of the last event read
   bool full = false;  // stopped by max_bytes, not by the end
   if (!options_.stream.empty()) {
-    ReadStreamOptions o;
-    o.from_version = next_;
-    o.direction = options_.direction;
-    o.max_count = want;
-    o.as_of_position = as_of_;
-    absl::StatusOr<std::vector<RecordedEvent>> events = log_->ReadStream(options_.stream, o);
-    if (!events.ok()) return events.status();
+    // In chunks sized from the events seen so far, so that a byte bound
+    // reached early does not read (and drop) the rest of `want`.
     size_t bytes = 0;
-    for (RecordedEvent& e : *events) {
-      bytes += PayloadBytes(e);
-      last = e.stream_version;
-      page->push_back(std::move(e));
-      ++got;
-      full = bytes >= max_bytes;
-      if (full) break;
+    uint64_t chunk = std::min<uint64_t>(want, kStreamChunkFirst);
+    while (got < want && !full) {
+      ReadStreamOptions o;
+      o.from_version = got == 0 ? next_ : forward ? last + 1 : last - 1;
+      o.direction = options_.direction;
+      o.max_count = chunk;
+      o.as_of_position = as_of_;
+      absl::StatusOr<std::vector<RecordedEvent>> events = log_->ReadStream(options_.stream, o);
+      if (!events.ok()) return events.status();
+      for (RecordedEvent& e : *events) {
+        bytes += PayloadBytes(e);
+        last = e.stream_version;
+        page->push_back(std::move(e));
+        ++got;
+        full = bytes >= max_bytes;
+        if (full) break;
+      }
+      if (full || got == want) break;
+      if (events->size() < chunk || (!forward && last == 0)) break;  // the stream's end
+      const uint64_t average = std::max<uint64_t>(1, bytes / got);
+      chunk = std::clamp<uint64_t>(max_bytes == SIZE_MAX ? want - got
+                                                         : (max_bytes - bytes) / average + 1,
+                                   1, want - got);
     }
   } else {
     ReadAllOptions o;

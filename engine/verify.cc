@@ -199,19 +199,11 @@ class ReadOnlyLog::Impl {
     }
     // A version missing from the streams index, unless the events pass
     // already named the event that lacks its entry.
-    int reported = 0;
-    std::string last_stream;
     for (const std::string& key : version_gaps) {
       if (missing_stream_keys.contains(key)) continue;
       absl::string_view stream;
       StreamVersion v = 0;
       if (!internal::ParseStreamKey(key, &stream, &v)) continue;
-      if (stream != last_stream) {
-        last_stream = std::string(stream);
-        reported = 0;
-      }
-      // A long gap: one finding per version for the first few is enough.
-      if (reported++ > 10) continue;
       findings.Add(absl::StrCat("stream '", stream, "': version ", v,
                                 " is missing from the streams index"));
     }
@@ -380,8 +372,8 @@ class ReadOnlyLog::Impl {
           expected = 0;
           ++report->streams;
         }
-        // A long gap: the first versions of it are enough.
-        for (StreamVersion v = expected; v < version && v - expected <= 20; ++v) {
+        // A long gap: its first 11 versions are enough.
+        for (StreamVersion v = expected; v < version && v - expected <= 10; ++v) {
           version_gaps->push_back(internal::StreamKey(stream, v));
         }
         expected = version + 1;

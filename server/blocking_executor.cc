@@ -2,7 +2,8 @@
 
 namespace strata::server {
 
-BlockingExecutor::BlockingExecutor(int threads) {
+BlockingExecutor::BlockingExecutor(int threads, int threads_max) : threads_max_(threads_max) {
+  absl::MutexLock lock(&mu_);
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
@@ -13,6 +14,11 @@ void BlockingExecutor::Schedule(std::function<void()> task) {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
       queue_.push_back(std::move(task));
+      // Every thread busy (some may be waiting out a deadline): one more.
+      if (idle_ < static_cast<int>(queue_.size()) &&
+          static_cast<int>(threads_.size()) < threads_max_) {
+        threads_.emplace_back([this] { Loop(); });
+      }
       return;
     }
   }
@@ -20,11 +26,13 @@ void BlockingExecutor::Schedule(std::function<void()> task) {
 }
 
 void BlockingExecutor::Stop() {
+  std::vector<std::thread> threads;
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    threads.swap(threads_);
   }
-  for (std::thread& t : threads_) {
+  for (std::thread& t : threads) {
     if (t.joinable()) t.join();
   }
 }
@@ -34,11 +42,13 @@ void BlockingExecutor::Loop() {
     std::function<void()> task;
     {
       absl::MutexLock lock(&mu_);
+      ++idle_;
       mu_.Await(absl::Condition(
           +[](BlockingExecutor* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
             return !self->queue_.empty() || self->stopping_;
           },
           this));
+      --idle_;
       if (queue_.empty()) return;  // stopping, and nothing left to run
       task = std::move(queue_.front());
       queue_.pop_front();

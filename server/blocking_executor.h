@@ -1,9 +1,13 @@
-// BlockingExecutor: a fixed set of threads for the server's methods that may
+// BlockingExecutor: threads for the server's methods that may
 // block (queries that wait for a read model to reach min_position, admin
 // calls that write the catalog), so gRPC's own callback threads never wait
 // on them. It replaces gRPC's sync-server thread pool, whose dispatch added
 // recurring ~100 ms delays to fast queries (strata_load: GetLinkAnalytics max
 // 101 ms while the handler itself never took 30 ms).
+//
+// Starts with `threads` threads and adds one whenever a task arrives with
+// none idle, up to `threads_max`: queries waiting for min_position hold
+// their thread until their deadline and must not hold up other calls.
 //
 // Thread-safe. Stop runs what is queued, then joins; Schedule after Stop
 // runs the task on the caller's thread.
@@ -22,7 +26,7 @@ namespace strata::server {
 
 class BlockingExecutor {
  public:
-  explicit BlockingExecutor(int threads);
+  BlockingExecutor(int threads, int threads_max);
   ~BlockingExecutor();  // Stop()
   BlockingExecutor(const BlockingExecutor&) = delete;
   BlockingExecutor& operator=(const BlockingExecutor&) = delete;
@@ -33,10 +37,12 @@ class BlockingExecutor {
  private:
   void Loop();
 
+  const int threads_max_;
   absl::Mutex mu_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;  // threads waiting for a task
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> threads_;
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::server

@@ -17,9 +17,10 @@ namespace strata::server {
 namespace {
 
 // Threads for the methods that may block (BlockingExecutor): queries waiting
-// for min_position hold one each until their deadline, so there are more of
-// them than cores.
-constexpr int kBlockingThreads = 32;
+// for min_position hold one each until their deadline, so more are started
+// when all are busy.
+constexpr int kBlockingThreads = 8;
+constexpr int kBlockingThreadsMax = 1024;
 
 }  // namespace
 
@@ -58,7 +59,7 @@ class StrataServer::Impl {
     std::function<int64_t()> now_us = options_.log.clock_us;
     if (!now_us) now_us = [] { return absl::ToUnixMicros(absl::Now()); };
     commands_ = std::make_unique<LinkCommandsService>(log_.get(), now_us);
-    executor_ = std::make_unique<BlockingExecutor>(kBlockingThreads);
+    executor_ = std::make_unique<BlockingExecutor>(kBlockingThreads, kBlockingThreadsMax);
     queries_ = std::make_unique<LinkQueriesService>(log_.get(), runtime_.get(),
                                                     options_.default_wait, executor_.get());
     admin_ = std::make_unique<ProjectionsService>(runtime_.get(), registry_.get(),

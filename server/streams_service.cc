@@ -26,11 +26,11 @@ using strata::v1::SubscribeResponse;
 // Events fetched per read from the log, and their payload bytes (the read
 // stops after the event that reaches it).
 constexpr size_t kPageEventsMax = 1024;
-constexpr size_t kPageBytesMax = 1 << 20;
+constexpr size_t kPageBytesMax = 256 << 10;
 // One message's bounds (strata.proto): events, and payload bytes, which a
 // single larger event may exceed.
 constexpr int kMessageEventsMax = 1024;
-constexpr size_t kMessageBytesMax = 1 << 20;
+constexpr size_t kMessageBytesMax = 256 << 10;
 
 size_t PayloadBytes(const RecordedEvent& e) { return e.data.size() + e.metadata.size(); }
 
@@ -140,6 +140,14 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
     if (step == Step::kPark) {
       refs_.fetch_add(1);  // the hub's, dropped by the hub after Resume
       hub_->Park(this);
+      // A cancel between the decision and Park found nothing to take back:
+      // take it back now rather than when the next event arrives.
+      bool finished;
+      {
+        absl::MutexLock lock(&mu_);
+        finished = finished_;
+      }
+      if (finished && hub_->Unpark(this)) Unref();
     }
     Unref();
   }

@@ -100,7 +100,9 @@ std::optional<LinkDetails> DecodeDetails(absl::string_view bytes) {
 // Calls `add(date, name, count)` for each counter under `prefix` whose key
 // goes on with a date in [first, last] (a FormatDate, then "/name" or
 // nothing), in one scan from the first date. Dates compare as strings, which
-// is their order while every date of the range has a four-digit year.
+// is their order while every date of the range has a four-digit year (the
+// caller scans day by day otherwise); a key whose date is longer or shorter
+// than `first` is not in the range.
 absl::Status SumDays(const StateReader& reader, const std::string& prefix,
                      const std::string& first, const std::string& last,
                      const std::function<void(absl::string_view date, absl::string_view name,
@@ -112,6 +114,8 @@ absl::Status SumDays(const StateReader& reader, const std::string& prefix,
         const size_t slash = rest.find('/');
         const absl::string_view date = rest.substr(0, slash);
         if (date > last) return false;
+        // A year of five digits sorts among four-digit ones: not in range.
+        if (date.size() != first.size()) return true;
         std::optional<uint64_t> count = DecodeCounter(value);
         if (!count.has_value()) {
           bad = absl::DataLossError(absl::StrCat("projection key '", key, "' holds ",

@@ -196,7 +196,8 @@ ProjectionRuntime::Impl::~Impl() {
   {
     absl::MutexLock lock(&mu_);
     // Flush what the memtables hold: their WAL would otherwise be replayed,
-    // key by key, on the next open (seconds after a busy hour).
+    // key by key, on the next open (seconds after a busy hour). Retired
+    // generations are dropped already: nothing of theirs is replayed.
     if (db_ != nullptr && !options_.read_only) {
       std::vector<rocksdb::ColumnFamilyHandle*> cfs = {catalog_cf_};
       for (const auto& [name, e] : entries_) {

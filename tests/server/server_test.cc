@@ -199,8 +199,8 @@ TEST_F(ServerTest, ReadAllSendsEventsInBatchesOfAtMost1024) {
 }
 
 TEST_F(ServerTest, ReadAllBoundsAMessageByPayloadBytes) {
-  // 10 events of 300,000 bytes: a message holds at most 1 MiB of payload, so
-  // at most 3 of them (a batch may be smaller: nothing waits to fill one).
+  // 10 events of 100,000 bytes: a message holds at most 256 KiB of payload,
+  // so at most 2 of them (a batch may be smaller: nothing waits to fill one).
   for (int i = 0; i < 10; ++i) {
     v1::AppendRequest req;
     req.set_stream("large");
@@ -208,7 +208,7 @@ TEST_F(ServerTest, ReadAllBoundsAMessageByPayloadBytes) {
     v1::ProposedEvent* e = req.add_events();
     e->set_type("Large");
     e->set_content_type("application/octet-stream");
-    e->set_data(std::string(300'000, static_cast<char>('a' + i)));
+    e->set_data(std::string(100'000, static_cast<char>('a' + i)));
     v1::AppendResponse out;
     ASSERT_TRUE(streams_->Append(Ctx().get(), req, &out).ok());
   }
@@ -219,11 +219,33 @@ TEST_F(ServerTest, ReadAllBoundsAMessageByPayloadBytes) {
   ASSERT_EQ(events.size(), 10u);
   for (size_t i = 0; i < events.size(); ++i) {
     EXPECT_EQ(events[i].position(), i + 1);
-    EXPECT_EQ(events[i].data(), std::string(300'000, static_cast<char>('a' + i)));
+    EXPECT_EQ(events[i].data(), std::string(100'000, static_cast<char>('a' + i)));
   }
   for (int n : batches) {
     EXPECT_GE(n, 1);
-    EXPECT_LE(n, 3);
+    EXPECT_LE(n, 2);
+  }
+  // One stream's read, forwards and backwards: the same bound.
+  for (bool backwards : {false, true}) {
+    v1::ReadStreamRequest rs;
+    rs.set_stream("large");
+    rs.set_backwards(backwards);
+    auto ctx = Ctx();
+    auto reader = streams_->ReadStream(ctx.get(), rs);
+    v1::ReadStreamResponse m;
+    std::vector<uint64_t> versions;
+    while (reader->Read(&m)) {
+      EXPECT_GE(m.events_size(), 1);
+      EXPECT_LE(m.events_size(), 2);
+      for (const v1::RecordedEvent& e : m.events()) {
+        EXPECT_EQ(e.data(), std::string(100'000, static_cast<char>('a' + e.version())));
+        versions.push_back(e.version());
+      }
+    }
+    ASSERT_TRUE(reader->Finish().ok());
+    std::vector<uint64_t> expected = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    if (backwards) std::reverse(expected.begin(), expected.end());
+    EXPECT_EQ(versions, expected);
   }
 }
 
