@@ -69,6 +69,9 @@ struct RecordedEvent {
   std::string metadata;
   int64_t recorded_at_us = 0;  // commit time, microseconds since the Unix epoch
 
+  // The bytes a read's size bounds count (LogCursor::Next, streamed messages).
+  size_t payload_bytes() const { return data.size() + metadata.size(); }
+
   friend bool operator==(const RecordedEvent&, const RecordedEvent&) = default;
 };
 

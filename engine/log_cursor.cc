@@ -18,8 +18,6 @@ constexpr uint64_t kFollowScanMax = 4096;
 // sized from the bytes per event seen.
 constexpr uint64_t kStreamChunkFirst = 64;
 
-size_t PayloadBytes(const RecordedEvent& e) { return e.data.size() + e.metadata.size(); }
-
 // Appends the events `options` selects to `page`, stopping after the one that
 // brings their payload to `max_bytes` (then `*full` is set); returns how
 // many, and the position of the last one in `*last`.
@@ -33,7 +31,7 @@ absl::StatusOr<uint64_t> ScanInto(const EventLog& log, const ReadAllOptions& opt
     page->push_back(e.ToRecorded());
     *last = e.position;
     ++count;
-    bytes += PayloadBytes(page->back());
+    bytes += page->back().payload_bytes();
     *full = bytes >= max_bytes;
     return !*full;
   });
@@ -75,7 +73,7 @@ absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page
       absl::StatusOr<std::vector<RecordedEvent>> events = log_->ReadStream(options_.stream, o);
       if (!events.ok()) return events.status();
       for (RecordedEvent& e : *events) {
-        bytes += PayloadBytes(e);
+        bytes += e.payload_bytes();
         last = e.stream_version;
         page->push_back(std::move(e));
         ++got;

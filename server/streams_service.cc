@@ -32,8 +32,6 @@ constexpr size_t kPageBytesMax = 256 << 10;
 constexpr int kMessageEventsMax = 1024;
 constexpr size_t kMessageBytesMax = 256 << 10;
 
-size_t PayloadBytes(const RecordedEvent& e) { return e.data.size() + e.metadata.size(); }
-
 // Writes batches of events from a LogCursor (a finite read) or a Follower (a
 // subscription: CaughtUp once it first runs dry, then parked on the hub until
 // the head moves). The next page is read while the previous message is being
@@ -129,7 +127,7 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
         break;
       }
       for (RecordedEvent& e : page) {
-        buffered_bytes_ += PayloadBytes(e);
+        buffered_bytes_ += e.payload_bytes();
         buffer_.push_back(std::move(e));
       }
       end_ = cursor_.has_value() && cursor_->done();
@@ -162,17 +160,17 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
       writing_ = true;
       this->StartWrite(&message_);
     }
+    // From here on, events left in the buffer mean a write is under way.
     // Read ahead while the buffer holds less than a full message.
     if (fetching_ || buffer_.size() >= kMessageEventsMax || buffered_bytes_ >= kMessageBytesMax) {
       return Step::kDone;
     }
     if (end_) {
-      if (!buffer_.empty()) return Step::kDone;
       if (!writing_) FinishLocked(grpc::Status::OK);
       return Step::kDone;
     }
     if (!dry_) return Step::kFetch;
-    if (writing_ || !buffer_.empty()) return Step::kDone;
+    if (writing_) return Step::kDone;
     if (!caught_up_sent_ && FillCaughtUp(&message_)) {
       caught_up_sent_ = true;
       writing_ = true;
@@ -188,7 +186,7 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
     size_t bytes = 0;
     while (!buffer_.empty() && message_.events_size() < kMessageEventsMax) {
       RecordedEvent& e = buffer_.front();
-      const size_t size = PayloadBytes(e);
+      const size_t size = e.payload_bytes();
       if (message_.events_size() > 0 && bytes + size > kMessageBytesMax) break;
       bytes += size;
       buffered_bytes_ -= size;
