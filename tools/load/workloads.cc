@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -22,26 +23,10 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration d) {
   return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(d);
 }
 
+// The canonical name of a gRPC code: gRPC's codes are absl's.
 std::string CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  const auto i = static_cast<size_t>(code);
-  return i < std::size(kNames) ? kNames[i] : absl::StrCat("CODE_", i);
+  const std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  return name.empty() ? absl::StrCat("CODE_", static_cast<int>(code)) : name;
 }
 
 // "YYYY-MM-DD" of `t` in UTC.
@@ -49,11 +34,37 @@ std::string Date(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UT
 
 constexpr const char* kCountries[] = {"US", "DE", "FR", "GB", "IN", "BR", "JP", "CA", "ES", ""};
 
+// A CreateLink of `link_id` as strata_load sends it.
+void FillCreateLink(const std::string& link_id, v1::CreateLinkRequest* request) {
+  request->set_link_id(link_id);
+  request->set_destination(absl::StrCat("https://example.com/", link_id));
+  request->set_owner("load");
+}
+
 // ---- One class per unary mode ----
 
-class NoopCall : public Call {
+// What every mode's call keeps: the target, the request and response it
+// reuses from call to call, and the slot's own random numbers.
+template <class Request, class Response>
+class RpcCall : public Call {
  public:
-  explicit NoopCall(Target* target) : target_(target) {
+  RpcCall(Target* target, int slot) : target_(target), rng_(slot + 1) {}
+
+ protected:
+  // One of the links 0..options().links-1.
+  std::string RandomLinkId() {
+    return target_->LinkId(static_cast<int>(rng_() % target_->options().links));
+  }
+
+  Target* target_;
+  std::mt19937_64 rng_;
+  Request request_;
+  Response response_;
+};
+
+class NoopCall : public RpcCall<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  NoopCall(Target* target, int slot) : RpcCall(target, slot) {
     grpc::Slice empty("");  // an empty grpc.health.v1.HealthCheckRequest
     request_ = grpc::ByteBuffer(&empty, 1);
   }
@@ -61,22 +72,16 @@ class NoopCall : public Call {
     target_->generic().UnaryCall(context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
                                  &request_, &response_, [done](grpc::Status s) { done(s, 0); });
   }
-
- private:
-  Target* target_;
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer response_;
 };
 
-class ClickCall : public Call {
+class ClickCall : public RpcCall<v1::RecordClickRequest, v1::CommandResponse> {
  public:
-  ClickCall(Target* target, int slot) : target_(target), rng_(slot + 1) {}
+  using RpcCall::RpcCall;
   void Start(grpc::ClientContext* context, Done done) override {
-    const LoadOptions& o = target_->options();
-    request_.set_link_id(target_->LinkId(static_cast<int>(rng_() % o.links)));
+    request_.set_link_id(RandomLinkId());
     request_.set_country(kCountries[rng_() % std::size(kCountries)]);
     request_.set_device(static_cast<v1::Device>(1 + rng_() % 5));
-    const int64_t spread_us = int64_t{o.spread_days} * 86'400'000'000LL;
+    const int64_t spread_us = int64_t{target_->options().spread_days} * 86'400'000'000LL;
     request_.set_clicked_at(absl::ToUnixMicros(absl::Now()) -
                             static_cast<int64_t>(rng_() % static_cast<uint64_t>(spread_us)));
     target_->commands().async()->RecordClick(
@@ -87,53 +92,37 @@ class ClickCall : public Call {
           done(s, 1);
         });
   }
-
- private:
-  Target* target_;
-  std::mt19937_64 rng_;
-  v1::RecordClickRequest request_;
-  v1::CommandResponse response_;
 };
 
-class CreateLinkCall : public Call {
+class CreateLinkCall : public RpcCall<v1::CreateLinkRequest, v1::CommandResponse> {
  public:
-  CreateLinkCall(Target* target, int slot) : target_(target), slot_(slot) {}
+  CreateLinkCall(Target* target, int slot) : RpcCall(target, slot), slot_(slot) {}
   void Start(grpc::ClientContext* context, Done done) override {
-    request_.set_link_id(absl::StrCat("load-", target_->nonce(), "-", slot_, "-", next_++));
-    request_.set_destination(absl::StrCat("https://example.com/", request_.link_id()));
-    request_.set_owner("load");
+    FillCreateLink(absl::StrCat("load-", target_->nonce(), "-", slot_, "-", next_++), &request_);
     target_->commands().async()->CreateLink(context, &request_, &response_,
                                             [done](grpc::Status s) { done(s, 1); });
   }
 
  private:
-  Target* target_;
   int slot_;
   uint64_t next_ = 0;
-  v1::CreateLinkRequest request_;
-  v1::CommandResponse response_;
 };
 
-class UpdateDestinationCall : public Call {
+class UpdateDestinationCall
+    : public RpcCall<v1::UpdateDestinationRequest, v1::CommandResponse> {
  public:
-  UpdateDestinationCall(Target* target, int slot) : target_(target), rng_(slot + 1) {}
+  using RpcCall::RpcCall;
   void Start(grpc::ClientContext* context, Done done) override {
-    request_.set_link_id(target_->LinkId(static_cast<int>(rng_() % target_->options().links)));
+    request_.set_link_id(RandomLinkId());
     request_.set_destination(absl::StrCat("https://example.com/v", rng_() % 1000));
     target_->commands().async()->UpdateDestination(context, &request_, &response_,
                                                    [done](grpc::Status s) { done(s, 1); });
   }
-
- private:
-  Target* target_;
-  std::mt19937_64 rng_;
-  v1::UpdateDestinationRequest request_;
-  v1::CommandResponse response_;
 };
 
-class AppendCall : public Call {
+class AppendCall : public RpcCall<v1::AppendRequest, v1::AppendResponse> {
  public:
-  AppendCall(Target* target, int slot) : target_(target) {
+  AppendCall(Target* target, int slot) : RpcCall(target, slot) {
     const LoadOptions& o = target->options();
     request_.set_stream(absl::StrCat("load-", target->nonce(), "-", slot));
     request_.mutable_expected_version()->set_kind(v1::ExpectedVersion::ANY);
@@ -153,31 +142,20 @@ class AppendCall : public Call {
     target_->streams().async()->Append(context, &request_, &response_,
                                        [done, n](grpc::Status s) { done(s, n); });
   }
-
- private:
-  Target* target_;
-  v1::AppendRequest request_;
-  v1::AppendResponse response_;
 };
 
-class AnalyticsCall : public Call {
+class AnalyticsCall : public RpcCall<v1::GetLinkAnalyticsRequest, v1::GetLinkAnalyticsResponse> {
  public:
-  AnalyticsCall(Target* target, int slot) : target_(target), rng_(slot + 1) {
+  AnalyticsCall(Target* target, int slot) : RpcCall(target, slot) {
     const absl::Time now = absl::Now();
     request_.set_from_date(Date(now - absl::Hours(24) * (target->options().analytics_days - 1)));
     request_.set_to_date(Date(now));
   }
   void Start(grpc::ClientContext* context, Done done) override {
-    request_.set_link_id(target_->LinkId(static_cast<int>(rng_() % target_->options().links)));
+    request_.set_link_id(RandomLinkId());
     target_->queries().async()->GetLinkAnalytics(context, &request_, &response_,
                                                  [done](grpc::Status s) { done(s, 0); });
   }
-
- private:
-  Target* target_;
-  std::mt19937_64 rng_;
-  v1::GetLinkAnalyticsRequest request_;
-  v1::GetLinkAnalyticsResponse response_;
 };
 
 // Picks one of its modes per call by weight.
@@ -303,7 +281,7 @@ bool Target::WaitForAck(uint64_t after, absl::Duration timeout, Ack* out) {
 // ---- Modes ----
 
 absl::StatusOr<std::unique_ptr<Call>> NewCall(const std::string& mode, Target* target, int slot) {
-  if (mode == "noop") return std::make_unique<NoopCall>(target);
+  if (mode == "noop") return std::make_unique<NoopCall>(target, slot);
   if (mode == "click") return std::make_unique<ClickCall>(target, slot);
   if (mode == "create-link") return std::make_unique<CreateLinkCall>(target, slot);
   if (mode == "update-destination") return std::make_unique<UpdateDestinationCall>(target, slot);
@@ -390,9 +368,7 @@ void RunStreamRead(const std::string& mode, Target* target, ModeReport* report) 
 absl::Status CreateLinks(Target* target) {
   for (int i = 0; i < target->options().links; ++i) {
     v1::CreateLinkRequest request;
-    request.set_link_id(target->LinkId(i));
-    request.set_destination(absl::StrCat("https://example.com/", request.link_id()));
-    request.set_owner("load");
+    FillCreateLink(target->LinkId(i), &request);
     request.set_request_id("strata-load");
     v1::CommandResponse response;
     grpc::ClientContext context;
