@@ -17,6 +17,11 @@ packages=(
 )
 
 missing=()
+# Node.js and npm run the KurrentDB client compatibility suite (tests/compat);
+# a machine that has them already (any source) keeps its own.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")

@@ -6,9 +6,10 @@
 #include "engine/base/macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
-#include "projections/data_dir.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "projections/data_dir.h"
 #include "projections/links/links.h"
+#include "server/kurrent_service.h"
 #include "server/link_service.h"
 #include "server/projection_service.h"
 #include "server/streams_service.h"
@@ -21,6 +22,19 @@ namespace {
 // when all are busy.
 constexpr int kBlockingThreads = 8;
 constexpr int kBlockingThreadsMax = 1024;
+
+// Client keepalive pings are accepted every 5 s, with or without calls:
+// KurrentDB's clients ping every 10 s, and gRPC's default (one ping per 5
+// minutes without data) would end their idle subscriptions with GOAWAY
+// ENHANCE_YOUR_CALM, which the clients see as RESOURCE_EXHAUSTED.
+constexpr int kPingIntervalMinMs = 5000;
+
+void ConfigureBuilder(const ServerOptions& options, grpc::ServerBuilder* builder) {
+  builder->SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                              kPingIntervalMinMs);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+}
 
 }  // namespace
 
@@ -76,7 +90,7 @@ class StrataServer::Impl {
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
-    builder.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
+    ConfigureBuilder(options_, &builder);
     builder.RegisterService(streams_.get());
     builder.RegisterService(commands_.get());
     builder.RegisterService(queries_.get());
@@ -92,20 +106,53 @@ class StrataServer::Impl {
         absl::StrCat("stratad listening on ", options_.listen, " (port ", port_,
                      "), data directory '", options_.data_dir, "', recovered head position ",
                      log_->Head(), ", started in ", absl::FormatDuration(absl::Now() - start)));
+    if (!options_.kurrent_listen.empty()) STRATA_RETURN_IF_ERROR(StartKurrent());
+    return absl::OkStatus();
+  }
+
+  // The KurrentDB protocol on its own listener: the same log and hub.
+  absl::Status StartKurrent() {
+    kurrent_streams_ = std::make_unique<KurrentStreamsService>(
+        log_.get(), hub_.get(), executor_.get(),
+        std::vector<std::string>(std::begin(links::kDomainStreamPrefixes),
+                                 std::end(links::kDomainStreamPrefixes)),
+        options_.log.limits);
+    kurrent_features_ = std::make_unique<KurrentFeaturesService>();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(options_.kurrent_listen, grpc::InsecureServerCredentials(),
+                             &kurrent_port_);
+    ConfigureBuilder(options_, &builder);
+    builder.RegisterService(kurrent_streams_.get());
+    builder.RegisterService(kurrent_features_.get());
+    kurrent_server_ = builder.BuildAndStart();
+    if (kurrent_server_ == nullptr || kurrent_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on '", options_.kurrent_listen,
+          "' for the KurrentDB protocol (address in use or invalid; --kurrent_listen= disables "
+          "it)"));
+    }
+    options_.logger->Log(LogLevel::kInfo, "server",
+                         absl::StrCat("KurrentDB protocol listening on ", options_.kurrent_listen,
+                                      " (port ", kurrent_port_, ")"));
     return absl::OkStatus();
   }
 
   void Shutdown(absl::Duration grace) {
     absl::MutexLock lock(&shutdown_mu_);
-    if (server_ != nullptr) {
+    if (server_ != nullptr || kurrent_server_ != nullptr) {
       // Stop accepting; in-flight calls (appends waiting for their sync) finish.
       // gRPC waits up to `grace` for in-flight calls (and for idle clients to
       // acknowledge the GOAWAY), then cancels what is left.
       // Subscriptions never end on their own: end the idle ones first.
       hub_->Stop();
-      server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace));
-      server_->Wait();
-      server_.reset();
+      const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
+      for (std::unique_ptr<grpc::Server>* s : {&server_, &kurrent_server_}) {
+        if (*s != nullptr) (*s)->Shutdown(deadline);
+      }
+      for (std::unique_ptr<grpc::Server>* s : {&server_, &kurrent_server_}) {
+        if (*s != nullptr) (*s)->Wait();
+        s->reset();
+      }
     }
     if (executor_ != nullptr) executor_->Stop();  // after the calls it serves have ended
     if (hub_ != nullptr) hub_->Stop();
@@ -115,6 +162,7 @@ class StrataServer::Impl {
   }
 
   int port() const { return port_; }
+  int kurrent_port() const { return kurrent_port_; }
   EventLog& log() { return *log_; }
   ProjectionRuntime& runtime() { return *runtime_; }
 
@@ -130,8 +178,12 @@ class StrataServer::Impl {
   std::unique_ptr<LinkQueriesService> queries_;
   std::unique_ptr<ProjectionsService> admin_;
   std::unique_ptr<ProjectionQueriesService> projection_queries_;
+  std::unique_ptr<KurrentStreamsService> kurrent_streams_;
+  std::unique_ptr<KurrentFeaturesService> kurrent_features_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> kurrent_server_;
   int port_ = 0;
+  int kurrent_port_ = 0;
   absl::Mutex shutdown_mu_;
 };
 
@@ -145,6 +197,7 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(ServerOptions 
 }
 
 int StrataServer::port() const { return impl_->port(); }
+int StrataServer::kurrent_port() const { return impl_->kurrent_port(); }
 EventLog& StrataServer::log() { return impl_->log(); }
 ProjectionRuntime& StrataServer::runtime() { return impl_->runtime(); }
 void StrataServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }

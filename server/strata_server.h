@@ -23,6 +23,10 @@ struct ServerOptions {
   // Address to listen on; port 0 picks a free port (see StrataServer::port()).
   // Default: 127.0.0.1:50051.
   std::string listen = "127.0.0.1:50051";
+  // Address to serve the KurrentDB client protocol on (kurrent_service.h);
+  // port 0 picks a free port (kurrent_port()). Default: empty, not served
+  // (stratad's --kurrent_listen defaults to 127.0.0.1:2113).
+  std::string kurrent_listen;
   // Event log options (durability, limits). Default: synced appends.
   EventLogOptions log;
   // Projection options (snapshot interval K, batch size). Default: see runtime.h.
@@ -45,6 +49,8 @@ class StrataServer {
 
   // The port actually bound.
   int port() const;
+  // The KurrentDB protocol's port; 0 when not served.
+  int kurrent_port() const;
   EventLog& log();
   ProjectionRuntime& runtime();
 

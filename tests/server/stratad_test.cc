@@ -101,7 +101,8 @@ TEST(StratadTest, HelpListsTheFlags) {
 TEST(StratadTest, StopsCleanlyOnSignalsAndKeepsAcknowledgedAppends) {
   strata::testing::TempDir dir;
   for (int signal : {SIGTERM, SIGINT}) {
-    Child c = Spawn({"--data_dir", dir.path(), "--listen", "127.0.0.1:0"});
+    Child c = Spawn(
+        {"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--kurrent_listen", "127.0.0.1:0"});
     std::smatch m;
     std::string out = ReadUntil(
         c.err_fd, std::regex(R"(port (\d+)\), data directory '[^']+', recovered head position (\d+))"),
@@ -147,7 +148,8 @@ TEST(StratadTest, StopsCleanlyOnSignalsAndKeepsAcknowledgedAppends) {
 // client could write to it at will.
 TEST(StratadTest, InvalidUtf8IsAnsweredAndNotLogged) {
   strata::testing::TempDir dir;
-  Child c = Spawn({"--data_dir", dir.path(), "--listen", "127.0.0.1:0"});
+  Child c = Spawn(
+      {"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--kurrent_listen", "127.0.0.1:0"});
   std::smatch m;
   std::string out = ReadUntil(c.err_fd, std::regex(R"(port (\d+)\))"), &m);
   ASSERT_EQ(m.size(), 2u) << out;
@@ -172,7 +174,8 @@ TEST(StratadTest, InvalidUtf8IsAnsweredAndNotLogged) {
 
 TEST(StratadTest, UnusableAddressIsOneClearLine) {
   strata::testing::TempDir dir;
-  Child c = Spawn({"--data_dir", dir.path(), "--listen", "256.1.1.1:99999"});
+  Child c =
+      Spawn({"--data_dir", dir.path(), "--listen", "256.1.1.1:99999", "--kurrent_listen", ""});
   std::string out = ReadRest(c.err_fd);
   EXPECT_EQ(WaitExit(c.pid), 1);
   EXPECT_THAT(out, HasSubstr("strata: error: UNAVAILABLE: cannot listen on '256.1.1.1:99999'"));
@@ -182,7 +185,8 @@ TEST(StratadTest, UnusableAddressIsOneClearLine) {
 // time, level, component and message; an unknown format is a usage error.
 TEST(StratadTest, JsonLogLines) {
   strata::testing::TempDir dir;
-  Child c = Spawn({"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--log_format", "json"});
+  Child c = Spawn({"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--kurrent_listen",
+                   "127.0.0.1:0", "--log_format", "json"});
   std::smatch m;
   std::string out = ReadUntil(c.err_fd, std::regex(R"(recovered head position (\d+))"), &m);
   ASSERT_EQ(m.size(), 2u) << out;

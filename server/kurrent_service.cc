@@ -1,0 +1,604 @@
+#include "server/kurrent_service.h"
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <regex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "api/grpc_status.h"
+#include "engine/base/validate.h"
+#include "engine/log_cursor.h"
+#include "server/event_writer.h"
+#include "server/streams_service.h"
+
+namespace strata::server {
+namespace {
+
+namespace es = ::event_store::client;
+using es::streams::AppendReq;
+using es::streams::AppendResp;
+using es::streams::ReadReq;
+using es::streams::ReadResp;
+
+// KurrentDB's error names, sent in the `exception` trailer (the clients turn
+// them into their typed errors).
+constexpr char kExceptionTrailer[] = "exception";
+constexpr char kMissingMetadata[] = "missing-required-metadata-property";
+constexpr char kAppendTooLarge[] = "maximum-append-size-exceeded";
+
+constexpr char kDefaultContentType[] = "application/octet-stream";
+// Filtered $all subscriptions: events scanned between checkpoints when the
+// client sends no window (KurrentDB's default window of 32, multiplier 1).
+constexpr uint64_t kCheckpointWindowDefault = 32;
+
+grpc::Status WithException(grpc::CallbackServerContext* context, grpc::StatusCode code,
+                           const char* exception, std::string message) {
+  context->AddTrailingMetadata(kExceptionTrailer, exception);
+  return grpc::Status(code, std::move(message));
+}
+
+// ---- events ----
+
+std::optional<EventId> FromUuid(const es::UUID& in) {
+  if (in.has_structured()) {
+    std::string raw(16, '\0');
+    uint64_t halves[2] = {static_cast<uint64_t>(in.structured().most_significant_bits()),
+                          static_cast<uint64_t>(in.structured().least_significant_bits())};
+    for (int h = 0; h < 2; ++h) {
+      for (int i = 0; i < 8; ++i) raw[h * 8 + i] = static_cast<char>(halves[h] >> (56 - 8 * i));
+    }
+    return EventId::FromBytes(raw);
+  }
+  return EventId::Parse(in.string());
+}
+
+void ToUuid(const EventId& id, bool structured, es::UUID* out) {
+  if (!structured) {
+    out->set_string(id.ToString());
+    return;
+  }
+  uint64_t halves[2] = {0, 0};
+  for (int i = 0; i < 16; ++i) halves[i / 8] = (halves[i / 8] << 8) | id.bytes[i];
+  out->mutable_structured()->set_most_significant_bits(static_cast<int64_t>(halves[0]));
+  out->mutable_structured()->set_least_significant_bits(static_cast<int64_t>(halves[1]));
+}
+
+// A stored event as a ReadResp (KurrentDB's "created" is 100 ns ticks since
+// the Unix epoch).
+void ToReadResp(RecordedEvent&& e, bool structured_ids, ReadResp* out) {
+  out->Clear();
+  ReadResp::ReadEvent* read = out->mutable_event();
+  ReadResp::ReadEvent::RecordedEvent* r = read->mutable_event();
+  ToUuid(e.event_id, structured_ids, r->mutable_id());
+  r->mutable_stream_identifier()->set_stream_name(std::move(e.stream));
+  r->set_stream_revision(e.stream_version);
+  r->set_prepare_position(e.position);
+  r->set_commit_position(e.position);
+  auto& metadata = *r->mutable_metadata();
+  metadata["type"] = std::move(e.type);
+  metadata["content-type"] = e.content_type.empty() ? kDefaultContentType : e.content_type;
+  metadata["created"] = absl::StrCat(e.recorded_at_us * 10);
+  r->set_custom_metadata(std::move(e.metadata));
+  r->set_data(std::move(e.data));
+  read->set_commit_position(e.position);
+}
+
+// ---- reads ----
+
+// Which events of a read the client sees, beyond what the cursor selects.
+struct EventFilter {
+  std::string exact_stream;  // a stream subscription follows the whole log
+  bool by_type = false;      // else by stream name
+  std::vector<std::string> prefixes;
+  std::optional<std::regex> regex;
+
+  bool Matches(const RecordedEvent& e) const {
+    if (!exact_stream.empty() && e.stream != exact_stream) return false;
+    const std::string& name = by_type ? e.type : e.stream;
+    if (!prefixes.empty()) {
+      bool any = false;
+      for (const std::string& p : prefixes) any = any || absl::StartsWith(name, p);
+      if (!any) return false;
+    }
+    return !regex.has_value() || std::regex_search(name, *regex);
+  }
+};
+
+// KurrentDB's messages: one event each; a subscription starts with its
+// confirmation and says once that it caught up; a filtered $all subscription
+// sends a checkpoint every `checkpoint_interval` events scanned. A checkpoint
+// travels through the buffer as a marker (an event with no stream), so it
+// follows every event before it.
+struct KurrentEncoder {
+  // Fixed when the call starts.
+  bool subscription = false;
+  bool structured_ids = false;
+  std::string subscription_id;
+  std::shared_ptr<const EventFilter> filter;  // null: every event the cursor reads
+  uint64_t checkpoint_interval = 0;           // 0: no checkpoints
+  // Accept's own.
+  uint64_t remaining = UINT64_MAX;  // a filtered read's count
+  uint64_t scanned = 0;             // since the last checkpoint
+
+  bool Prologue(ReadResp* m) {
+    if (!subscription) return false;
+    m->Clear();
+    m->mutable_confirmation()->set_subscription_id(subscription_id);
+    return true;
+  }
+
+  bool Accept(std::vector<RecordedEvent>* page) {
+    if (filter == nullptr) return false;
+    std::vector<RecordedEvent> kept;
+    for (RecordedEvent& e : *page) {
+      if (remaining == 0) break;
+      const GlobalPosition position = e.position;
+      if (filter->Matches(e)) {
+        kept.push_back(std::move(e));
+        --remaining;
+      }
+      if (checkpoint_interval > 0 && ++scanned >= checkpoint_interval) {
+        scanned = 0;
+        RecordedEvent marker;
+        marker.position = position;
+        kept.push_back(std::move(marker));
+      }
+    }
+    *page = std::move(kept);
+    return remaining == 0;
+  }
+
+  void Fill(std::deque<RecordedEvent>* buffer, size_t* buffered_bytes, ReadResp* m) const {
+    RecordedEvent e = std::move(buffer->front());
+    buffer->pop_front();
+    *buffered_bytes -= e.payload_bytes();
+    if (e.stream.empty()) {
+      m->Clear();
+      m->mutable_checkpoint()->set_commit_position(e.position);
+      m->mutable_checkpoint()->set_prepare_position(e.position);
+      return;
+    }
+    ToReadResp(std::move(e), structured_ids, m);
+  }
+
+  bool CaughtUp(GlobalPosition, ReadResp* m) const {
+    if (!subscription) return false;
+    m->Clear();
+    m->mutable_caught_up();
+    return true;
+  }
+};
+
+using KurrentWriter = EventWriter<ReadResp, KurrentEncoder>;
+
+// A read of a stream that does not exist: one stream_not_found, then OK.
+class NotFoundWriter : public grpc::ServerWriteReactor<ReadResp> {
+ public:
+  explicit NotFoundWriter(std::string stream) {
+    message_.mutable_stream_not_found()->mutable_stream_identifier()->set_stream_name(
+        std::move(stream));
+    StartWriteAndFinish(&message_, grpc::WriteOptions(), grpc::Status::OK);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  ReadResp message_;
+};
+
+absl::StatusOr<std::shared_ptr<const EventFilter>> MakeFilter(
+    const ReadReq::Options::FilterOptions& in) {
+  auto filter = std::make_shared<EventFilter>();
+  const ReadReq::Options::FilterOptions::Expression* expression = nullptr;
+  if (in.has_stream_identifier()) {
+    expression = &in.stream_identifier();
+  } else if (in.has_event_type()) {
+    filter->by_type = true;
+    expression = &in.event_type();
+  } else {
+    return absl::InvalidArgumentError(
+        "options.filter: neither stream_identifier nor event_type is set");
+  }
+  filter->prefixes.assign(expression->prefix().begin(), expression->prefix().end());
+  if (!expression->regex().empty()) {
+    try {
+      filter->regex.emplace(expression->regex(), std::regex::ECMAScript | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+      return absl::InvalidArgumentError(absl::StrCat("options.filter.regex: '",
+                                                     expression->regex().substr(0, 100),
+                                                     "' is not valid: ", e.what()));
+    }
+  }
+  return filter;
+}
+
+std::string RandomSubscriptionId() { return EventId::Random().ToString(); }
+
+// ---- appends ----
+
+absl::StatusOr<ExpectedVersion> FromOptions(const AppendReq::Options& in) {
+  switch (in.expected_stream_revision_case()) {
+    case AppendReq::Options::kRevision:
+      return ExpectedVersion::Exact(in.revision());
+    case AppendReq::Options::kNoStream:
+      return ExpectedVersion::NoStream();
+    case AppendReq::Options::kStreamExists:
+      return ExpectedVersion::StreamExists();
+    case AppendReq::Options::kAny:
+    case AppendReq::Options::EXPECTED_STREAM_REVISION_NOT_SET:
+      return ExpectedVersion::Any();
+  }
+  return ExpectedVersion::Any();
+}
+
+bool Holds(ExpectedVersion expected, std::optional<StreamVersion> current) {
+  switch (expected.kind()) {
+    case ExpectedVersion::Kind::kAny:
+      return true;
+    case ExpectedVersion::Kind::kNoStream:
+      return !current.has_value();
+    case ExpectedVersion::Kind::kStreamExists:
+      return current.has_value();
+    case ExpectedVersion::Kind::kExact:
+      return current.has_value() && *current == expected.version();
+  }
+  return false;
+}
+
+void FillWrongExpectedVersion(ExpectedVersion expected, std::optional<StreamVersion> current,
+                              AppendResp* out) {
+  AppendResp::WrongExpectedVersion* w = out->mutable_wrong_expected_version();
+  if (current.has_value()) {
+    w->set_current_revision(*current);
+  } else {
+    w->mutable_current_no_stream();
+  }
+  switch (expected.kind()) {
+    case ExpectedVersion::Kind::kAny:
+      w->mutable_expected_any();
+      break;
+    case ExpectedVersion::Kind::kNoStream:
+      w->mutable_expected_no_stream();
+      break;
+    case ExpectedVersion::Kind::kStreamExists:
+      w->mutable_expected_stream_exists();
+      break;
+    case ExpectedVersion::Kind::kExact:
+      w->set_expected_revision(expected.version());
+      break;
+  }
+}
+
+// Append: the options, then one proposed_message per event; the append runs
+// when the client half-closes. Completes on the log's writer thread, or on
+// the executor when the answer needs the stream's current revision.
+class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
+ public:
+  AppendReactor(grpc::CallbackServerContext* context, AppendResp* response, EventLog* log,
+                BlockingExecutor* executor, const std::vector<std::string>* reserved_prefixes,
+                Limits limits)
+      : context_(context),
+        response_(response),
+        log_(log),
+        executor_(executor),
+        reserved_prefixes_(reserved_prefixes),
+        limits_(limits) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client half-closed: every event is here
+      Commit();
+      return;
+    }
+    grpc::Status error = Take();
+    if (!error.ok()) {
+      Finish(error);
+      return;
+    }
+    StartRead(&request_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  // Takes one message from the client.
+  grpc::Status Take() {
+    if (!stream_.has_value()) {
+      if (!request_.has_options()) {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "options: the first message of an append must carry the options");
+      }
+      std::string stream = request_.options().stream_identifier().stream_name();
+      absl::Status valid = internal::ValidateStreamName(stream);
+      if (valid.ok()) valid = CheckWritableStream(stream, *reserved_prefixes_);
+      if (!valid.ok()) return api::ToGrpc(valid);
+      expected_ = *FromOptions(request_.options());
+      stream_ = std::move(stream);
+      return grpc::Status::OK;
+    }
+    if (!request_.has_proposed_message()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "options: sent twice; messages after the first carry events");
+    }
+    AppendReq::ProposedMessage* p = request_.mutable_proposed_message();
+    const std::string field = absl::StrCat("proposed_message[", events_.size(), "]");
+    NewEvent e;
+    e.event_id = FromUuid(p->id());
+    if (!e.event_id.has_value()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat(field, ".id: not a UUID"));
+    }
+    auto& metadata = *p->mutable_metadata();
+    for (const char* key : {"type", "content-type"}) {
+      if (!metadata.contains(key)) {
+        return WithException(context_, grpc::StatusCode::INVALID_ARGUMENT, kMissingMetadata,
+                             absl::StrCat(field, ".metadata: '", key, "' is required"));
+      }
+    }
+    e.type = std::move(metadata["type"]);
+    e.content_type = std::move(metadata["content-type"]);
+    e.data = std::move(*p->mutable_data());
+    e.metadata = std::move(*p->mutable_custom_metadata());
+    bytes_ += e.data.size() + e.metadata.size() + e.type.size() + e.content_type.size();
+    if (bytes_ > limits_.append_bytes_max || events_.size() >= limits_.events_per_append_max) {
+      return WithException(
+          context_, grpc::StatusCode::RESOURCE_EXHAUSTED, kAppendTooLarge,
+          absl::StrCat("append to '", *stream_, "': more than ", limits_.events_per_append_max,
+                       " events or ", limits_.append_bytes_max, " bytes"));
+    }
+    events_.push_back(std::move(e));
+    return grpc::Status::OK;
+  }
+
+  void Commit() {
+    if (!stream_.has_value()) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "options: an append must start with its options"));
+      return;
+    }
+    if (events_.empty()) {  // only checks the expected revision
+      executor_->Schedule([this] { AnswerFromCurrent(/*check_only=*/true); });
+      return;
+    }
+    log_->AppendAsync(*stream_, expected_, std::move(events_),
+                      [this](absl::StatusOr<AppendResult> result) {
+                        if (result.ok()) {
+                          AppendResp::Success* s = response_->mutable_success();
+                          s->set_current_revision(result->last_version);
+                          s->mutable_position()->set_commit_position(result->last_position);
+                          s->mutable_position()->set_prepare_position(result->last_position);
+                          Finish(grpc::Status::OK);
+                        } else if (absl::IsAborted(result.status())) {
+                          // Not on the writer thread: the answer reads the log.
+                          executor_->Schedule([this] { AnswerFromCurrent(false); });
+                        } else if (absl::IsResourceExhausted(result.status())) {
+                          Finish(WithException(context_, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                               kAppendTooLarge, result.status().ToString()));
+                        } else {
+                          Finish(api::ToGrpc(result.status()));
+                        }
+                      });
+  }
+
+  // Answers from the stream's current revision: the wrong-expected-version
+  // result (an OK call, as KurrentDB answers it), or for an append of no
+  // events whose expectation holds, success.
+  void AnswerFromCurrent(bool check_only) {
+    absl::StatusOr<std::optional<StreamVersion>> current = log_->StreamLastVersion(*stream_);
+    if (!current.ok()) {
+      Finish(api::ToGrpc(current.status()));
+      return;
+    }
+    if (check_only && Holds(expected_, *current)) {
+      AppendResp::Success* s = response_->mutable_success();
+      if (current->has_value()) {
+        s->set_current_revision(**current);
+      } else {
+        s->mutable_no_stream();
+      }
+      s->mutable_no_position();
+    } else {
+      FillWrongExpectedVersion(expected_, *current, response_);
+    }
+    Finish(grpc::Status::OK);
+  }
+
+  grpc::CallbackServerContext* context_;
+  AppendResp* response_;
+  EventLog* log_;
+  BlockingExecutor* executor_;
+  const std::vector<std::string>* reserved_prefixes_;
+  Limits limits_;
+  AppendReq request_;
+  std::optional<std::string> stream_;
+  ExpectedVersion expected_ = ExpectedVersion::Any();
+  std::vector<NewEvent> events_;
+  size_t bytes_ = 0;
+};
+
+grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context, const char* what) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(
+      grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                   absl::StrCat(what, " is not implemented by Strata's KurrentDB protocol (yet)")));
+  return reactor;
+}
+
+}  // namespace
+
+KurrentStreamsService::KurrentStreamsService(EventLog* log, SubscriptionHub* hub,
+                                             BlockingExecutor* executor,
+                                             std::vector<std::string> reserved_prefixes,
+                                             Limits limits)
+    : log_(log),
+      hub_(hub),
+      executor_(executor),
+      reserved_prefixes_(std::move(reserved_prefixes)),
+      limits_(limits) {}
+
+grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
+    grpc::CallbackServerContext* /*context*/, const ReadReq* request) {
+  const ReadReq::Options& options = request->options();
+  const bool backward = options.read_direction() == ReadReq::Options::Backwards;
+  const bool subscription = options.has_subscription();
+  KurrentEncoder encoder;
+  encoder.subscription = subscription;
+  encoder.structured_ids = options.uuid_option().has_structured();
+  if (subscription) encoder.subscription_id = RandomSubscriptionId();
+  const uint64_t count = options.has_count() ? options.count() : UINT64_MAX;
+
+  std::shared_ptr<const EventFilter> filter;
+  if (options.has_filter()) {
+    if (options.has_stream()) {
+      return Reject<ReadResp>(
+          absl::InvalidArgumentError("options.filter: filters apply to $all reads only"));
+    }
+    absl::StatusOr<std::shared_ptr<const EventFilter>> made = MakeFilter(options.filter());
+    if (!made.ok()) return Reject<ReadResp>(made.status());
+    filter = *made;
+    if (subscription) {
+      const auto& f = options.filter();
+      const uint64_t window = f.has_max() && f.max() > 0 ? f.max() : kCheckpointWindowDefault;
+      encoder.checkpoint_interval =
+          window * std::max<uint64_t>(1, f.checkpointintervalmultiplier());
+    }
+  }
+
+  if (options.has_stream()) {
+    const std::string& stream = options.stream().stream_identifier().stream_name();
+    if (absl::Status valid = internal::ValidateStreamName(stream); !valid.ok()) {
+      return Reject<ReadResp>(valid);
+    }
+    const auto& s = options.stream();
+    if (subscription) {
+      // Catch-up from after the given revision, then live: the whole log
+      // from the position of that revision, narrowed to the stream.
+      GlobalPosition after = 0;
+      if (s.has_end()) {
+        after = log_->Head();
+      } else if (s.has_revision()) {
+        CursorOptions at;
+        at.stream = stream;
+        at.from = s.revision();
+        at.max_count = 1;
+        absl::StatusOr<LogCursor> cursor = log_->NewCursor(std::move(at));
+        std::vector<RecordedEvent> one;
+        if (cursor.ok()) {
+          if (absl::Status read = cursor->Next(1, &one); !read.ok()) {
+            return Reject<ReadResp>(read);
+          }
+        }
+        after = one.empty() ? log_->Head() : one.front().position;
+      }
+      ReadFilter narrow;
+      narrow.stream_prefix = stream;
+      auto exact = std::make_shared<EventFilter>();
+      exact->exact_stream = stream;
+      encoder.filter = std::move(exact);
+      absl::StatusOr<std::unique_ptr<Follower>> follower = log_->Follow(after, narrow);
+      if (!follower.ok()) return Reject<ReadResp>(follower.status());
+      auto* writer = new KurrentWriter(std::move(*follower), hub_, std::move(encoder));
+      writer->Start();
+      return writer;
+    }
+    absl::StatusOr<std::optional<StreamVersion>> last = log_->StreamLastVersion(stream);
+    if (!last.ok()) return Reject<ReadResp>(last.status());
+    if (!last->has_value()) return new NotFoundWriter(stream);
+    CursorOptions read;
+    read.stream = stream;
+    read.direction = backward ? ReadDirection::kBackward : ReadDirection::kForward;
+    if (s.has_revision()) read.from = s.revision();
+    // Forwards from the end or backwards from the start: nothing to read.
+    if ((s.has_end() && !backward) || (s.has_start() && backward)) read.max_count = 0;
+    read.max_count = std::min(read.max_count, count);
+    absl::StatusOr<LogCursor> cursor = log_->NewCursor(std::move(read));
+    if (!cursor.ok()) return Reject<ReadResp>(cursor.status());
+    auto* writer = new KurrentWriter(std::move(*cursor), hub_, std::move(encoder));
+    writer->Start();
+    return writer;
+  }
+
+  if (!options.has_all()) {
+    return Reject<ReadResp>(absl::InvalidArgumentError("options: neither stream nor all is set"));
+  }
+  const auto& a = options.all();
+  const GlobalPosition head = log_->Head();
+  encoder.filter = filter;
+  if (subscription) {
+    GlobalPosition after = 0;
+    if (a.has_end()) after = head;
+    if (a.has_position()) after = std::min<GlobalPosition>(a.position().commit_position(), head);
+    absl::StatusOr<std::unique_ptr<Follower>> follower = log_->Follow(after);
+    if (!follower.ok()) return Reject<ReadResp>(follower.status());
+    auto* writer = new KurrentWriter(std::move(*follower), hub_, std::move(encoder));
+    writer->Start();
+    return writer;
+  }
+  CursorOptions read;
+  read.direction = backward ? ReadDirection::kBackward : ReadDirection::kForward;
+  if (a.has_position()) {
+    // Forwards from a position includes the event there; backwards reads
+    // the events before it (KurrentDB's positions sit between records).
+    const GlobalPosition p = a.position().commit_position();
+    if (!backward) {
+      read.from = std::max<GlobalPosition>(p, 1);
+      if (p > head) read.max_count = 0;
+    } else if (p <= 1) {
+      read.max_count = 0;
+    } else {
+      read.from = std::min<GlobalPosition>(p - 1, head);
+    }
+  }
+  if ((a.has_end() && !backward) || (a.has_start() && backward)) read.max_count = 0;
+  if (filter == nullptr) {
+    read.max_count = std::min(read.max_count, count);
+  } else if (read.max_count == 0) {
+    encoder.remaining = 0;
+  } else {
+    encoder.remaining = count;
+  }
+  if (read.max_count == 0 || encoder.remaining == 0) {
+    read.from.reset();
+    read.max_count = 0;
+  }
+  absl::StatusOr<LogCursor> cursor = log_->NewCursor(std::move(read));
+  if (!cursor.ok()) return Reject<ReadResp>(cursor.status());
+  auto* writer = new KurrentWriter(std::move(*cursor), hub_, std::move(encoder));
+  writer->Start();
+  return writer;
+}
+
+grpc::ServerReadReactor<AppendReq>* KurrentStreamsService::Append(
+    grpc::CallbackServerContext* context, AppendResp* response) {
+  return new AppendReactor(context, response, log_, executor_, &reserved_prefixes_, limits_);
+}
+
+grpc::ServerUnaryReactor* KurrentStreamsService::Delete(grpc::CallbackServerContext* context,
+                                                        const es::streams::DeleteReq*,
+                                                        es::streams::DeleteResp*) {
+  return Unimplemented(context, "Delete (soft-deleting a stream)");
+}
+
+grpc::ServerUnaryReactor* KurrentStreamsService::Tombstone(grpc::CallbackServerContext* context,
+                                                           const es::streams::TombstoneReq*,
+                                                           es::streams::TombstoneResp*) {
+  return Unimplemented(context, "Tombstone (hard-deleting a stream)");
+}
+
+grpc::ServerUnaryReactor* KurrentFeaturesService::GetSupportedMethods(
+    grpc::CallbackServerContext* context, const es::Empty*,
+    es::server_features::SupportedMethods* response) {
+  response->set_event_store_server_version(kKurrentProtocolVersion);
+  for (const char* method : {"read", "append"}) {
+    es::server_features::SupportedMethod* m = response->add_methods();
+    m->set_method_name(method);
+    m->set_service_name("event_store.client.streams.streams");
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace strata::server
