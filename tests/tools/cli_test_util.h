@@ -166,6 +166,7 @@ class CliFixture : public ::testing::Test {
     server::ServerOptions options;
     options.data_dir = dir_.path();
     options.listen = "127.0.0.1:0";
+    options.kurrent_listen = "127.0.0.1:0";
     if (fixed_clock) options.log.clock_us = [] { return kNowUs; };
     options.projections.snapshot_interval_events = 4;
     options.projections.logger = NullLogger();
@@ -173,6 +174,7 @@ class CliFixture : public ::testing::Test {
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     address_ = absl::StrCat("127.0.0.1:", server_->port());
+    kurrent_address_ = absl::StrCat("127.0.0.1:", server_->kurrent_port());
     channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
     streams_ = v1::Streams::NewStub(channel_);
     commands_ = v1::LinkCommands::NewStub(channel_);
@@ -294,6 +296,7 @@ class CliFixture : public ::testing::Test {
   strata::testing::TempDir dir_;
   std::unique_ptr<server::StrataServer> server_;
   std::string address_;
+  std::string kurrent_address_;  // the KurrentDB protocol
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Streams::Stub> streams_;
   std::unique_ptr<v1::LinkCommands::Stub> commands_;

@@ -52,11 +52,27 @@ TEST_F(LoadTest, CountsWhatTheServerStored) {
   EXPECT_EQ(Field(subscribe, "events"), head);
   EXPECT_NE(r.out.find("\"ratio_to_noop\":"), std::string::npos) << r.out;
 
+  // The KurrentDB protocol's modes: appends with fresh ids (all written),
+  // and a read of $all that sees every event.
+  const CliResult kurrent = RunCli(With(
+      {"--modes", "kurrent-append,kurrent-readall", "--kurrent_server", kurrent_address_,
+       "--calls", "50", "--concurrency", "4", "--events_per_call", "3", "--warmup", "0", "--json"},
+      Server()));
+  ASSERT_EQ(kurrent.code, 0) << Describe(kurrent);
+  const std::string kappend = ModeObject(kurrent.out, "kurrent-append");
+  const std::string kread = ModeObject(kurrent.out, "kurrent-readall");
+  ASSERT_NE(kappend, "") << kurrent.out;
+  ASSERT_NE(kread, "") << kurrent.out;
+  EXPECT_EQ(Field(kappend, "calls"), 50u);
+  EXPECT_EQ(Field(kappend, "events"), 150u);
+  EXPECT_EQ(server_->log().Head(), head + 150);
+  EXPECT_EQ(Field(kread, "events"), head + 150);
+
   // A rerun creates no link twice: only its clicks are written.
   const CliResult again = RunCli(With(
       {"--modes", "click", "--calls", "5", "--links", "3", "--warmup", "0", "--json"}, Server()));
   ASSERT_EQ(again.code, 0) << Describe(again);
-  EXPECT_EQ(server_->log().Head(), head + 5);
+  EXPECT_EQ(server_->log().Head(), head + 150 + 5);
 }
 
 TEST_F(LoadTest, BadFlagsAndAnAbsentServerAreClearErrors) {

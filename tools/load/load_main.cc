@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -17,9 +18,13 @@
 #include "tools/load/workloads.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "stratad's gRPC address (host:port).");
+ABSL_FLAG(std::string, kurrent_server, "127.0.0.1:2113",
+          "stratad's KurrentDB protocol address, for the kurrent-* modes.");
 ABSL_FLAG(std::string, modes, "click,append",
           "Comma-separated modes, run in order after the noop yardstick: noop, click, "
-          "create-link, update-destination, append, analytics, mixed, readall, subscribe.");
+          "create-link, update-destination, append, analytics, mixed, readall, subscribe, "
+          "kurrent-append (Append through the KurrentDB protocol), kurrent-readall (its Read "
+          "of $all).");
 ABSL_FLAG(int, concurrency, 64, "Calls in flight (unary modes).");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "How long each unary mode runs.");
 ABSL_FLAG(uint64_t, calls, 0, "Stop each unary mode after this many calls instead of --duration.");
@@ -51,7 +56,8 @@ constexpr char kUsage[] =
     "Example: strata_load --modes noop,click,append,analytics --events_per_call 100\n"
     "Each mode's ratio is to the no-op yardstick (grpc.health.v1.Health/Check) run\n"
     "first in the same invocation. Streaming modes (readall, subscribe) read the whole\n"
-    "log with one client and report events/s.";
+    "log with one client and report events/s. The kurrent-* modes drive the KurrentDB\n"
+    "client protocol (--kurrent_server), to compare with append and readall.";
 
 absl::StatusOr<std::vector<std::pair<std::string, int>>> ParseMix(const std::string& text) {
   std::vector<std::pair<std::string, int>> mix;
@@ -163,7 +169,20 @@ int Main(int argc, char** argv) {
         absl::StrCat("cannot connect to ", absl::GetFlag(FLAGS_server),
                      " within 5 s (is stratad running? ./scripts/run.sh starts one)")));
   }
-  Target target(channel, o, absl::StrCat(getpid(), "-", absl::ToUnixSeconds(absl::Now())));
+  std::shared_ptr<grpc::Channel> kurrent;
+  for (const std::string& m : modes) {
+    if (!absl::StartsWith(m, "kurrent-") || kurrent != nullptr) continue;
+    kurrent = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_kurrent_server),
+                                        grpc::InsecureChannelCredentials(), args);
+    if (!kurrent->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
+      return Fail(absl::UnavailableError(
+          absl::StrCat("cannot connect to the KurrentDB protocol at ",
+                       absl::GetFlag(FLAGS_kurrent_server),
+                       " within 5 s (stratad --kurrent_listen; --kurrent_server says where)")));
+    }
+  }
+  Target target(channel, o, absl::StrCat(getpid(), "-", absl::ToUnixSeconds(absl::Now())),
+                kurrent);
 
   // Unknown modes fail before any load runs.
   for (const std::string& m : modes) {

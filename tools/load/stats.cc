@@ -97,7 +97,9 @@ std::optional<uint64_t> ProcessRssBytes(pid_t pid) {
   return std::nullopt;
 }
 
-bool IsStreamingMode(const std::string& mode) { return mode == "readall" || mode == "subscribe"; }
+bool IsStreamingMode(const std::string& mode) {
+  return mode == "readall" || mode == "subscribe" || mode == "kurrent-readall";
+}
 
 namespace {
 

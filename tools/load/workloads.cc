@@ -6,10 +6,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "engine/event.h"
 
 namespace strata::load {
 
 namespace v1 = strata::v1;
+namespace es = event_store::client;
 
 namespace {
 
@@ -144,6 +146,77 @@ class AppendCall : public RpcCall<v1::AppendRequest, v1::AppendResponse> {
   }
 };
 
+// Append through the KurrentDB protocol: a client-streaming call of the
+// options and one message per event, each with a fresh id (a reused id would
+// be deduplicated by the log, not written).
+class KurrentAppendCall : public Call {
+ public:
+  KurrentAppendCall(Target* target, int slot) : target_(target) {
+    const LoadOptions& o = target->options();
+    es::streams::AppendReq::Options* options = messages_.emplace_back().mutable_options();
+    options->mutable_stream_identifier()->set_stream_name(
+        absl::StrCat("kload-", target->nonce(), "-", slot));
+    options->mutable_any();
+    std::string data = absl::StrCat("{\"slot\":", slot, ",\"pad\":\"");
+    data.append(static_cast<size_t>(std::max(0, o.data_bytes - static_cast<int>(data.size()) - 2)),
+                'x');
+    data += "\"}";
+    for (int i = 0; i < o.events_per_call; ++i) {
+      es::streams::AppendReq::ProposedMessage* e =
+          messages_.emplace_back().mutable_proposed_message();
+      (*e->mutable_metadata())["type"] = "LoadTested";
+      (*e->mutable_metadata())["content-type"] = "application/json";
+      e->set_data(data);
+    }
+  }
+  void Start(grpc::ClientContext* context, Done done) override {
+    for (size_t i = 1; i < messages_.size(); ++i) {
+      messages_[i].mutable_proposed_message()->mutable_id()->set_string(
+          EventId::Random().ToString());
+    }
+    new Writer(this, context, std::move(done));  // deletes itself when done
+  }
+
+ private:
+  class Writer : public grpc::ClientWriteReactor<es::streams::AppendReq> {
+   public:
+    Writer(KurrentAppendCall* call, grpc::ClientContext* context, Done done)
+        : call_(call), done_(std::move(done)) {
+      call->target_->kurrent().async()->Append(context, &response_, this);
+      WriteNext();
+      StartCall();
+    }
+    void OnWriteDone(bool ok) override {
+      if (ok && next_ < call_->messages_.size()) WriteNext();
+    }
+    void OnDone(const grpc::Status& status) override {
+      grpc::Status s = status;
+      if (s.ok() && !response_.has_success()) {
+        s = grpc::Status(grpc::StatusCode::ABORTED, "wrong expected version");
+      }
+      done_(s, call_->messages_.size() - 1);
+      delete this;
+    }
+
+   private:
+    void WriteNext() {
+      const es::streams::AppendReq* m = &call_->messages_[next_++];
+      if (next_ == call_->messages_.size()) {
+        StartWriteLast(m, grpc::WriteOptions());
+      } else {
+        StartWrite(m);
+      }
+    }
+    KurrentAppendCall* call_;
+    Done done_;
+    size_t next_ = 0;
+    es::streams::AppendResp response_;
+  };
+
+  Target* target_;
+  std::vector<es::streams::AppendReq> messages_;  // the options, then the events
+};
+
 class AnalyticsCall : public RpcCall<v1::GetLinkAnalyticsRequest, v1::GetLinkAnalyticsResponse> {
  public:
   AnalyticsCall(Target* target, int slot) : RpcCall(target, slot) {
@@ -253,14 +326,16 @@ class ClosedLoop {
 
 // ---- Target ----
 
-Target::Target(std::shared_ptr<grpc::Channel> channel, LoadOptions options, std::string nonce)
+Target::Target(std::shared_ptr<grpc::Channel> channel, LoadOptions options, std::string nonce,
+               std::shared_ptr<grpc::Channel> kurrent)
     : channel_(std::move(channel)),
       options_(std::move(options)),
       nonce_(std::move(nonce)),
       streams_(v1::Streams::NewStub(channel_)),
       commands_(v1::LinkCommands::NewStub(channel_)),
       queries_(v1::LinkQueries::NewStub(channel_)),
-      generic_(channel_) {}
+      generic_(channel_),
+      kurrent_(kurrent == nullptr ? nullptr : es::streams::Streams::NewStub(kurrent)) {}
 
 void Target::NoteClickAck(uint64_t position, const std::string& link_id) {
   absl::MutexLock lock(&mu_);
@@ -287,12 +362,13 @@ absl::StatusOr<std::unique_ptr<Call>> NewCall(const std::string& mode, Target* t
   if (mode == "update-destination") return std::make_unique<UpdateDestinationCall>(target, slot);
   if (mode == "append") return std::make_unique<AppendCall>(target, slot);
   if (mode == "analytics") return std::make_unique<AnalyticsCall>(target, slot);
+  if (mode == "kurrent-append") return std::make_unique<KurrentAppendCall>(target, slot);
   if (mode == "mixed") {
     if (target->options().mix.empty()) return absl::InvalidArgumentError("--mix: empty");
     std::vector<std::unique_ptr<Call>> calls;
     std::vector<int> weights;
     for (const auto& [sub, weight] : target->options().mix) {
-      if (sub == "mixed" || sub == "readall" || sub == "subscribe") {
+      if (sub == "mixed" || IsStreamingMode(sub)) {
         return absl::InvalidArgumentError(
             absl::StrCat("--mix: '", sub, "' cannot be mixed (unary modes only)"));
       }
@@ -305,8 +381,8 @@ absl::StatusOr<std::unique_ptr<Call>> NewCall(const std::string& mode, Target* t
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown mode '", mode,
-      "' (noop, click, create-link, update-destination, append, analytics, mixed, readall, "
-      "subscribe)"));
+      "' (noop, click, create-link, update-destination, append, analytics, mixed, "
+      "kurrent-append, readall, subscribe, kurrent-readall)"));
 }
 
 void RunClosedLoop(const std::string& mode, Target* target, ModeReport* report) {
@@ -343,6 +419,24 @@ void RunStreamRead(const std::string& mode, Target* target, ModeReport* report) 
     while (reader->Read(&m)) {
       gap();
       for (const v1::RecordedEvent& e : m.events()) count(e);
+    }
+    status = reader->Finish();
+  } else if (mode == "kurrent-readall") {
+    es::streams::ReadReq request;
+    es::streams::ReadReq::Options* o = request.mutable_options();
+    o->mutable_all()->mutable_start();
+    const uint64_t all = (uint64_t{1} << 53) - 1;  // as the KurrentDB clients send it
+    o->set_count(target->options().read_events == 0 ? all : target->options().read_events);
+    o->mutable_no_filter();
+    o->mutable_uuid_option()->mutable_string();
+    auto reader = target->kurrent().Read(&context, request);
+    es::streams::ReadResp m;
+    while (reader->Read(&m)) {
+      gap();
+      if (!m.has_event()) continue;
+      ++report->events;
+      report->bytes +=
+          m.event().event().data().size() + m.event().event().custom_metadata().size();
     }
     status = reader->Finish();
   } else {

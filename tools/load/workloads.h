@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
+#include "schemas/kurrent/streams.grpc.pb.h"
 #include "schemas/strata.grpc.pb.h"
 #include "tools/load/stats.h"
 
@@ -39,10 +40,12 @@ struct LoadOptions {
 };
 
 // What every call shares: the channel, stubs and the read-your-write probe's
-// latest acknowledged click.
+// latest acknowledged click. `kurrent`: the KurrentDB protocol's channel, for
+// the kurrent-* modes (may be null when none runs).
 class Target {
  public:
-  Target(std::shared_ptr<grpc::Channel> channel, LoadOptions options, std::string nonce);
+  Target(std::shared_ptr<grpc::Channel> channel, LoadOptions options, std::string nonce,
+         std::shared_ptr<grpc::Channel> kurrent = nullptr);
 
   const LoadOptions& options() const { return options_; }
   const std::string& nonce() const { return nonce_; }
@@ -52,6 +55,7 @@ class Target {
   strata::v1::LinkCommands::Stub& commands() { return *commands_; }
   strata::v1::LinkQueries::Stub& queries() { return *queries_; }
   grpc::GenericStub& generic() { return generic_; }
+  event_store::client::streams::Streams::Stub& kurrent() { return *kurrent_; }
 
   // The newest acknowledged click, for the lag probe.
   struct Ack {
@@ -71,6 +75,7 @@ class Target {
   std::unique_ptr<strata::v1::LinkCommands::Stub> commands_;
   std::unique_ptr<strata::v1::LinkQueries::Stub> queries_;
   grpc::GenericStub generic_;
+  std::unique_ptr<event_store::client::streams::Streams::Stub> kurrent_;
   absl::Mutex mu_;
   Ack ack_ ABSL_GUARDED_BY(mu_);
 };
@@ -85,7 +90,9 @@ class Call {
 };
 
 // The unary modes: noop, click, create-link, update-destination, append,
-// analytics and mixed. InvalidArgument for another name or a bad mix.
+// analytics, mixed and kurrent-append (Append through the KurrentDB protocol,
+// events_per_call events a call). InvalidArgument for another name or a bad
+// mix.
 absl::StatusOr<std::unique_ptr<Call>> NewCall(const std::string& mode, Target* target, int slot);
 
 // Runs `mode` with options().concurrency calls in flight until the duration
@@ -93,7 +100,8 @@ absl::StatusOr<std::unique_ptr<Call>> NewCall(const std::string& mode, Target* t
 void RunClosedLoop(const std::string& mode, Target* target, ModeReport* report);
 
 // One reader of the whole log (readall: ReadAll from the start; subscribe:
-// Subscribe from the start until caught up): events, bytes, per-message gaps.
+// Subscribe from the start until caught up; kurrent-readall: the KurrentDB
+// protocol's Read of $all): events, bytes, per-message gaps.
 void RunStreamRead(const std::string& mode, Target* target, ModeReport* report);
 
 // Makes sure links 0..links-1 exist (CreateLink with a request id, so a rerun
