@@ -101,12 +101,13 @@ class StrataServer::Impl {
       return absl::UnavailableError(absl::StrCat("cannot listen on '", options_.listen,
                                                  "' (address in use or invalid)"));
     }
+    // The start line comes last: once it is printed, everything serves.
+    if (!options_.kurrent_listen.empty()) STRATA_RETURN_IF_ERROR(StartKurrent());
     options_.logger->Log(
         LogLevel::kInfo, "server",
         absl::StrCat("stratad listening on ", options_.listen, " (port ", port_,
                      "), data directory '", options_.data_dir, "', recovered head position ",
                      log_->Head(), ", started in ", absl::FormatDuration(absl::Now() - start)));
-    if (!options_.kurrent_listen.empty()) STRATA_RETURN_IF_ERROR(StartKurrent());
     return absl::OkStatus();
   }
 

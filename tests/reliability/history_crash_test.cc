@@ -83,6 +83,7 @@ struct RunResult {
   uint64_t max_log = 0;
   uint64_t load_answers = 0;
   uint64_t load_answers_failed = 0;
+  uint64_t kurrent_appends_ok = 0;  // acknowledged through the KurrentDB protocol
   uint64_t info_present = 0;  // info ops found in the log (whole), at the last check
   uint64_t info_absent = 0;
   absl::Duration restarts;
@@ -172,7 +173,7 @@ void RunCycles(const CycleOptions& options, RunResult* result) {
 
     CheckReport last;
     for (uint64_t c = 0; c < cycles_per_dir && cycle < cycles; ++c, ++cycle) {
-      workload.Start((*server)->address(), static_cast<int>(cycle));
+      workload.Start((*server)->address(), static_cast<int>(cycle), (*server)->kurrent_address());
       std::this_thread::sleep_for(std::chrono::milliseconds(30 + rng() % 121));
       const absl::Time stop_start = absl::Now();
       if (stop == Stop::kKill9) {
@@ -245,6 +246,7 @@ void RunCycles(const CycleOptions& options, RunResult* result) {
     const std::optional<int> code = (*server)->Terminate(absl::Seconds(10));
     EXPECT_EQ(code, std::optional<int>(0)) << (*server)->Output();
     result->load_answers_failed += workload.model_queries_failed();
+    result->kurrent_appends_ok += workload.kurrent_appends_ok();
     result->info_present += last.info_present;
     result->info_absent += last.info_absent;
     if (std::getenv("STRATA_HISTORY_VERBOSE") != nullptr) {
@@ -267,10 +269,11 @@ void Print(const char* name, const RunResult& r, absl::Duration elapsed) {
       "%s: %" PRIu64 " cycles, %" PRIu64 " checks passed, %" PRIu64
       " assertions held; ops ok %" PRIu64 " / fail %" PRIu64 " / info %" PRIu64 " (%" PRIu64
       " of them found in the log, %" PRIu64 " not); largest log %" PRIu64 " events; %" PRIu64
-      " read model answers taken under load (%" PRIu64 " queries failed); %.1f s\n",
+      " read model answers taken under load (%" PRIu64 " queries failed); %" PRIu64
+      " appends acknowledged through the KurrentDB protocol; %.1f s\n",
       name, r.cycles, r.checks_passed, r.totals.total_passed(), r.counts.ok, r.counts.fail,
       r.counts.info, r.info_present, r.info_absent, r.max_log, r.load_answers,
-      r.load_answers_failed, absl::ToDoubleSeconds(elapsed));
+      r.load_answers_failed, r.kurrent_appends_ok, absl::ToDoubleSeconds(elapsed));
   std::printf("  restarts with a read model behind an answered position: %" PRIu64 " of %" PRIu64
               " with recovered checkpoints\n",
               r.model_rollbacks, r.recoveries_seen);
@@ -314,6 +317,7 @@ TEST(HistoryCrashTest, KillNineAtRandomMomentsKeepsAllTenRules) {
   EXPECT_GT(r.counts.info, 0u) << "no call was in flight at a kill";
   EXPECT_GT(r.totals.passed[9], 0u) << "the subscribers saw nothing";
   EXPECT_GT(r.load_answers, 0u) << "no read model answer under load";
+  EXPECT_GT(r.kurrent_appends_ok, 0u) << "no append went through the KurrentDB protocol";
   // A process crash loses no read model write the OS got: models never
   // restart behind what clients were shown (the power-cut test's contrast).
   EXPECT_GT(r.recoveries_seen, 0u) << "no recovered checkpoint found in stratad's output";

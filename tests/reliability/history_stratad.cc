@@ -34,10 +34,13 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration timeout) {
   return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout);
 }
 
-// Parses "... (port N), data directory '...', recovered head position P".
+// Parses "stratad listening on ... (port N), data directory '...', recovered
+// head position P".
 bool ParseStartLine(const std::string& out, int* port, uint64_t* head) {
-  const size_t p = out.find("(port ");
-  const size_t h = out.find("recovered head position ");
+  const size_t line = out.find("stratad listening on ");
+  if (line == std::string::npos) return false;
+  const size_t p = out.find("(port ", line);
+  const size_t h = out.find("recovered head position ", line);
   if (p == std::string::npos || h == std::string::npos) return false;
   const size_t p_end = out.find(')', p);
   size_t h_end = h + std::strlen("recovered head position ");
@@ -112,6 +115,17 @@ absl::StatusOr<std::unique_ptr<StratadProcess>> StratadProcess::Start(const Opti
     if (ParseStartLine(out, &port, &head)) {
       p->port_ = port;
       p->recovered_head_ = head;
+      // Printed before the start line when stratad serves the protocol.
+      const size_t k = out.find("KurrentDB protocol listening on ");
+      const size_t k_port = k == std::string::npos ? k : out.find("(port ", k);
+      if (k_port != std::string::npos) {
+        const size_t k_end = out.find(')', k_port);
+        int kurrent = 0;
+        if (k_end != std::string::npos &&
+            absl::SimpleAtoi(out.substr(k_port + 6, k_end - k_port - 6), &kurrent)) {
+          p->kurrent_port_ = kurrent;
+        }
+      }
       return p;
     }
     if (p->Poll().has_value()) return p;  // exited before listening
@@ -130,6 +144,10 @@ StratadProcess::~StratadProcess() {
 }
 
 std::string StratadProcess::address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+std::string StratadProcess::kurrent_address() const {
+  return kurrent_port_ == 0 ? "" : absl::StrCat("127.0.0.1:", kurrent_port_);
+}
 
 std::optional<int> StratadProcess::Poll() {
   if (exit_code_.has_value() || pid_ <= 0) return exit_code_;
@@ -312,6 +330,60 @@ grpc::Status RecordedAppend(History& history, strata::v1::Streams::Stub& stub, O
   const grpc::Status status = stub.Append(&ctx, request, response);
   RecordCompletion(history, id, status, response->first_position(), response->last_position(),
                    response->last_version(), response->deduplicated());
+  return status;
+}
+
+grpc::Status RecordedKurrentAppend(History& history,
+                                   event_store::client::streams::Streams::Stub& stub, Op op,
+                                   absl::Duration timeout, uint64_t* last_version) {
+  namespace es = event_store::client;
+  op.type = OpType::kAppend;
+  es::streams::AppendReq options;
+  es::streams::AppendReq::Options* o = options.mutable_options();
+  o->mutable_stream_identifier()->set_stream_name(op.stream);
+  switch (op.expected_kind) {
+    case ExpectedKind::kAny:
+      o->mutable_any();
+      break;
+    case ExpectedKind::kNoStream:
+      o->mutable_no_stream();
+      break;
+    case ExpectedKind::kStreamExists:
+      o->mutable_stream_exists();
+      break;
+    case ExpectedKind::kExact:
+      o->set_revision(op.expected_version);
+      break;
+  }
+  std::vector<es::streams::AppendReq> events(op.event_ids.size());
+  for (size_t i = 0; i < op.event_ids.size(); ++i) {
+    es::streams::AppendReq::ProposedMessage* e = events[i].mutable_proposed_message();
+    e->mutable_id()->set_string(op.event_ids[i]);
+    (*e->mutable_metadata())["type"] = "HistoryEvent";
+    (*e->mutable_metadata())["content-type"] = "text/plain";
+    e->set_data(i < op.payloads.size() ? op.payloads[i] : "");
+  }
+  const uint64_t n = op.event_ids.size();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(timeout));
+  const uint64_t id = history.Invoke(std::move(op));
+  es::streams::AppendResp response;
+  grpc::Status status;
+  {
+    auto writer = stub.Append(&ctx, &response);
+    bool sent = writer->Write(options);
+    for (size_t i = 0; sent && i < events.size(); ++i) sent = writer->Write(events[i]);
+    if (sent) writer->WritesDone();
+    status = writer->Finish();
+  }
+  // KurrentDB answers a stale expected revision as an OK call.
+  if (status.ok() && response.has_wrong_expected_version()) {
+    status = grpc::Status(grpc::StatusCode::ABORTED, "wrong expected version");
+  }
+  const uint64_t last = response.success().position().commit_position();
+  RecordCompletion(history, id, status, last - n + 1, last, response.success().current_revision(),
+                   false);
+  if (last_version != nullptr) *last_version = response.success().current_revision();
   return status;
 }
 

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "schemas/kurrent/streams.grpc.pb.h"
 #include "schemas/strata.grpc.pb.h"
 #include "tests/reliability/history_checker.h"
 
@@ -60,6 +61,8 @@ class StratadProcess {
   bool listening() const { return port_ != 0; }
   int port() const { return port_; }
   std::string address() const;
+  // The KurrentDB protocol's address; "" when it does not serve it.
+  std::string kurrent_address() const;
   uint64_t recovered_head() const { return recovered_head_; }
   pid_t pid() const { return pid_; }
 
@@ -83,6 +86,7 @@ class StratadProcess {
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
   int port_ = 0;
+  int kurrent_port_ = 0;
   uint64_t recovered_head_ = 0;
   std::string log_path_;
   long log_offset_ = 0;  // where this child's output starts in the log file
@@ -113,6 +117,14 @@ std::string NewEventId(uint64_t* rng_state);
 grpc::Status RecordedAppend(History& history, strata::v1::Streams::Stub& stub, Op op,
                             absl::Duration timeout, strata::v1::AppendResponse* response = nullptr,
                             uint64_t* op_id = nullptr);
+// An Append through the KurrentDB protocol (one message of options, then one
+// per event), recorded like RecordedAppend. The protocol reports neither the
+// first position nor deduplication: positions are those of a fresh append
+// (the log's are contiguous per call), so use it for ops whose ids are new.
+// `last_version` receives the stream revision after a successful append.
+grpc::Status RecordedKurrentAppend(History& history,
+                                   event_store::client::streams::Streams::Stub& stub, Op op,
+                                   absl::Duration timeout, uint64_t* last_version = nullptr);
 grpc::Status RecordedCreateLink(History& history, strata::v1::LinkCommands::Stub& stub, Op op,
                                 absl::Duration timeout,
                                 strata::v1::CommandResponse* response = nullptr,

@@ -37,12 +37,13 @@ int64_t Workload::UniqueClickTime(absl::CivilDay day) {
   return day_start + 1 + counter.fetch_add(1);
 }
 
-void Workload::Start(const std::string& address, int cycle) {
+void Workload::Start(const std::string& address, int cycle, const std::string& kurrent_address) {
   stop_ = false;
   ++round_;
   const uint64_t base = seed_ * 1000003 + round_ * 7919;
   for (int w = 0; w < options_.writers; ++w) {
-    threads_.emplace_back(&Workload::RunWriter, this, w, address, cycle, base + w);
+    threads_.emplace_back(&Workload::RunWriter, this, w, address,
+                          w % 2 == 1 ? kurrent_address : std::string(), cycle, base + w);
   }
   for (size_t i = 0; i < subscriber_logs_.size(); ++i) {
     threads_.emplace_back(&Workload::RunSubscriber, this, subscriber_logs_[i].get(), address,
@@ -74,7 +75,8 @@ std::vector<const SubscriberLog*> Workload::subscribers() const {
   return out;
 }
 
-void Workload::RunWriter(int writer, std::string address, int cycle, uint64_t seed) {
+void Workload::RunWriter(int writer, std::string address, std::string kurrent_address, int cycle,
+                         uint64_t seed) {
   std::mt19937_64 rng(seed);
   uint64_t id_state = rng();
   auto uniform = [&rng](double lo, double hi) {
@@ -84,6 +86,12 @@ void Workload::RunWriter(int writer, std::string address, int cycle, uint64_t se
   auto channel = NewChannel(address);
   auto streams = strata::v1::Streams::NewStub(channel);
   auto commands = strata::v1::LinkCommands::NewStub(channel);
+  // Set: this writer's expected-version-any appends go through the KurrentDB
+  // protocol.
+  std::unique_ptr<event_store::client::streams::Streams::Stub> kurrent;
+  if (!kurrent_address.empty()) {
+    kurrent = event_store::client::streams::Streams::NewStub(NewChannel(kurrent_address));
+  }
   // What this writer believes each stream's last version is (nullopt inside:
   // no stream); absent: unknown, read it first.
   std::map<std::string, std::optional<uint64_t>> known;
@@ -172,10 +180,16 @@ void Workload::RunWriter(int writer, std::string address, int cycle, uint64_t se
         Op op = new_append(stream);
         op.expected_kind = ExpectedKind::kAny;
         strata::v1::AppendResponse response;
+        uint64_t last_version = 0;
         const grpc::Status status =
-            RecordedAppend(*history_, *streams, std::move(op), options_.call_timeout, &response);
+            kurrent != nullptr
+                ? RecordedKurrentAppend(*history_, *kurrent, std::move(op), options_.call_timeout,
+                                        &last_version)
+                : RecordedAppend(*history_, *streams, std::move(op), options_.call_timeout,
+                                 &response);
         if (status.ok()) {
-          known[stream] = response.last_version();
+          if (kurrent != nullptr) ++kurrent_appends_ok_;
+          known[stream] = kurrent != nullptr ? last_version : response.last_version();
         } else {
           known.erase(stream);
           if (Classify(status) == Outcome::kInfo) break;

@@ -76,8 +76,9 @@ class Workload {
   ~Workload();
 
   // Starts the writers and subscribers against `address`; ops are tagged
-  // with `cycle`.
-  void Start(const std::string& address, int cycle);
+  // with `cycle`. With `kurrent_address` (stratad's KurrentDB protocol), the
+  // odd-numbered writers send their expected-version-any appends through it.
+  void Start(const std::string& address, int cycle, const std::string& kurrent_address = "");
   // Writers issue no new call; calls in flight finish as they will.
   void RequestStop();
   // Waits for the writers; cancels and waits for the subscribers.
@@ -91,13 +92,16 @@ class Workload {
   uint64_t model_queries_failed() const { return model_queries_failed_.load(); }
   // Rebuild calls made / accepted.
   uint64_t rebuilds_ok() const { return rebuilds_ok_.load(); }
+  // Appends acknowledged through the KurrentDB protocol.
+  uint64_t kurrent_appends_ok() const { return kurrent_appends_ok_.load(); }
 
   // A clicked_at (microseconds) unique in this process, on a day of the
   // range, never in the future.
   static int64_t UniqueClickTime(absl::CivilDay day);
 
  private:
-  void RunWriter(int writer, std::string address, int cycle, uint64_t seed);
+  void RunWriter(int writer, std::string address, std::string kurrent_address, int cycle,
+                 uint64_t seed);
   void RunSubscriber(SubscriberLog* log, std::string address, uint64_t seed);
   void RunRebuilder(std::string address, uint64_t seed);
   void RunModelReader(std::string address, uint64_t seed);
@@ -112,6 +116,7 @@ class Workload {
   absl::Mutex contexts_mu_;
   std::vector<grpc::ClientContext*> subscriber_contexts_ ABSL_GUARDED_BY(contexts_mu_);
   std::atomic<uint64_t> rebuilds_ok_{0};
+  std::atomic<uint64_t> kurrent_appends_ok_{0};
   absl::Mutex answers_mu_;
   std::vector<ReadModelAnswer> model_answers_ ABSL_GUARDED_BY(answers_mu_);
   std::atomic<uint64_t> model_queries_failed_{0};

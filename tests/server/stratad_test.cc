@@ -95,6 +95,7 @@ TEST(StratadTest, HelpListsTheFlags) {
   EXPECT_EQ(WaitExit(c.pid), 0);
   EXPECT_THAT(out, HasSubstr("--data_dir"));
   EXPECT_THAT(out, HasSubstr("--listen"));
+  EXPECT_THAT(out, HasSubstr("--kurrent_listen"));
   EXPECT_THAT(out, HasSubstr("--unsafe_no_sync"));
 }
 
@@ -151,7 +152,8 @@ TEST(StratadTest, InvalidUtf8IsAnsweredAndNotLogged) {
   Child c = Spawn(
       {"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--kurrent_listen", "127.0.0.1:0"});
   std::smatch m;
-  std::string out = ReadUntil(c.err_fd, std::regex(R"(port (\d+)\))"), &m);
+  std::string out =
+      ReadUntil(c.err_fd, std::regex(R"(stratad listening on \S+ \(port (\d+)\))"), &m);
   ASSERT_EQ(m.size(), 2u) << out;
   auto streams = strata::v1::Streams::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", std::stoi(m[1])), grpc::InsecureChannelCredentials()));
