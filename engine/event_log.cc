@@ -38,6 +38,20 @@ std::string ExpectedVersion::ToString() const {
   return "?";
 }
 
+bool ExpectedVersion::HoldsFor(std::optional<StreamVersion> current) const {
+  switch (kind_) {
+    case Kind::kAny:
+      return true;
+    case Kind::kNoStream:
+      return !current.has_value();
+    case Kind::kStreamExists:
+      return current.has_value();
+    case Kind::kExact:
+      return current.has_value() && *current == version_;
+  }
+  return false;
+}
+
 bool ReadFilter::Matches(absl::string_view stream, absl::string_view type) const {
   if (!absl::StartsWith(stream, stream_prefix)) return false;
   if (event_types.empty()) return true;

@@ -47,6 +47,9 @@ class ExpectedVersion {
 
   Kind kind() const { return kind_; }
   StreamVersion version() const { return version_; }
+  // Whether a stream whose last version is `current` (nullopt: no stream)
+  // meets this expectation.
+  bool HoldsFor(std::optional<StreamVersion> current) const;
   std::string ToString() const;  // "any", "no_stream", "stream_exists" or "7"
 
  private:

@@ -203,21 +203,7 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
       continue;
     }
     const ExpectedVersion& expected = append->expected;
-    bool matches = true;
-    switch (expected.kind()) {
-      case ExpectedVersion::Kind::kAny:
-        break;
-      case ExpectedVersion::Kind::kNoStream:
-        matches = !current->has_value();
-        break;
-      case ExpectedVersion::Kind::kStreamExists:
-        matches = current->has_value();
-        break;
-      case ExpectedVersion::Kind::kExact:
-        matches = current->has_value() && **current == expected.version();
-        break;
-    }
-    if (!matches) {
+    if (!expected.HoldsFor(*current)) {
       append->result = absl::AbortedError(
           absl::StrCat("append stream '", append->stream, "': expected version ",
                        expected.ToString(), ", ", DescribeVersion(*current)));

@@ -14,6 +14,7 @@ packages=(
   libbenchmark-dev
   libsimdjson-dev
   liblua5.4-dev
+  libre2-dev
 )
 
 missing=()

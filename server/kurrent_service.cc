@@ -1,9 +1,9 @@
 #include "server/kurrent_service.h"
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <optional>
-#include <regex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -11,6 +11,7 @@
 #include "api/grpc_status.h"
 #include "engine/base/validate.h"
 #include "engine/log_cursor.h"
+#include "re2/re2.h"
 #include "server/event_writer.h"
 #include "server/streams_service.h"
 
@@ -33,6 +34,11 @@ constexpr char kDefaultContentType[] = "application/octet-stream";
 // Filtered $all subscriptions: events scanned between checkpoints when the
 // client sends no window (KurrentDB's default window of 32, multiplier 1).
 constexpr uint64_t kCheckpointWindowDefault = 32;
+// A filter's bounds: its regular expression (RE2: linear time, bounded
+// memory, so no client pattern can stall a reader) and its prefixes.
+constexpr size_t kFilterRegexBytesMax = 1024;
+constexpr int64_t kFilterRegexMemoryMax = 1 << 20;
+constexpr int kFilterPrefixesMax = 100;
 
 grpc::Status WithException(grpc::CallbackServerContext* context, grpc::StatusCode code,
                            const char* exception, std::string message) {
@@ -92,18 +98,22 @@ void ToReadResp(RecordedEvent&& e, bool structured_ids, ReadResp* out) {
 struct EventFilter {
   std::string exact_stream;  // a stream subscription follows the whole log
   bool by_type = false;      // else by stream name
+  // A stream subscription's revision: only later events (set when the
+  // subscription starts at a revision).
+  std::optional<StreamVersion> after_version;
   std::vector<std::string> prefixes;
-  std::optional<std::regex> regex;
+  std::unique_ptr<RE2> regex;
 
   bool Matches(const RecordedEvent& e) const {
     if (!exact_stream.empty() && e.stream != exact_stream) return false;
+    if (after_version.has_value() && e.stream_version <= *after_version) return false;
     const std::string& name = by_type ? e.type : e.stream;
     if (!prefixes.empty()) {
       bool any = false;
       for (const std::string& p : prefixes) any = any || absl::StartsWith(name, p);
       if (!any) return false;
     }
-    return !regex.has_value() || std::regex_search(name, *regex);
+    return regex == nullptr || RE2::PartialMatch(name, *regex);
   }
 };
 
@@ -174,6 +184,16 @@ struct KurrentEncoder {
 
 using KurrentWriter = EventWriter<ReadResp, KurrentEncoder>;
 
+// A started reader over a cursor or a follower, or the error answer.
+template <typename Source>
+grpc::ServerWriteReactor<ReadResp>* StartReader(absl::StatusOr<Source> source,
+                                                SubscriptionHub* hub, KurrentEncoder encoder) {
+  if (!source.ok()) return Reject<ReadResp>(source.status());
+  auto* writer = new KurrentWriter(std::move(*source), hub, std::move(encoder));
+  writer->Start();
+  return writer;
+}
+
 // A read of a stream that does not exist: one stream_not_found, then OK.
 class NotFoundWriter : public grpc::ServerWriteReactor<ReadResp> {
  public:
@@ -201,14 +221,26 @@ absl::StatusOr<std::shared_ptr<const EventFilter>> MakeFilter(
     return absl::InvalidArgumentError(
         "options.filter: neither stream_identifier nor event_type is set");
   }
+  if (expression->prefix_size() > kFilterPrefixesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("options.filter.prefix: ",
+                                                   expression->prefix_size(), " prefixes; at most ",
+                                                   kFilterPrefixesMax));
+  }
   filter->prefixes.assign(expression->prefix().begin(), expression->prefix().end());
-  if (!expression->regex().empty()) {
-    try {
-      filter->regex.emplace(expression->regex(), std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
+  const std::string& pattern = expression->regex();
+  if (pattern.size() > kFilterRegexBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("options.filter.regex: ", pattern.size(),
+                                                   " bytes; at most ", kFilterRegexBytesMax));
+  }
+  if (!pattern.empty()) {
+    RE2::Options re_options;
+    re_options.set_log_errors(false);
+    re_options.set_max_mem(kFilterRegexMemoryMax);
+    filter->regex = std::make_unique<RE2>(pattern, re_options);
+    if (!filter->regex->ok()) {
       return absl::InvalidArgumentError(absl::StrCat("options.filter.regex: '",
-                                                     expression->regex().substr(0, 100),
-                                                     "' is not valid: ", e.what()));
+                                                     pattern.substr(0, 100), "' is not valid: ",
+                                                     filter->regex->error()));
     }
   }
   return filter;
@@ -233,18 +265,22 @@ absl::StatusOr<ExpectedVersion> FromOptions(const AppendReq::Options& in) {
   return ExpectedVersion::Any();
 }
 
-bool Holds(ExpectedVersion expected, std::optional<StreamVersion> current) {
-  switch (expected.kind()) {
-    case ExpectedVersion::Kind::kAny:
-      return true;
-    case ExpectedVersion::Kind::kNoStream:
-      return !current.has_value();
-    case ExpectedVersion::Kind::kStreamExists:
-      return current.has_value();
-    case ExpectedVersion::Kind::kExact:
-      return current.has_value() && *current == expected.version();
+// The success answer: the stream's revision (nullopt: no stream) and the
+// position of the last event written (nullopt: nothing written).
+void FillSuccess(std::optional<StreamVersion> revision, std::optional<GlobalPosition> position,
+                 AppendResp* out) {
+  AppendResp::Success* s = out->mutable_success();
+  if (revision.has_value()) {
+    s->set_current_revision(*revision);
+  } else {
+    s->mutable_no_stream();
   }
-  return false;
+  if (position.has_value()) {
+    s->mutable_position()->set_commit_position(*position);
+    s->mutable_position()->set_prepare_position(*position);
+  } else {
+    s->mutable_no_position();
+  }
 }
 
 void FillWrongExpectedVersion(ExpectedVersion expected, std::optional<StreamVersion> current,
@@ -289,8 +325,14 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the client half-closed: every event is here
-      Commit();
+    if (!ok) {
+      // A cancelled call (deadline, dropped connection) writes nothing; a
+      // half-close means every event is here.
+      if (cancelled_.load() || context_->IsCancelled()) {
+        Finish(grpc::Status::CANCELLED);
+      } else {
+        Commit();
+      }
       return;
     }
     grpc::Status error = Take();
@@ -300,6 +342,7 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
     }
     StartRead(&request_);
   }
+  void OnCancel() override { cancelled_.store(true); }
   void OnDone() override { delete this; }
 
  private:
@@ -365,10 +408,7 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
     log_->AppendAsync(*stream_, expected_, std::move(events_),
                       [this](absl::StatusOr<AppendResult> result) {
                         if (result.ok()) {
-                          AppendResp::Success* s = response_->mutable_success();
-                          s->set_current_revision(result->last_version);
-                          s->mutable_position()->set_commit_position(result->last_position);
-                          s->mutable_position()->set_prepare_position(result->last_position);
+                          FillSuccess(result->last_version, result->last_position, response_);
                           Finish(grpc::Status::OK);
                         } else if (absl::IsAborted(result.status())) {
                           // Not on the writer thread: the answer reads the log.
@@ -391,14 +431,8 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
       Finish(api::ToGrpc(current.status()));
       return;
     }
-    if (check_only && Holds(expected_, *current)) {
-      AppendResp::Success* s = response_->mutable_success();
-      if (current->has_value()) {
-        s->set_current_revision(**current);
-      } else {
-        s->mutable_no_stream();
-      }
-      s->mutable_no_position();
+    if (check_only && expected_.HoldsFor(*current)) {
+      FillSuccess(*current, std::nullopt, response_);
     } else {
       FillWrongExpectedVersion(expected_, *current, response_);
     }
@@ -416,6 +450,7 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
   ExpectedVersion expected_ = ExpectedVersion::Any();
   std::vector<NewEvent> events_;
   size_t bytes_ = 0;
+  std::atomic<bool> cancelled_{false};
 };
 
 grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context, const char* what) {
@@ -475,33 +510,29 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
     if (subscription) {
       // Catch-up from after the given revision, then live: the whole log
       // from the position of that revision, narrowed to the stream.
+      auto exact = std::make_shared<EventFilter>();
+      exact->exact_stream = stream;
       GlobalPosition after = 0;
       if (s.has_end()) {
         after = log_->Head();
       } else if (s.has_revision()) {
+        // From the event at that revision when it exists, else from the
+        // head; either way only later revisions pass.
+        exact->after_version = s.revision();
         CursorOptions at;
         at.stream = stream;
         at.from = s.revision();
         at.max_count = 1;
         absl::StatusOr<LogCursor> cursor = log_->NewCursor(std::move(at));
+        if (!cursor.ok()) return Reject<ReadResp>(cursor.status());
         std::vector<RecordedEvent> one;
-        if (cursor.ok()) {
-          if (absl::Status read = cursor->Next(1, &one); !read.ok()) {
-            return Reject<ReadResp>(read);
-          }
-        }
-        after = one.empty() ? log_->Head() : one.front().position;
+        if (absl::Status read = cursor->Next(1, &one); !read.ok()) return Reject<ReadResp>(read);
+        after = one.empty() ? cursor->as_of_position() : one.front().position;
       }
       ReadFilter narrow;
       narrow.stream_prefix = stream;
-      auto exact = std::make_shared<EventFilter>();
-      exact->exact_stream = stream;
       encoder.filter = std::move(exact);
-      absl::StatusOr<std::unique_ptr<Follower>> follower = log_->Follow(after, narrow);
-      if (!follower.ok()) return Reject<ReadResp>(follower.status());
-      auto* writer = new KurrentWriter(std::move(*follower), hub_, std::move(encoder));
-      writer->Start();
-      return writer;
+      return StartReader(log_->Follow(after, narrow), hub_, std::move(encoder));
     }
     absl::StatusOr<std::optional<StreamVersion>> last = log_->StreamLastVersion(stream);
     if (!last.ok()) return Reject<ReadResp>(last.status());
@@ -510,14 +541,10 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
     read.stream = stream;
     read.direction = backward ? ReadDirection::kBackward : ReadDirection::kForward;
     if (s.has_revision()) read.from = s.revision();
-    // Forwards from the end or backwards from the start: nothing to read.
-    if ((s.has_end() && !backward) || (s.has_start() && backward)) read.max_count = 0;
+    if (s.has_start()) read.from = 0;  // backwards: the first event alone
+    if (s.has_end() && !backward) read.max_count = 0;  // forwards from the end: nothing
     read.max_count = std::min(read.max_count, count);
-    absl::StatusOr<LogCursor> cursor = log_->NewCursor(std::move(read));
-    if (!cursor.ok()) return Reject<ReadResp>(cursor.status());
-    auto* writer = new KurrentWriter(std::move(*cursor), hub_, std::move(encoder));
-    writer->Start();
-    return writer;
+    return StartReader(log_->NewCursor(std::move(read)), hub_, std::move(encoder));
   }
 
   if (!options.has_all()) {
@@ -530,11 +557,7 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
     GlobalPosition after = 0;
     if (a.has_end()) after = head;
     if (a.has_position()) after = std::min<GlobalPosition>(a.position().commit_position(), head);
-    absl::StatusOr<std::unique_ptr<Follower>> follower = log_->Follow(after);
-    if (!follower.ok()) return Reject<ReadResp>(follower.status());
-    auto* writer = new KurrentWriter(std::move(*follower), hub_, std::move(encoder));
-    writer->Start();
-    return writer;
+    return StartReader(log_->Follow(after), hub_, std::move(encoder));
   }
   CursorOptions read;
   read.direction = backward ? ReadDirection::kBackward : ReadDirection::kForward;
@@ -563,11 +586,7 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
     read.from.reset();
     read.max_count = 0;
   }
-  absl::StatusOr<LogCursor> cursor = log_->NewCursor(std::move(read));
-  if (!cursor.ok()) return Reject<ReadResp>(cursor.status());
-  auto* writer = new KurrentWriter(std::move(*cursor), hub_, std::move(encoder));
-  writer->Start();
-  return writer;
+  return StartReader(log_->NewCursor(std::move(read)), hub_, std::move(encoder));
 }
 
 grpc::ServerReadReactor<AppendReq>* KurrentStreamsService::Append(

@@ -29,6 +29,13 @@ constexpr int kBlockingThreadsMax = 1024;
 // ENHANCE_YOUR_CALM, which the clients see as RESOURCE_EXHAUSTED.
 constexpr int kPingIntervalMinMs = 5000;
 
+// The streams only the link domain's commands write (both Append paths refuse
+// them).
+std::vector<std::string> DomainStreamPrefixes() {
+  return std::vector<std::string>(std::begin(links::kDomainStreamPrefixes),
+                                  std::end(links::kDomainStreamPrefixes));
+}
+
 void ConfigureBuilder(const ServerOptions& options, grpc::ServerBuilder* builder) {
   builder->SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
@@ -66,10 +73,7 @@ class StrataServer::Impl {
         registry_, defined::DefinitionRegistry::Open(log_.get(), runtime_.get(), registry_options));
 
     hub_ = std::make_unique<SubscriptionHub>();
-    streams_ = std::make_unique<StreamsService>(
-        log_.get(), hub_.get(),
-        std::vector<std::string>(std::begin(links::kDomainStreamPrefixes),
-                                 std::end(links::kDomainStreamPrefixes)));
+    streams_ = std::make_unique<StreamsService>(log_.get(), hub_.get(), DomainStreamPrefixes());
     std::function<int64_t()> now_us = options_.log.clock_us;
     if (!now_us) now_us = [] { return absl::ToUnixMicros(absl::Now()); };
     commands_ = std::make_unique<LinkCommandsService>(log_.get(), now_us);
@@ -114,10 +118,7 @@ class StrataServer::Impl {
   // The KurrentDB protocol on its own listener: the same log and hub.
   absl::Status StartKurrent() {
     kurrent_streams_ = std::make_unique<KurrentStreamsService>(
-        log_.get(), hub_.get(), executor_.get(),
-        std::vector<std::string>(std::begin(links::kDomainStreamPrefixes),
-                                 std::end(links::kDomainStreamPrefixes)),
-        options_.log.limits);
+        log_.get(), hub_.get(), executor_.get(), DomainStreamPrefixes(), options_.log.limits);
     kurrent_features_ = std::make_unique<KurrentFeaturesService>();
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options_.kurrent_listen, grpc::InsecureServerCredentials(),

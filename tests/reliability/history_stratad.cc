@@ -34,22 +34,32 @@ std::chrono::system_clock::time_point DeadlineIn(absl::Duration timeout) {
   return std::chrono::system_clock::now() + absl::ToChronoMicroseconds(timeout);
 }
 
+// The N of the first "(port N)" after `marker` in `out`, or 0.
+int PortAfter(const std::string& out, const char* marker) {
+  const size_t line = out.find(marker);
+  const size_t p = line == std::string::npos ? line : out.find("(port ", line);
+  const size_t end = p == std::string::npos ? p : out.find(')', p);
+  int port = 0;
+  if (end == std::string::npos || !absl::SimpleAtoi(out.substr(p + 6, end - p - 6), &port)) {
+    return 0;
+  }
+  return port;
+}
+
 // Parses "stratad listening on ... (port N), data directory '...', recovered
 // head position P".
 bool ParseStartLine(const std::string& out, int* port, uint64_t* head) {
   const size_t line = out.find("stratad listening on ");
   if (line == std::string::npos) return false;
-  const size_t p = out.find("(port ", line);
   const size_t h = out.find("recovered head position ", line);
-  if (p == std::string::npos || h == std::string::npos) return false;
-  const size_t p_end = out.find(')', p);
+  if (h == std::string::npos) return false;
   size_t h_end = h + std::strlen("recovered head position ");
   const size_t h_begin = h_end;
   while (h_end < out.size() && out[h_end] >= '0' && out[h_end] <= '9') ++h_end;
   // The number must be complete: followed by something that is not a digit.
-  if (p_end == std::string::npos || h_end >= out.size() || h_end == h_begin) return false;
-  return absl::SimpleAtoi(out.substr(p + 6, p_end - p - 6), port) &&
-         absl::SimpleAtoi(out.substr(h_begin, h_end - h_begin), head);
+  if (h_end >= out.size() || h_end == h_begin) return false;
+  *port = PortAfter(out, "stratad listening on ");
+  return *port != 0 && absl::SimpleAtoi(out.substr(h_begin, h_end - h_begin), head);
 }
 
 std::string ReadFrom(const std::string& path, long offset) {
@@ -116,16 +126,7 @@ absl::StatusOr<std::unique_ptr<StratadProcess>> StratadProcess::Start(const Opti
       p->port_ = port;
       p->recovered_head_ = head;
       // Printed before the start line when stratad serves the protocol.
-      const size_t k = out.find("KurrentDB protocol listening on ");
-      const size_t k_port = k == std::string::npos ? k : out.find("(port ", k);
-      if (k_port != std::string::npos) {
-        const size_t k_end = out.find(')', k_port);
-        int kurrent = 0;
-        if (k_end != std::string::npos &&
-            absl::SimpleAtoi(out.substr(k_port + 6, k_end - k_port - 6), &kurrent)) {
-          p->kurrent_port_ = kurrent;
-        }
-      }
+      p->kurrent_port_ = PortAfter(out, "KurrentDB protocol listening on ");
       return p;
     }
     if (p->Poll().has_value()) return p;  // exited before listening

@@ -242,6 +242,24 @@ TEST_F(KurrentServiceTest, BadAppendsAreRefusedNamingTheFieldAndWriteNothing) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("reserved for the system's own streams"));
 
+  // A call cancelled before it half-closes writes nothing, even with events.
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    auto writer = streams_->Append(&ctx, &resp);
+    AppendReq m;
+    *m.mutable_options() = To("order-1");
+    ASSERT_TRUE(writer->Write(m));
+    AppendReq e;
+    e.mutable_proposed_message()->mutable_id()->set_string(EventId::Random().ToString());
+    (*e.mutable_proposed_message()->mutable_metadata())["type"] = "T";
+    (*e.mutable_proposed_message()->mutable_metadata())["content-type"] = "text/plain";
+    ASSERT_TRUE(writer->Write(e));
+    ctx.TryCancel();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // the server saw the cancel
+
   // No options first.
   {
     grpc::ClientContext ctx;
@@ -356,6 +374,9 @@ TEST_F(KurrentServiceTest, ReadsStreamsAndAllBothWaysWithCountsAndFilters) {
   req.mutable_options()->set_read_direction(ReadReq::Options::Forwards);
   EXPECT_THAT(Revisions(Read(req, &status)), ElementsAre());
   EXPECT_TRUE(status.ok());
+  req.mutable_options()->set_read_direction(ReadReq::Options::Backwards);
+  req.mutable_options()->mutable_stream()->mutable_start();
+  EXPECT_THAT(Revisions(Read(req, &status)), ElementsAre(0));  // the first event alone
 
   // A stream never written: one stream_not_found message, then OK.
   std::vector<ReadResp> msgs = Read(StreamRead("order-404"), &status);
@@ -399,6 +420,15 @@ TEST_F(KurrentServiceTest, ReadsStreamsAndAllBothWaysWithCountsAndFilters) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("options.filter.regex: '([a-z' is not valid"));
   EXPECT_TRUE(msgs.empty());
+  // A pattern that backtracking engines take exponential time on runs in
+  // linear time (RE2); an oversized one is refused.
+  f->mutable_event_type()->set_regex("^(a|a)*b$");
+  EXPECT_THAT(Positions(Read(req, &status)), ElementsAre());
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  f->mutable_event_type()->set_regex(std::string(1025, 'a'));
+  Read(req, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "options.filter.regex: 1025 bytes; at most 1024");
 
   req = StreamRead("");
   Read(req, &status);
@@ -467,6 +497,20 @@ TEST_F(KurrentServiceTest, SubscriptionsConfirmCatchUpSayCaughtUpOnceAndGoLive) 
   all_ctx.TryCancel();
   EXPECT_EQ(next(all_reader.get()), "end");
 
+  // From a revision past the stream's end: only later revisions.
+  ReadReq past = StreamRead("order-1");
+  past.mutable_options()->mutable_stream()->set_revision(3);
+  past.mutable_options()->mutable_subscription();
+  grpc::ClientContext past_ctx;
+  Deadline(&past_ctx);
+  auto past_reader = streams_->Read(&past_ctx, past);
+  EXPECT_EQ(next(past_reader.get()), "confirmation");
+  EXPECT_EQ(next(past_reader.get()), "caught_up");
+  AppendTypes("order-1", {"A", "B"});  // revisions 3 (skipped) and 4: positions 8, 9
+  EXPECT_EQ(next(past_reader.get()), "order-1@4/9");
+  past_ctx.TryCancel();
+  EXPECT_EQ(next(past_reader.get()), "end");
+
   // From the end: only live events; a stream that does not exist yet.
   ReadReq later = StreamRead("later-1");
   later.mutable_options()->mutable_stream()->mutable_end();
@@ -476,8 +520,8 @@ TEST_F(KurrentServiceTest, SubscriptionsConfirmCatchUpSayCaughtUpOnceAndGoLive) 
   auto later_reader = streams_->Read(&later_ctx, later);
   EXPECT_EQ(next(later_reader.get()), "confirmation");
   EXPECT_EQ(next(later_reader.get()), "caught_up");
-  AppendTypes("later-1", {"Arrived"});  // 8
-  EXPECT_EQ(next(later_reader.get()), "later-1@0/8");
+  AppendTypes("later-1", {"Arrived"});  // 10
+  EXPECT_EQ(next(later_reader.get()), "later-1@0/10");
   later_ctx.TryCancel();
   EXPECT_EQ(next(later_reader.get()), "end");
 }

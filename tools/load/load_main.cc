@@ -169,8 +169,11 @@ int Main(int argc, char** argv) {
         absl::StrCat("cannot connect to ", absl::GetFlag(FLAGS_server),
                      " within 5 s (is stratad running? ./scripts/run.sh starts one)")));
   }
+  // The KurrentDB protocol's channel, when a mode (or a mixed one) uses it.
+  std::vector<std::string> used = modes;
+  for (const auto& [m, weight] : o.mix) used.push_back(m);
   std::shared_ptr<grpc::Channel> kurrent;
-  for (const std::string& m : modes) {
+  for (const std::string& m : used) {
     if (!absl::StartsWith(m, "kurrent-") || kurrent != nullptr) continue;
     kurrent = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_kurrent_server),
                                         grpc::InsecureChannelCredentials(), args);

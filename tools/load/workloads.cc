@@ -43,6 +43,14 @@ void FillCreateLink(const std::string& link_id, v1::CreateLinkRequest* request) 
   request->set_owner("load");
 }
 
+// An append mode's event data: JSON naming the slot, padded to `bytes`.
+std::string LoadPayload(int slot, int bytes) {
+  std::string data = absl::StrCat("{\"slot\":", slot, ",\"pad\":\"");
+  data.append(static_cast<size_t>(std::max(0, bytes - static_cast<int>(data.size()) - 2)), 'x');
+  data += "\"}";
+  return data;
+}
+
 // ---- One class per unary mode ----
 
 // What every mode's call keeps: the target, the request and response it
@@ -128,10 +136,7 @@ class AppendCall : public RpcCall<v1::AppendRequest, v1::AppendResponse> {
     const LoadOptions& o = target->options();
     request_.set_stream(absl::StrCat("load-", target->nonce(), "-", slot));
     request_.mutable_expected_version()->set_kind(v1::ExpectedVersion::ANY);
-    std::string data = absl::StrCat("{\"slot\":", slot, ",\"pad\":\"");
-    data.append(static_cast<size_t>(std::max(0, o.data_bytes - static_cast<int>(data.size()) - 2)),
-                'x');
-    data += "\"}";
+    const std::string data = LoadPayload(slot, o.data_bytes);
     for (int i = 0; i < o.events_per_call; ++i) {
       v1::ProposedEvent* e = request_.add_events();
       e->set_type("LoadTested");
@@ -157,10 +162,7 @@ class KurrentAppendCall : public Call {
     options->mutable_stream_identifier()->set_stream_name(
         absl::StrCat("kload-", target->nonce(), "-", slot));
     options->mutable_any();
-    std::string data = absl::StrCat("{\"slot\":", slot, ",\"pad\":\"");
-    data.append(static_cast<size_t>(std::max(0, o.data_bytes - static_cast<int>(data.size()) - 2)),
-                'x');
-    data += "\"}";
+    const std::string data = LoadPayload(slot, o.data_bytes);
     for (int i = 0; i < o.events_per_call; ++i) {
       es::streams::AppendReq::ProposedMessage* e =
           messages_.emplace_back().mutable_proposed_message();
@@ -362,7 +364,12 @@ absl::StatusOr<std::unique_ptr<Call>> NewCall(const std::string& mode, Target* t
   if (mode == "update-destination") return std::make_unique<UpdateDestinationCall>(target, slot);
   if (mode == "append") return std::make_unique<AppendCall>(target, slot);
   if (mode == "analytics") return std::make_unique<AnalyticsCall>(target, slot);
-  if (mode == "kurrent-append") return std::make_unique<KurrentAppendCall>(target, slot);
+  if (mode == "kurrent-append") {
+    if (!target->has_kurrent()) {
+      return absl::InvalidArgumentError("kurrent-append: no KurrentDB protocol channel");
+    }
+    return std::make_unique<KurrentAppendCall>(target, slot);
+  }
   if (mode == "mixed") {
     if (target->options().mix.empty()) return absl::InvalidArgumentError("--mix: empty");
     std::vector<std::unique_ptr<Call>> calls;

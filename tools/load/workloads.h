@@ -55,6 +55,7 @@ class Target {
   strata::v1::LinkCommands::Stub& commands() { return *commands_; }
   strata::v1::LinkQueries::Stub& queries() { return *queries_; }
   grpc::GenericStub& generic() { return generic_; }
+  bool has_kurrent() const { return kurrent_ != nullptr; }
   event_store::client::streams::Streams::Stub& kurrent() { return *kurrent_; }
 
   // The newest acknowledged click, for the lag probe.
