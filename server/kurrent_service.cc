@@ -6,9 +6,9 @@
 #include <optional>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/grpc_status.h"
+#include "engine/base/coding.h"
 #include "engine/base/validate.h"
 #include "engine/log_cursor.h"
 #include "re2/re2.h"
@@ -48,14 +48,13 @@ grpc::Status WithException(grpc::CallbackServerContext* context, grpc::StatusCod
 
 // ---- events ----
 
+// The structured form is the UUID's 16 bytes as two big-endian halves.
 std::optional<EventId> FromUuid(const es::UUID& in) {
   if (in.has_structured()) {
-    std::string raw(16, '\0');
-    uint64_t halves[2] = {static_cast<uint64_t>(in.structured().most_significant_bits()),
-                          static_cast<uint64_t>(in.structured().least_significant_bits())};
-    for (int h = 0; h < 2; ++h) {
-      for (int i = 0; i < 8; ++i) raw[h * 8 + i] = static_cast<char>(halves[h] >> (56 - 8 * i));
-    }
+    std::string raw;
+    internal::PutBigEndian64(&raw, static_cast<uint64_t>(in.structured().most_significant_bits()));
+    internal::PutBigEndian64(&raw,
+                             static_cast<uint64_t>(in.structured().least_significant_bits()));
     return EventId::FromBytes(raw);
   }
   return EventId::Parse(in.string());
@@ -66,10 +65,11 @@ void ToUuid(const EventId& id, bool structured, es::UUID* out) {
     out->set_string(id.ToString());
     return;
   }
-  uint64_t halves[2] = {0, 0};
-  for (int i = 0; i < 16; ++i) halves[i / 8] = (halves[i / 8] << 8) | id.bytes[i];
-  out->mutable_structured()->set_most_significant_bits(static_cast<int64_t>(halves[0]));
-  out->mutable_structured()->set_least_significant_bits(static_cast<int64_t>(halves[1]));
+  const absl::string_view raw = id.AsBytes();
+  out->mutable_structured()->set_most_significant_bits(
+      static_cast<int64_t>(internal::GetBigEndian64(raw.data())));
+  out->mutable_structured()->set_least_significant_bits(
+      static_cast<int64_t>(internal::GetBigEndian64(raw.data() + 8)));
 }
 
 // A stored event as a ReadResp (KurrentDB's "created" is 100 ns ticks since
@@ -246,11 +246,9 @@ absl::StatusOr<std::shared_ptr<const EventFilter>> MakeFilter(
   return filter;
 }
 
-std::string RandomSubscriptionId() { return EventId::Random().ToString(); }
-
 // ---- appends ----
 
-absl::StatusOr<ExpectedVersion> FromOptions(const AppendReq::Options& in) {
+ExpectedVersion FromOptions(const AppendReq::Options& in) {
   switch (in.expected_stream_revision_case()) {
     case AppendReq::Options::kRevision:
       return ExpectedVersion::Exact(in.revision());
@@ -357,7 +355,7 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
       absl::Status valid = internal::ValidateStreamName(stream);
       if (valid.ok()) valid = CheckWritableStream(stream, *reserved_prefixes_);
       if (!valid.ok()) return api::ToGrpc(valid);
-      expected_ = *FromOptions(request_.options());
+      expected_ = FromOptions(request_.options());
       stream_ = std::move(stream);
       return grpc::Status::OK;
     }
@@ -481,7 +479,7 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
   KurrentEncoder encoder;
   encoder.subscription = subscription;
   encoder.structured_ids = options.uuid_option().has_structured();
-  if (subscription) encoder.subscription_id = RandomSubscriptionId();
+  if (subscription) encoder.subscription_id = EventId::Random().ToString();
   const uint64_t count = options.has_count() ? options.count() : UINT64_MAX;
 
   std::shared_ptr<const EventFilter> filter;
@@ -561,30 +559,27 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
   }
   CursorOptions read;
   read.direction = backward ? ReadDirection::kBackward : ReadDirection::kForward;
+  // Forwards from the end or backwards from the start: nothing to read.
+  bool nothing = (a.has_end() && !backward) || (a.has_start() && backward);
   if (a.has_position()) {
     // Forwards from a position includes the event there; backwards reads
     // the events before it (KurrentDB's positions sit between records).
     const GlobalPosition p = a.position().commit_position();
     if (!backward) {
       read.from = std::max<GlobalPosition>(p, 1);
-      if (p > head) read.max_count = 0;
-    } else if (p <= 1) {
-      read.max_count = 0;
+      nothing = p > head;
     } else {
-      read.from = std::min<GlobalPosition>(p - 1, head);
+      nothing = p <= 1;
+      if (!nothing) read.from = std::min<GlobalPosition>(p - 1, head);
     }
   }
-  if ((a.has_end() && !backward) || (a.has_start() && backward)) read.max_count = 0;
-  if (filter == nullptr) {
-    read.max_count = std::min(read.max_count, count);
-  } else if (read.max_count == 0) {
-    encoder.remaining = 0;
+  // The count: of the events the cursor reads, or of those the filter keeps.
+  if (nothing) {
+    read.max_count = 0;
+  } else if (filter == nullptr) {
+    read.max_count = count;
   } else {
     encoder.remaining = count;
-  }
-  if (read.max_count == 0 || encoder.remaining == 0) {
-    read.from.reset();
-    read.max_count = 0;
   }
   return StartReader(log_->NewCursor(std::move(read)), hub_, std::move(encoder));
 }
