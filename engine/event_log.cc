@@ -111,6 +111,12 @@ absl::Status EventLog::Impl::Open() {
     head = GetBigEndian64(it->key().data());
   }
   STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "recover head"));
+  // Whether any metastream exists: their keys sort together, from "$$".
+  std::unique_ptr<rocksdb::Iterator> meta(db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
+  meta->Seek(ToSlice(kMetastreamPrefix));
+  has_metastreams_.store(meta->Valid() && meta->key().starts_with(ToSlice(kMetastreamPrefix)),
+                         std::memory_order_release);
+  STRATA_RETURN_IF_ERROR(FromRocksDb(meta->status(), "look for metastreams"));
   next_position_ = head + 1;
   head_.store(head, std::memory_order_release);
   {
@@ -204,10 +210,47 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& data
   return std::unique_ptr<EventLog>(new EventLog(std::move(impl)));
 }
 
-void EventLog::AppendAsync(absl::string_view stream, ExpectedVersion expected,
-                           std::vector<NewEvent> events, AppendCallback done) {
-  absl::Status valid = internal::ValidateStreamName(stream);
-  if (valid.ok()) valid = internal::ValidateEvents(events, impl_->options().limits);
+namespace {
+
+// An append to a metastream holds valid $metadata events only.
+absl::Status CheckMetastreamAppend(absl::string_view stream, const std::vector<NewEvent>& events) {
+  if (!absl::StartsWith(stream, kMetastreamPrefix)) return absl::OkStatus();
+  const std::optional<absl::string_view> described = StreamOfMetastream(stream);
+  if (!described.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stream: '", kMetastreamPrefix, "' is a metastream prefix with no stream"));
+  }
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].type != kMetadataEventType) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("events[", i, "].type: metastream '", stream.substr(0, 64), "' holds only '",
+                       kMetadataEventType, "' events, not '", events[i].type.substr(0, 64),
+                       "' (a stream is deleted through DeleteStream)"));
+    }
+    absl::StatusOr<StreamMetadata> parsed =
+        ParseStreamMetadata(events[i].data, absl::StrCat("events[", i, "].data"));
+    if (!parsed.ok()) return parsed.status();
+  }
+  return absl::OkStatus();
+}
+
+// Runs an asynchronous write and waits for its result.
+template <typename Start>
+absl::StatusOr<AppendResult> WaitFor(Start start) {
+  absl::Notification finished;
+  absl::StatusOr<AppendResult> result;
+  start([&](absl::StatusOr<AppendResult> r) {
+    result = std::move(r);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
+}
+
+// Queues an append or (with `mode`) a deletion, or answers `valid`'s error.
+void Submit(EventLog::Impl* impl, const absl::Status& valid, absl::string_view stream,
+            ExpectedVersion expected, std::vector<NewEvent> events, std::optional<DeleteMode> mode,
+            AppendCallback done) {
   if (!valid.ok()) {
     done(valid);
     return;
@@ -216,20 +259,48 @@ void EventLog::AppendAsync(absl::string_view stream, ExpectedVersion expected,
   append->stream = std::string(stream);
   append->expected = expected;
   append->events = std::move(events);
+  append->delete_mode = mode;
   append->done = std::move(done);
-  impl_->Enqueue(std::move(append));
+  impl->Enqueue(std::move(append));
+}
+
+}  // namespace
+
+void EventLog::AppendAsync(absl::string_view stream, ExpectedVersion expected,
+                           std::vector<NewEvent> events, AppendCallback done) {
+  absl::Status valid = internal::ValidateStreamName(stream);
+  if (valid.ok()) valid = internal::ValidateEvents(events, impl_->options().limits);
+  if (valid.ok()) valid = CheckMetastreamAppend(stream, events);
+  Submit(impl_.get(), valid, stream, expected, std::move(events), std::nullopt, std::move(done));
 }
 
 absl::StatusOr<AppendResult> EventLog::Append(absl::string_view stream, ExpectedVersion expected,
                                               std::vector<NewEvent> events) {
-  absl::Notification finished;
-  absl::StatusOr<AppendResult> result;
-  AppendAsync(stream, expected, std::move(events), [&](absl::StatusOr<AppendResult> r) {
-    result = std::move(r);
-    finished.Notify();
+  return WaitFor([&](AppendCallback done) {
+    AppendAsync(stream, expected, std::move(events), std::move(done));
   });
-  finished.WaitForNotification();
-  return result;
+}
+
+void EventLog::DeleteStreamAsync(absl::string_view stream, ExpectedVersion expected,
+                                 DeleteMode mode, AppendCallback done) {
+  absl::Status valid = internal::ValidateStreamName(stream);
+  if (valid.ok() && absl::StartsWith(stream, kMetastreamPrefix)) {
+    valid = absl::InvalidArgumentError(absl::StrCat(
+        "stream: '", stream.substr(0, 64), "' is a metastream; delete the stream it describes"));
+  }
+  if (valid.ok() && stream.size() + kMetastreamPrefix.size() > kStreamNameBytesMax) {
+    valid = absl::InvalidArgumentError(absl::StrCat("stream: a deletable stream name has at most ",
+                                                    kStreamNameBytesMax - kMetastreamPrefix.size(),
+                                                    " bytes (its metastream adds '",
+                                                    kMetastreamPrefix, "')"));
+  }
+  Submit(impl_.get(), valid, stream, expected, {}, mode, std::move(done));
+}
+
+absl::StatusOr<AppendResult> EventLog::DeleteStream(absl::string_view stream,
+                                                    ExpectedVersion expected, DeleteMode mode) {
+  return WaitFor(
+      [&](AppendCallback done) { DeleteStreamAsync(stream, expected, mode, std::move(done)); });
 }
 
 absl::StatusOr<std::vector<RecordedEvent>> EventLog::ReadStream(
@@ -270,6 +341,13 @@ absl::StatusOr<LogCursor> EventLog::NewCursor(CursorOptions options) const {
 
 absl::StatusOr<RecordedEvent> EventLog::ReadEvent(GlobalPosition position) const {
   return impl_->ReadEvent(position);
+}
+
+absl::StatusOr<StreamInfo> EventLog::GetStreamInfo(
+    absl::string_view stream, std::optional<GlobalPosition> as_of_position) const {
+  STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
+  STRATA_ASSIGN_OR_RETURN(const GlobalPosition limit, impl_->ResolveLimit(as_of_position));
+  return impl_->InfoAsOf(stream, limit);
 }
 
 absl::StatusOr<std::optional<StreamVersion>> EventLog::StreamLastVersion(

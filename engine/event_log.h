@@ -25,6 +25,7 @@
 #include "absl/types/span.h"
 #include "engine/event.h"
 #include "engine/options.h"
+#include "engine/stream_metadata.h"
 
 namespace strata {
 
@@ -100,6 +101,22 @@ struct ReadAllOptions {
   ReadFilter filter;
 };
 
+// What a stream is as of a position, for readers (EventLog::GetStreamInfo).
+struct StreamInfo {
+  // The stream's last version, truncated or not (the one expected versions
+  // are checked against); nullopt when nothing was ever appended.
+  std::optional<StreamVersion> last_version;
+  // The $metadata in force (engine/stream_metadata.h), and its JSON text.
+  std::optional<StreamMetadata> metadata;
+  std::string metadata_json;
+  // Set when the stream is tombstoned: the position of its $streamDeleted.
+  std::optional<GlobalPosition> tombstoned_at;
+  // Soft-deleted: it has versions, all below the $tb in force.
+  bool soft_deleted = false;
+  // Whether a stream read finds anything: not deleted and not empty.
+  bool readable() const { return last_version.has_value() && !soft_deleted && !tombstoned_at; }
+};
+
 // Called once per event of a scan; return false to stop early.
 using EventVisitor = std::function<bool(const EventView&)>;
 // Completion of an asynchronous append. Runs on the writer thread: keep it short.
@@ -123,7 +140,10 @@ class EventLog {
   // Appends `events` to `stream` atomically, after checking `expected`.
   // Blocks until the write is synced. Rejections (nothing is written):
   //  - InvalidArgument naming the field: a bad stream name, type, duplicate
-  //    event id within the call, no events;
+  //    event id within the call, no events; to a metastream ("$$<stream>"),
+  //    anything but valid $metadata events (engine/stream_metadata.h);
+  //  - FailedPrecondition: the stream (or the one a metastream describes) is
+  //    tombstoned;
   //  - ResourceExhausted naming the field: an event or call over the limits;
   //  - Aborted: the expected version does not hold (a failed test-and-set), e.g.
   //    "append stream 'link-42': expected version 4, stream is at 6";
@@ -146,9 +166,24 @@ class EventLog {
   void AppendAsync(absl::string_view stream, ExpectedVersion expected,
                    std::vector<NewEvent> events, AppendCallback done);
 
-  // Events of one stream. A stream that has no events (as of the position,
-  // when given) reads as empty. OutOfRange when as_of_position is beyond the
-  // head. DataLoss when a stored record is damaged.
+  // Deletes `stream` (engine/stream_metadata.h) after checking `expected`
+  // against its last version: writes a $metadata event with $tb past the last
+  // version (kSoft) or a $streamDeleted event (kTombstone) to "$$<stream>".
+  // The result is that event's position (first_position == last_position)
+  // and version in the metastream. Blocks until synced. Errors as Append,
+  // and FailedPrecondition when the stream is tombstoned already.
+  [[nodiscard]] absl::StatusOr<AppendResult> DeleteStream(absl::string_view stream,
+                                                          ExpectedVersion expected,
+                                                          DeleteMode mode);
+  // The same, completing through `done` as AppendAsync does.
+  void DeleteStreamAsync(absl::string_view stream, ExpectedVersion expected, DeleteMode mode,
+                         AppendCallback done);
+
+  // Events of one stream, as its metadata lets readers see them ($tb,
+  // $maxCount, $maxAge). A stream that has no events (as of the position,
+  // when given) reads as empty; a soft-deleted one answers NotFound and a
+  // tombstoned one FailedPrecondition. OutOfRange when as_of_position is
+  // beyond the head. DataLoss when a stored record is damaged.
   absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream,
                                                         const ReadStreamOptions& options) const;
 
@@ -170,6 +205,11 @@ class EventLog {
 
   // The event at `position`: NotFound past the head, DataLoss when damaged.
   absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
+
+  // The stream's last version, metadata and deletion as of `as_of_position`
+  // (default: the head). OutOfRange beyond the head.
+  absl::StatusOr<StreamInfo> GetStreamInfo(absl::string_view stream,
+                                           std::optional<GlobalPosition> as_of_position = {}) const;
 
   // The stream's last version, or nullopt for a stream with no events.
   absl::StatusOr<std::optional<StreamVersion>> StreamLastVersion(absl::string_view stream) const;

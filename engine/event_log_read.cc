@@ -9,6 +9,7 @@
 #include "engine/base/validate.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/event_log_impl.h"
+#include "engine/stream_metadata.h"
 
 namespace strata {
 
@@ -139,6 +140,78 @@ absl::StatusOr<GlobalPosition> EventLog::Impl::PositionOfVersion(absl::string_vi
   return GetBigEndian64(value.data());
 }
 
+absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::LastVersionAsOf(
+    absl::string_view stream, GlobalPosition limit) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredLastVersion(stream));
+  if (!head.has_value()) return head;
+  STRATA_ASSIGN_OR_RETURN(GlobalPosition head_position, PositionOfVersion(stream, *head));
+  if (head_position <= limit) return head;
+  // Committed after `limit`: versions rise with positions, so binary-search
+  // the stream index (O(log n) point reads, not a scan).
+  STRATA_ASSIGN_OR_RETURN(GlobalPosition first_position, PositionOfVersion(stream, 0));
+  if (first_position > limit) return std::nullopt;
+  StreamVersion lo = 0;  // invariant: position(lo) <= limit < position(hi)
+  StreamVersion hi = *head;
+  while (hi - lo > 1) {
+    const StreamVersion mid = lo + (hi - lo) / 2;
+    STRATA_ASSIGN_OR_RETURN(GlobalPosition mid_position, PositionOfVersion(stream, mid));
+    if (mid_position <= limit) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+absl::Status EventLog::Impl::LoadMetadata(absl::string_view stream, GlobalPosition limit,
+                                          StreamInfo* info) const {
+  const std::string metastream = MetastreamOf(stream);
+  const std::string lower_key = StreamKey(metastream, 0);
+  const std::string upper_key = internal::StreamKeyEnd(metastream);
+  const rocksdb::Slice upper(upper_key);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf_));
+  // From the metastream's last event back: the last one that decides wins.
+  for (it->SeekForPrev(StreamKey(metastream, UINT64_MAX));
+       it->Valid() && it->key().compare(lower_key) >= 0; it->Prev()) {
+    if (it->value().size() != 8) {
+      return absl::DataLossError(
+          absl::StrCat("stream index entry of '", metastream, "' is malformed"));
+    }
+    const GlobalPosition position = GetBigEndian64(it->value().data());
+    if (position > limit) continue;  // committed after the read's position
+    STRATA_ASSIGN_OR_RETURN(RecordedEvent e, ReadEvent(position));
+    if (e.type == kStreamDeletedEventType) {
+      info->tombstoned_at = position;
+      return absl::OkStatus();
+    }
+    if (e.type != kMetadataEventType) continue;
+    absl::StatusOr<StreamMetadata> metadata = ParseStreamMetadata(e.data, "metadata");
+    if (!metadata.ok()) continue;  // checked at append; ignore what predates the check
+    info->metadata = *metadata;
+    info->metadata_json = std::move(e.data);
+    return absl::OkStatus();
+  }
+  return FromRocksDb(it->status(), absl::StrCat("read metastream '", metastream, "'"));
+}
+
+absl::StatusOr<StreamInfo> EventLog::Impl::InfoAsOf(absl::string_view stream, GlobalPosition limit,
+                                                    bool last_version_wanted) const {
+  StreamInfo info;
+  // The flag after the limit: a metastream committed at or before the limit
+  // set it before the head passed it.
+  if (has_metastreams_.load(std::memory_order_acquire)) {
+    STRATA_RETURN_IF_ERROR(LoadMetadata(stream, limit, &info));
+  }
+  if (!last_version_wanted && !info.metadata.has_value()) return info;
+  STRATA_ASSIGN_OR_RETURN(info.last_version, LastVersionAsOf(stream, limit));
+  info.soft_deleted = info.last_version.has_value() && info.metadata.has_value() &&
+                      info.metadata->truncate_before.value_or(0) > *info.last_version;
+  return info;
+}
+
 absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
     absl::string_view stream, const ReadStreamOptions& options) const {
   STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
@@ -147,85 +220,113 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
   if (options.max_count == 0 || limit == 0) return out;
   const bool forward = options.direction == ReadDirection::kForward;
 
-  StreamVersion start = options.from_version;
-  if (!forward) {
-    // The last version visible at `limit`: versions rise with positions, so
-    // binary-search the stream index (O(log n) point reads, not a scan).
-    STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredLastVersion(stream));
-    if (!head.has_value()) return out;
-    StreamVersion hi = std::min(*head, start);
-    STRATA_ASSIGN_OR_RETURN(GlobalPosition hi_position, PositionOfVersion(stream, hi));
-    if (hi_position > limit) {
-      STRATA_ASSIGN_OR_RETURN(GlobalPosition first_position, PositionOfVersion(stream, 0));
-      if (first_position > limit) return out;
-      StreamVersion lo = 0;  // invariant: position(lo) <= limit < position(hi)
-      while (hi - lo > 1) {
-        const StreamVersion mid = lo + (hi - lo) / 2;
-        STRATA_ASSIGN_OR_RETURN(GlobalPosition mid_position, PositionOfVersion(stream, mid));
-        if (mid_position <= limit) {
-          lo = mid;
-        } else {
-          hi = mid;
-        }
-      }
-      hi = lo;
+  // The versions its metadata lets readers see: [first, last], recorded at
+  // or after min_recorded_us.
+  StreamVersion first = 0;
+  StreamVersion last = UINT64_MAX;
+  int64_t min_recorded_us = INT64_MIN;
+  if (has_metastreams_.load(std::memory_order_acquire) || !forward) {
+    // A forward read needs the last version only to apply metadata.
+    STRATA_ASSIGN_OR_RETURN(const StreamInfo info,
+                            InfoAsOf(stream, limit, /*last_version_wanted=*/!forward));
+    if (info.tombstoned_at.has_value()) {
+      return TombstonedError(stream, *info.tombstoned_at);
     }
-    start = hi;
+    if (info.soft_deleted) {
+      return absl::NotFoundError(
+          absl::StrCat("stream '", stream, "' is deleted (its versions up to ", *info.last_version,
+                       " are truncated by $tb ", *info.metadata->truncate_before, ")"));
+    }
+    if (info.last_version.has_value()) {
+      last = *info.last_version;
+    } else if (!forward || info.metadata.has_value()) {
+      return out;  // no stream
+    }
+    if (info.metadata.has_value()) {
+      const StreamMetadata& m = *info.metadata;
+      first = m.truncate_before.value_or(0);
+      if (m.max_count.has_value() && *m.max_count <= last) {
+        first = std::max(first, last + 1 - *m.max_count);
+      }
+      if (m.max_age_seconds.has_value()) {
+        min_recorded_us = NowUs() - static_cast<int64_t>(*m.max_age_seconds) * 1'000'000;
+      }
+    }
   }
+  StreamVersion next =
+      forward ? std::max(options.from_version, first) : std::min(options.from_version, last);
+  if (forward ? next > last : next < first) return out;
 
-  const std::string lower_key = StreamKey(stream, 0);
+  const std::string lower_key = StreamKey(stream, first);
   const std::string upper_key = internal::StreamKeyEnd(stream);
   const rocksdb::Slice upper(upper_key);
-  rocksdb::ReadOptions ro;
-  ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf_));
-  if (forward) {
-    it->Seek(StreamKey(stream, start));
-  } else {
-    it->SeekForPrev(StreamKey(stream, start));
-  }
-  std::vector<std::string> keys;
-  for (; it->Valid() && keys.size() < options.max_count; forward ? it->Next() : it->Prev()) {
-    const rocksdb::Slice key = it->key();
-    if (key.compare(lower_key) < 0) break;  // backward past version 0
-    const rocksdb::Slice value = it->value();
-    if (value.size() != 8) {
-      return absl::DataLossError(absl::StrCat("stream index entry of '", stream,
-                                              "' is malformed"));
-    }
-    const GlobalPosition position = GetBigEndian64(value.data());
-    if (position > limit) {
-      if (forward) break;
-      continue;  // committed after this read started
-    }
-    keys.push_back(PositionKey(position));
-  }
-  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read stream '", stream, "'")));
-
-  std::vector<rocksdb::Slice> key_slices(keys.begin(), keys.end());
-  std::vector<rocksdb::PinnableSlice> values(keys.size());
-  std::vector<rocksdb::Status> statuses(keys.size());
-  if (!keys.empty()) {
-    db_->MultiGet(rocksdb::ReadOptions(), events_cf_, keys.size(), key_slices.data(),
-                  values.data(), statuses.data());
-  }
-  out.reserve(keys.size());
   std::string scratch;
   EventView view;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    const GlobalPosition position = GetBigEndian64(keys[i].data());
-    if (statuses[i].IsNotFound()) {
-      return absl::DataLossError(absl::StrCat("stream '", stream, "' refers to position ",
-                                              position, ", which is missing"));
+  // One pass, unless $maxAge hid some of what it read and more may follow.
+  while (out.size() < options.max_count) {
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf_));
+    if (forward) {
+      it->Seek(StreamKey(stream, next));
+    } else {
+      it->SeekForPrev(StreamKey(stream, next));
     }
-    STRATA_RETURN_IF_ERROR(FromRocksDb(statuses[i], absl::StrCat("read position ", position)));
-    STRATA_RETURN_IF_ERROR(DecodeRecord(absl::string_view(values[i].data(), values[i].size()),
-                                        position, &scratch, &view));
-    if (view.stream != stream) {
-      return absl::DataLossError(absl::StrCat("stream index of '", stream, "' points at position ",
-                                              position, ", which belongs to '", view.stream, "'"));
+    const uint64_t want = options.max_count - out.size();
+    std::vector<std::string> keys;
+    StreamVersion last_read = next;
+    for (; it->Valid() && keys.size() < want; forward ? it->Next() : it->Prev()) {
+      const rocksdb::Slice key = it->key();
+      if (key.compare(lower_key) < 0) break;  // backward past the first visible version
+      const rocksdb::Slice value = it->value();
+      if (value.size() != 8) {
+        return absl::DataLossError(
+            absl::StrCat("stream index entry of '", stream, "' is malformed"));
+      }
+      const GlobalPosition position = GetBigEndian64(value.data());
+      if (position > limit) {
+        if (forward) break;
+        continue;  // committed after this read started
+      }
+      last_read = GetBigEndian64(key.data() + key.size() - 8);
+      keys.push_back(PositionKey(position));
     }
-    out.push_back(view.ToRecorded());
+    STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read stream '", stream, "'")));
+
+    std::vector<rocksdb::Slice> key_slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    if (!keys.empty()) {
+      db_->MultiGet(rocksdb::ReadOptions(), events_cf_, keys.size(), key_slices.data(),
+                    values.data(), statuses.data());
+    }
+    out.reserve(out.size() + keys.size());
+    size_t hidden = 0;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const GlobalPosition position = GetBigEndian64(keys[i].data());
+      if (statuses[i].IsNotFound()) {
+        return absl::DataLossError(absl::StrCat("stream '", stream, "' refers to position ",
+                                                position, ", which is missing"));
+      }
+      STRATA_RETURN_IF_ERROR(FromRocksDb(statuses[i], absl::StrCat("read position ", position)));
+      STRATA_RETURN_IF_ERROR(DecodeRecord(absl::string_view(values[i].data(), values[i].size()),
+                                          position, &scratch, &view));
+      if (view.stream != stream) {
+        return absl::DataLossError(absl::StrCat("stream index of '", stream,
+                                                "' points at position ", position,
+                                                ", which belongs to '", view.stream, "'"));
+      }
+      if (view.recorded_at_us < min_recorded_us) {
+        ++hidden;  // older than $maxAge
+        continue;
+      }
+      out.push_back(view.ToRecorded());
+    }
+    // Done at the stream's end (fewer keys than wanted) or when nothing was
+    // hidden (then `want` events were added).
+    if (hidden == 0 || keys.size() < want) break;
+    if (forward ? last_read >= last : last_read <= first) break;
+    next = forward ? last_read + 1 : last_read - 1;
   }
   return out;
 }

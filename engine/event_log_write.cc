@@ -8,7 +8,7 @@
 #include "engine/base/macros.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/event_log_impl.h"
-#include "rocksdb/write_batch.h"
+#include "engine/stream_metadata.h"
 
 namespace strata {
 namespace {
@@ -170,75 +170,157 @@ absl::StatusOr<std::optional<AppendResult>> EventLog::Impl::CheckIdempotency(
   return result;
 }
 
-void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group) {
-  rocksdb::WriteBatch batch;
+absl::StatusOr<bool> EventLog::Impl::IsTombstoned(const std::string& stream, const Group& group) {
+  if (group.tombstoned.contains(stream)) return true;
+  if (!has_metastreams_.load(std::memory_order_acquire)) return false;
+  if (auto it = tombstone_cache_.find(stream); it != tombstone_cache_.end()) return it->second;
+  StreamInfo info;
+  STRATA_RETURN_IF_ERROR(LoadMetadata(stream, Head(), &info));
+  if (tombstone_cache_.size() >= options_.stream_head_cache_max) tombstone_cache_.clear();
+  tombstone_cache_.emplace(stream, info.tombstoned_at.has_value());
+  return info.tombstoned_at.has_value();
+}
+
+absl::StatusOr<NewEvent> EventLog::Impl::DeletionEvent(const std::string& stream, DeleteMode mode,
+                                                       std::optional<StreamVersion> current,
+                                                       const Group& group) const {
+  NewEvent e;
+  e.content_type = "application/json";
+  if (mode == DeleteMode::kTombstone) {
+    e.type = std::string(kStreamDeletedEventType);
+    e.data = "{}";
+    return e;
+  }
+  // Soft: the metadata in force, other keys kept, with $tb past the last
+  // version (an earlier $metadata of this group is not stored yet).
+  std::string json;
+  if (auto it = group.metadata_json.find(stream); it != group.metadata_json.end()) {
+    json = it->second;
+  } else if (has_metastreams_.load(std::memory_order_acquire)) {
+    StreamInfo info;
+    STRATA_RETURN_IF_ERROR(LoadMetadata(stream, Head(), &info));
+    json = std::move(info.metadata_json);
+  }
+  e.type = std::string(kMetadataEventType);
+  e.data = WithTruncateBefore(json, current.has_value() ? *current + 1 : 0);
+  return e;
+}
+
+AppendResult EventLog::Impl::AddEvents(const std::string& stream, StreamVersion first_version,
+                                       std::vector<NewEvent>& events, Group& group) {
+  if (StreamOfMetastream(stream).has_value()) {
+    // Before the write, so that a reader seeing its head sees the flag.
+    has_metastreams_.store(true, std::memory_order_release);
+  }
+  AppendResult result;
+  result.first_position = group.next;
+  for (size_t i = 0; i < events.size(); ++i) {
+    NewEvent& e = events[i];
+    if (!e.event_id.has_value()) e.event_id = EventId::Random();
+    EventView view;
+    view.position = group.next;
+    view.stream = stream;
+    view.stream_version = first_version + i;
+    view.event_id = *e.event_id;
+    view.type = e.type;
+    view.content_type = e.content_type;
+    view.data = e.data;
+    view.metadata = e.metadata;
+    view.recorded_at_us = e.recorded_at_us.value_or(group.now_us);
+    const std::string position_key = PositionKey(group.next);
+    group.batch.Put(events_cf_, position_key, internal::EncodeRecord(view));
+    group.batch.Put(streams_cf_, StreamKey(stream, view.stream_version), position_key);
+    group.batch.Put(ids_cf_, ToSlice(view.event_id.AsBytes()), position_key);
+    group.ids[view.event_id] = GroupEvent{group.next, view.stream_version, &stream, &e};
+    ++group.next;
+  }
+  result.last_position = group.next - 1;
+  result.last_version = first_version + events.size() - 1;
+  group.heads[stream] = result.last_version;
+  if (std::optional<absl::string_view> described = StreamOfMetastream(stream)) {
+    const std::string target(*described);
+    for (const NewEvent& e : events) {
+      if (e.type == kMetadataEventType) group.metadata_json[target] = e.data;
+      if (e.type == kStreamDeletedEventType) group.tombstoned.insert(target);
+    }
+  }
+  return result;
+}
+
+void EventLog::Impl::AddToGroup(PendingAppend& append, Group& group) {
+  const bool deletion = append.delete_mode.has_value();
+  const char* const verb = deletion ? "delete" : "append";
+  if (!deletion) {
+    bool in_group = false;
+    absl::StatusOr<std::optional<AppendResult>> dedup =
+        CheckIdempotency(append, group.ids, &in_group);
+    if (!dedup.ok() || dedup->has_value()) {
+      append.result = dedup.ok() ? absl::StatusOr<AppendResult>(**dedup) : dedup.status();
+      append.needs_group_write = dedup.ok() && in_group;
+      return;
+    }
+  }
+  // A tombstone ends the stream and its metadata for good.
+  const std::optional<absl::string_view> described = StreamOfMetastream(append.stream);
+  const std::string owner = described.has_value() ? std::string(*described) : append.stream;
+  absl::StatusOr<bool> tombstoned = IsTombstoned(owner, group);
+  if (!tombstoned.ok() || *tombstoned) {
+    append.result = tombstoned.ok() ? absl::FailedPreconditionError(absl::StrCat(
+                                          verb, " stream '", append.stream, "': stream '", owner,
+                                          "' is deleted (tombstoned) for good"))
+                                    : tombstoned.status();
+    return;
+  }
+  absl::StatusOr<std::optional<StreamVersion>> current =
+      CurrentLastVersion(append.stream, group.heads);
+  if (!current.ok()) {
+    append.result = current.status();
+    return;
+  }
+  if (!append.expected.HoldsFor(*current)) {
+    append.result = absl::AbortedError(
+        absl::StrCat(verb, " stream '", append.stream, "': expected version ",
+                     append.expected.ToString(), ", ", DescribeVersion(*current)));
+    return;
+  }
+  if (!deletion) {
+    append.result =
+        AddEvents(append.stream, current->has_value() ? **current + 1 : 0, append.events, group);
+    append.wrote = true;
+    return;
+  }
+  // A deletion: one event in the metastream, after the metastream's last.
+  absl::StatusOr<NewEvent> event =
+      DeletionEvent(append.stream, *append.delete_mode, *current, group);
+  const std::string metastream = MetastreamOf(append.stream);
+  absl::StatusOr<std::optional<StreamVersion>> meta_current =
+      event.ok() ? CurrentLastVersion(metastream, group.heads) : event.status();
+  if (!meta_current.ok()) {
+    append.result = meta_current.status();
+    return;
+  }
+  append.events.push_back(*std::move(event));
+  append.stream = metastream;  // the events' stream, for the group's id index
+  append.result = AddEvents(append.stream, meta_current->has_value() ? **meta_current + 1 : 0,
+                            append.events, group);
+  append.wrote = true;
+}
+
+void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group_appends) {
   // Dense positions: the group starts right after the published head.
   STRATA_CHECK(next_position_ == Head() + 1);
-  GlobalPosition next = next_position_;
-  absl::flat_hash_map<std::string, std::optional<StreamVersion>> group_heads;
-  absl::flat_hash_map<EventId, GroupEvent> group_ids;
-  const int64_t now_us = NowUs();
-
-  for (auto& append : group) {
+  Group group;
+  group.next = next_position_;
+  group.now_us = NowUs();
+  for (auto& append : group_appends) {
     if (!write_error_.ok()) {
       append->result = write_error_;
       continue;
     }
-    bool in_group = false;
-    absl::StatusOr<std::optional<AppendResult>> dedup =
-        CheckIdempotency(*append, group_ids, &in_group);
-    if (!dedup.ok()) {
-      append->result = dedup.status();
-      continue;
-    }
-    if (dedup->has_value()) {
-      append->result = **dedup;
-      append->needs_group_write = in_group;
-      continue;
-    }
-    absl::StatusOr<std::optional<StreamVersion>> current =
-        CurrentLastVersion(append->stream, group_heads);
-    if (!current.ok()) {
-      append->result = current.status();
-      continue;
-    }
-    const ExpectedVersion& expected = append->expected;
-    if (!expected.HoldsFor(*current)) {
-      append->result = absl::AbortedError(
-          absl::StrCat("append stream '", append->stream, "': expected version ",
-                       expected.ToString(), ", ", DescribeVersion(*current)));
-      continue;
-    }
-    const StreamVersion first_version = current->has_value() ? **current + 1 : 0;
-    AppendResult result;
-    result.first_position = next;
-    for (size_t i = 0; i < append->events.size(); ++i) {
-      NewEvent& e = append->events[i];
-      if (!e.event_id.has_value()) e.event_id = EventId::Random();
-      EventView view;
-      view.position = next;
-      view.stream = append->stream;
-      view.stream_version = first_version + i;
-      view.event_id = *e.event_id;
-      view.type = e.type;
-      view.content_type = e.content_type;
-      view.data = e.data;
-      view.metadata = e.metadata;
-      view.recorded_at_us = e.recorded_at_us.value_or(now_us);
-      const std::string position_key = PositionKey(next);
-      batch.Put(events_cf_, position_key, internal::EncodeRecord(view));
-      batch.Put(streams_cf_, StreamKey(append->stream, view.stream_version), position_key);
-      batch.Put(ids_cf_, ToSlice(view.event_id.AsBytes()), position_key);
-      group_ids[view.event_id] = GroupEvent{next, view.stream_version, &append->stream, &e};
-      ++next;
-    }
-    result.last_position = next - 1;
-    result.last_version = first_version + append->events.size() - 1;
-    group_heads[append->stream] = result.last_version;
-    append->result = result;
-    append->wrote = true;
+    AddToGroup(*append, group);
   }
-
+  rocksdb::WriteBatch& batch = group.batch;
+  const GlobalPosition next = group.next;
   // Every position handed out is written, with its stream and id index entries.
   STRATA_CHECK(batch.Count() == 3 * (next - next_position_));
   if (batch.Count() > 0) {
@@ -261,22 +343,26 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
       write_error_ = absl::UnavailableError(absl::StrCat(
           "the log refuses appends after an earlier write error (", cause.message(),
           "); reopen it"));
-      for (auto& append : group) {
+      for (auto& append : group_appends) {
         if (append->wrote || append->needs_group_write) append->result = unknown;
       }
     } else {
       next_position_ = next;
-      for (auto& [stream, head] : group_heads) {
+      for (auto& [stream, head] : group.heads) {
         if (last_version_cache_.size() >= options_.stream_head_cache_max) {
           last_version_cache_.clear();
         }
         last_version_cache_[stream] = head;
       }
+      for (const std::string& stream : group.tombstoned) {
+        if (tombstone_cache_.size() >= options_.stream_head_cache_max) tombstone_cache_.clear();
+        tombstone_cache_[stream] = true;
+      }
       HookPoint("append.after_write");
       Publish(next - 1);
     }
   }
-  for (auto& append : group) append->done(std::move(append->result));
+  for (auto& append : group_appends) append->done(std::move(append->result));
   if (batch.Count() > 0) HookPoint("append.after_ack");
 }
 

@@ -29,6 +29,8 @@ using es::streams::ReadResp;
 constexpr char kExceptionTrailer[] = "exception";
 constexpr char kMissingMetadata[] = "missing-required-metadata-property";
 constexpr char kAppendTooLarge[] = "maximum-append-size-exceeded";
+constexpr char kStreamDeleted[] = "stream-deleted";
+constexpr char kWrongExpectedVersion[] = "wrong-expected-version";
 
 constexpr char kDefaultContentType[] = "application/octet-stream";
 // Filtered $all subscriptions: events scanned between checkpoints when the
@@ -44,6 +46,22 @@ grpc::Status WithException(grpc::CallbackServerContext* context, grpc::StatusCod
                            const char* exception, std::string message) {
   context->AddTrailingMetadata(kExceptionTrailer, exception);
   return grpc::Status(code, std::move(message));
+}
+
+// A tombstoned stream, as the clients expect it (they read its name).
+grpc::Status StreamDeleted(grpc::CallbackServerContext* context, const std::string& stream,
+                           const absl::Status& cause) {
+  context->AddTrailingMetadata("stream-name", stream);
+  return WithException(context, grpc::StatusCode::FAILED_PRECONDITION, kStreamDeleted,
+                       std::string(cause.message()));
+}
+
+// An append over the limits; the clients read the limit.
+grpc::Status AppendTooLarge(grpc::CallbackServerContext* context, const Limits& limits,
+                            std::string message) {
+  context->AddTrailingMetadata("maximum-append-size", absl::StrCat(limits.append_bytes_max));
+  return WithException(context, grpc::StatusCode::RESOURCE_EXHAUSTED, kAppendTooLarge,
+                       std::move(message));
 }
 
 // ---- events ----
@@ -248,18 +266,12 @@ absl::StatusOr<std::shared_ptr<const EventFilter>> MakeFilter(
 
 // ---- appends ----
 
-ExpectedVersion FromOptions(const AppendReq::Options& in) {
-  switch (in.expected_stream_revision_case()) {
-    case AppendReq::Options::kRevision:
-      return ExpectedVersion::Exact(in.revision());
-    case AppendReq::Options::kNoStream:
-      return ExpectedVersion::NoStream();
-    case AppendReq::Options::kStreamExists:
-      return ExpectedVersion::StreamExists();
-    case AppendReq::Options::kAny:
-    case AppendReq::Options::EXPECTED_STREAM_REVISION_NOT_SET:
-      return ExpectedVersion::Any();
-  }
+// The expected revision of an append's, a delete's or a tombstone's options.
+template <typename Options>
+ExpectedVersion FromOptions(const Options& in) {
+  if (in.has_revision()) return ExpectedVersion::Exact(in.revision());
+  if (in.has_no_stream()) return ExpectedVersion::NoStream();
+  if (in.has_stream_exists()) return ExpectedVersion::StreamExists();
   return ExpectedVersion::Any();
 }
 
@@ -384,8 +396,8 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
     e.metadata = std::move(*p->mutable_custom_metadata());
     bytes_ += e.data.size() + e.metadata.size() + e.type.size() + e.content_type.size();
     if (bytes_ > limits_.append_bytes_max || events_.size() >= limits_.events_per_append_max) {
-      return WithException(
-          context_, grpc::StatusCode::RESOURCE_EXHAUSTED, kAppendTooLarge,
+      return AppendTooLarge(
+          context_, limits_,
           absl::StrCat("append to '", *stream_, "': more than ", limits_.events_per_append_max,
                        " events or ", limits_.append_bytes_max, " bytes"));
     }
@@ -412,8 +424,10 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
                           // Not on the writer thread: the answer reads the log.
                           executor_->Schedule([this] { AnswerFromCurrent(false); });
                         } else if (absl::IsResourceExhausted(result.status())) {
-                          Finish(WithException(context_, grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                               kAppendTooLarge, result.status().ToString()));
+                          Finish(AppendTooLarge(context_, limits_,
+                                                std::string(result.status().message())));
+                        } else if (absl::IsFailedPrecondition(result.status())) {
+                          Finish(StreamDeleted(context_, *stream_, result.status()));
                         } else {
                           Finish(api::ToGrpc(result.status()));
                         }
@@ -451,11 +465,66 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
   std::atomic<bool> cancelled_{false};
 };
 
-grpc::ServerUnaryReactor* Unimplemented(grpc::CallbackServerContext* context, const char* what) {
+// KurrentDB's number for an expected revision in the wrong-expected-version
+// trailers (-1 no stream, -2 any, -4 stream exists).
+std::string ExpectedVersionNumber(ExpectedVersion expected) {
+  switch (expected.kind()) {
+    case ExpectedVersion::Kind::kNoStream:
+      return "-1";
+    case ExpectedVersion::Kind::kAny:
+      return "-2";
+    case ExpectedVersion::Kind::kStreamExists:
+      return "-4";
+    case ExpectedVersion::Kind::kExact:
+      break;
+  }
+  return absl::StrCat(expected.version());
+}
+
+// Delete and Tombstone: one event in the stream's metastream (the engine's
+// DeleteStream). A stale expected revision is an error here, unlike Append's.
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* RemoveStream(grpc::CallbackServerContext* context, const Request& request,
+                                       Response* response, DeleteMode mode, EventLog* log,
+                                       BlockingExecutor* executor,
+                                       const std::vector<std::string>& reserved_prefixes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(
-      grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                   absl::StrCat(what, " is not implemented by Strata's KurrentDB protocol (yet)")));
+  const std::string& stream = request.options().stream_identifier().stream_name();
+  absl::Status valid = internal::ValidateStreamName(stream);
+  if (valid.ok()) valid = CheckWritableStream(stream, reserved_prefixes);
+  if (!valid.ok()) {
+    reactor->Finish(api::ToGrpc(valid));
+    return reactor;
+  }
+  const ExpectedVersion expected = FromOptions(request.options());
+  log->DeleteStreamAsync(
+      stream, expected, mode, [=, stream = stream](absl::StatusOr<AppendResult> result) {
+        if (result.ok()) {
+          response->mutable_position()->set_commit_position(result->last_position);
+          response->mutable_position()->set_prepare_position(result->last_position);
+          reactor->Finish(grpc::Status::OK);
+        } else if (absl::IsFailedPrecondition(result.status())) {
+          reactor->Finish(StreamDeleted(context, stream, result.status()));
+        } else if (absl::IsAborted(result.status())) {
+          // The trailers carry the current revision: read it off the writer thread.
+          executor->Schedule([=, cause = result.status()] {
+            absl::StatusOr<std::optional<StreamVersion>> current = log->StreamLastVersion(stream);
+            if (!current.ok()) {
+              reactor->Finish(api::ToGrpc(current.status()));
+              return;
+            }
+            context->AddTrailingMetadata("stream-name", stream);
+            context->AddTrailingMetadata("expected-version", ExpectedVersionNumber(expected));
+            if (current->has_value()) {
+              context->AddTrailingMetadata("actual-version", absl::StrCat(**current));
+            }
+            reactor->Finish(WithException(context, grpc::StatusCode::FAILED_PRECONDITION,
+                                          kWrongExpectedVersion, std::string(cause.message())));
+          });
+        } else {
+          reactor->Finish(api::ToGrpc(result.status()));
+        }
+      });
   return reactor;
 }
 
@@ -472,7 +541,7 @@ KurrentStreamsService::KurrentStreamsService(EventLog* log, SubscriptionHub* hub
       limits_(limits) {}
 
 grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
-    grpc::CallbackServerContext* /*context*/, const ReadReq* request) {
+    grpc::CallbackServerContext* context, const ReadReq* request) {
   const ReadReq::Options& options = request->options();
   const bool backward = options.read_direction() == ReadReq::Options::Backwards;
   const bool subscription = options.has_subscription();
@@ -505,6 +574,12 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
       return Reject<ReadResp>(valid);
     }
     const auto& s = options.stream();
+    absl::StatusOr<StreamInfo> info = log_->GetStreamInfo(stream);
+    if (!info.ok()) return Reject<ReadResp>(info.status());
+    if (info->tombstoned_at.has_value()) {
+      return Reject<ReadResp>(
+          StreamDeleted(context, stream, TombstonedError(stream, *info->tombstoned_at)));
+    }
     if (subscription) {
       // Catch-up from after the given revision, then live: the whole log
       // from the position of that revision, narrowed to the stream.
@@ -532,9 +607,7 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
       encoder.filter = std::move(exact);
       return StartReader(log_->Follow(after, narrow), hub_, std::move(encoder));
     }
-    absl::StatusOr<std::optional<StreamVersion>> last = log_->StreamLastVersion(stream);
-    if (!last.ok()) return Reject<ReadResp>(last.status());
-    if (!last->has_value()) return new NotFoundWriter(stream);
+    if (!info->readable()) return new NotFoundWriter(stream);
     CursorOptions read;
     read.stream = stream;
     read.direction = backward ? ReadDirection::kBackward : ReadDirection::kForward;
@@ -590,22 +663,24 @@ grpc::ServerReadReactor<AppendReq>* KurrentStreamsService::Append(
 }
 
 grpc::ServerUnaryReactor* KurrentStreamsService::Delete(grpc::CallbackServerContext* context,
-                                                        const es::streams::DeleteReq*,
-                                                        es::streams::DeleteResp*) {
-  return Unimplemented(context, "Delete (soft-deleting a stream)");
+                                                        const es::streams::DeleteReq* request,
+                                                        es::streams::DeleteResp* response) {
+  return RemoveStream(context, *request, response, DeleteMode::kSoft, log_, executor_,
+                      reserved_prefixes_);
 }
 
 grpc::ServerUnaryReactor* KurrentStreamsService::Tombstone(grpc::CallbackServerContext* context,
-                                                           const es::streams::TombstoneReq*,
-                                                           es::streams::TombstoneResp*) {
-  return Unimplemented(context, "Tombstone (hard-deleting a stream)");
+                                                           const es::streams::TombstoneReq* request,
+                                                           es::streams::TombstoneResp* response) {
+  return RemoveStream(context, *request, response, DeleteMode::kTombstone, log_, executor_,
+                      reserved_prefixes_);
 }
 
 grpc::ServerUnaryReactor* KurrentFeaturesService::GetSupportedMethods(
     grpc::CallbackServerContext* context, const es::Empty*,
     es::server_features::SupportedMethods* response) {
   response->set_event_store_server_version(kKurrentProtocolVersion);
-  for (const char* method : {"read", "append"}) {
+  for (const char* method : {"read", "append", "delete", "tombstone"}) {
     es::server_features::SupportedMethod* m = response->add_methods();
     m->set_method_name(method);
     m->set_service_name("event_store.client.streams.streams");

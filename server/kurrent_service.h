@@ -2,14 +2,16 @@
 // official KurrentDB clients work against stratad unchanged: Streams.Read
 // (a stream or $all, both directions, counts, filters, subscriptions),
 // Streams.Append, and ServerFeatures.GetSupportedMethods. Served on its own
-// listener (StrataServer, --kurrent_listen). Translation only: events,
+// listener (StrataServer, --kurrent_listen). Also Streams.Delete and
+// Streams.Tombstone (EventLog::DeleteStream) and stream metadata (appends to
+// and reads of "$$<stream>", engine/stream_metadata.h). Translation only: events,
 // positions and versions are the engine's (commit_position = prepare_position
 // = Strata's log position, stream_revision = stream version), so an event
 // reads the same through either protocol.
 //
-// Not implemented, answered UNIMPLEMENTED: Delete, Tombstone, BatchAppend
-// (not listed in the features, so the clients use Append), persistent
-// subscriptions, projection management, users, gossip.
+// Not implemented, answered UNIMPLEMENTED: BatchAppend (not listed in the
+// features, so the clients use Append), persistent subscriptions,
+// projection management, users, gossip.
 // Thread-safe.
 #ifndef STRATA_SERVER_KURRENT_SERVICE_H_
 #define STRATA_SERVER_KURRENT_SERVICE_H_

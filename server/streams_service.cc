@@ -82,13 +82,16 @@ grpc::ServerWriteReactor<Response>* ReadWith(const EventLog& log, CursorOptions 
 
 absl::Status CheckWritableStream(absl::string_view stream,
                                  const std::vector<std::string>& reserved_prefixes) {
-  if (absl::StartsWith(stream, "$")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("stream: '", stream.substr(0, 64),
-                     "': names starting with '$' are reserved for the system's own streams"));
+  // A stream's metadata is as writable as the stream.
+  const absl::string_view owner = StreamOfMetastream(stream).value_or(stream);
+  if (absl::StartsWith(owner, "$")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stream: '", stream.substr(0, 64),
+        "': names starting with '$' are reserved for the system's own streams (a stream's "
+        "metadata goes to '$$<stream>')"));
   }
   for (const std::string& prefix : reserved_prefixes) {
-    if (absl::StartsWith(stream, prefix)) {
+    if (absl::StartsWith(owner, prefix)) {
       return absl::InvalidArgumentError(
           absl::StrCat("stream: '", stream.substr(0, 64), "' starts with '", prefix,
                        "', which a domain service owns; write it through that service's commands"));
@@ -106,6 +109,7 @@ StreamsService::StreamsService(EventLog* log, SubscriptionHub* hub,
       hub_(hub),
       reserved_prefixes_(std::move(reserved_prefixes)) {
   AddCallbackUnary("Append", &StreamsService::Append);
+  AddCallbackUnary("DeleteStream", &StreamsService::DeleteStream);
   AddCallbackServerStreaming("ReadStream", &StreamsService::ReadStream);
   AddCallbackServerStreaming("ReadAll", &StreamsService::ReadAll);
   AddCallbackServerStreaming("Subscribe", &StreamsService::Subscribe);
@@ -143,6 +147,28 @@ grpc::ServerUnaryReactor* StreamsService::Append(grpc::CallbackServerContext* co
                       response->set_deduplicated(result->deduplicated);
                       reactor->Finish(grpc::Status::OK);
                     });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* StreamsService::DeleteStream(
+    grpc::CallbackServerContext* context, const strata::v1::DeleteStreamRequest* request,
+    strata::v1::DeleteStreamResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::Status valid = internal::ValidateStreamName(request->stream());
+  if (valid.ok()) valid = CheckWritableStream(request->stream(), reserved_prefixes_);
+  absl::StatusOr<ExpectedVersion> expected =
+      valid.ok() ? FromProto(request->expected_version()) : valid;
+  if (!expected.ok()) {
+    reactor->Finish(ToGrpc(expected.status()));
+    return reactor;
+  }
+  log_->DeleteStreamAsync(
+      request->stream(), *expected,
+      request->tombstone() ? DeleteMode::kTombstone : DeleteMode::kSoft,
+      [reactor, response](absl::StatusOr<AppendResult> result) {
+        if (result.ok()) response->set_position(result->last_position);
+        reactor->Finish(result.ok() ? grpc::Status::OK : ToGrpc(result.status()));
+      });
   return reactor;
 }
 

@@ -17,9 +17,10 @@
 
 namespace strata::server {
 
-// InvalidArgument naming `stream` when a client may not append to it: a
-// system name (starting with '$') or one starting with a reserved prefix
-// (the streams of a domain service, e.g. LinkCommands).
+// InvalidArgument naming `stream` when a client may not append to it (or
+// delete it): a system name (starting with '$') or one starting with a
+// reserved prefix (the streams of a domain service, e.g. LinkCommands). A
+// metastream "$$<stream>" is writable when its stream is.
 absl::Status CheckWritableStream(absl::string_view stream,
                                  const std::vector<std::string>& reserved_prefixes);
 
@@ -32,6 +33,9 @@ class StreamsService final : public RpcService {
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const strata::v1::AppendRequest* request,
                                    strata::v1::AppendResponse* response);
+  grpc::ServerUnaryReactor* DeleteStream(grpc::CallbackServerContext* context,
+                                         const strata::v1::DeleteStreamRequest* request,
+                                         strata::v1::DeleteStreamResponse* response);
   grpc::ServerWriteReactor<strata::v1::ReadStreamResponse>* ReadStream(
       grpc::CallbackServerContext* context, const strata::v1::ReadStreamRequest* request);
   grpc::ServerWriteReactor<strata::v1::ReadAllResponse>* ReadAll(

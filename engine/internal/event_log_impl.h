@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -25,6 +26,7 @@
 #include "engine/internal/codec.h"
 #include "engine/internal/follower_registry.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 
 namespace strata {
 
@@ -58,6 +60,9 @@ struct PendingAppend {
   ExpectedVersion expected = ExpectedVersion::Any();
   std::vector<NewEvent> events;
   AppendCallback done;
+  // Set for a deletion of `stream` (no events: the writer makes the one it
+  // writes to the metastream).
+  std::optional<DeleteMode> delete_mode;
   absl::StatusOr<AppendResult> result = absl::UnknownError("not processed");
   bool wrote = false;            // added records to the group's batch
   bool needs_group_write = false;  // a dedup whose original is in this group
@@ -79,6 +84,13 @@ class EventLog::Impl {
                                                         const ReadStreamOptions& options) const;
   absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
   absl::StatusOr<std::optional<StreamVersion>> StoredLastVersion(absl::string_view stream) const;
+  // The stream's last version among the events at positions <= limit.
+  absl::StatusOr<std::optional<StreamVersion>> LastVersionAsOf(absl::string_view stream,
+                                                               GlobalPosition limit) const;
+  // With !last_version_wanted, last_version is looked up only when metadata
+  // is in force (which needs it).
+  absl::StatusOr<StreamInfo> InfoAsOf(absl::string_view stream, GlobalPosition limit,
+                                      bool last_version_wanted = true) const;
   absl::StatusOr<GlobalPosition> ResolveLimit(const std::optional<GlobalPosition>& as_of) const;
 
   GlobalPosition Head() const { return head_.load(std::memory_order_acquire); }
@@ -110,8 +122,33 @@ class EventLog::Impl {
     const NewEvent* pending = nullptr;
   };
 
+  // What the group being committed has added so far.
+  struct Group {
+    rocksdb::WriteBatch batch;
+    GlobalPosition next = 0;  // the next position to hand out
+    int64_t now_us = 0;
+    absl::flat_hash_map<std::string, std::optional<StreamVersion>> heads;
+    absl::flat_hash_map<EventId, GroupEvent> ids;
+    absl::flat_hash_set<std::string> tombstoned;                  // streams
+    absl::flat_hash_map<std::string, std::string> metadata_json;  // stream -> last $metadata
+  };
+
   void WriterLoop();
   void CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& group);
+  // The checks and records of one append or deletion; sets its result.
+  void AddToGroup(PendingAppend& append, Group& group);
+  // Adds `events` to `stream` from `first_version` on.
+  AppendResult AddEvents(const std::string& stream, StreamVersion first_version,
+                         std::vector<NewEvent>& events, Group& group);
+  // The $metadata or $streamDeleted event that deletes a stream whose last
+  // version is `current`.
+  absl::StatusOr<NewEvent> DeletionEvent(const std::string& stream, DeleteMode mode,
+                                         std::optional<StreamVersion> current,
+                                         const Group& group) const;
+  absl::StatusOr<bool> IsTombstoned(const std::string& stream, const Group& group);
+  // The metastream's last $metadata or $streamDeleted event at or before
+  // `limit` decides: sets `info`'s metadata or tombstoned_at.
+  absl::Status LoadMetadata(absl::string_view stream, GlobalPosition limit, StreamInfo* info) const;
   absl::StatusOr<std::optional<AppendResult>> CheckIdempotency(
       const PendingAppend& append,
       const absl::flat_hash_map<EventId, GroupEvent>& group_ids, bool* in_group) const;
@@ -144,7 +181,12 @@ class EventLog::Impl {
   // Owned by the writer thread.
   GlobalPosition next_position_ = 1;
   absl::flat_hash_map<std::string, std::optional<StreamVersion>> last_version_cache_;
+  absl::flat_hash_map<std::string, bool> tombstone_cache_;
   absl::Status write_error_;  // sticky: set when a write failed
+
+  // Whether any metastream exists: until one does, reads skip looking up
+  // metadata. Set before the write that adds the first.
+  std::atomic<bool> has_metastreams_{false};
 
   // The committed head, published after each group's write returns.
   std::atomic<GlobalPosition> head_{0};

@@ -6,7 +6,7 @@
 // together the newer client's subscriptions stop delivering. Run by run.sh:
 //   STRATAD=build/server/stratad COMPAT_CLIENT=kurrentdb node --test kurrent_compat.test.mjs
 // The client gets its own stratad on a fresh data directory, so positions
-// are exact.
+// are exact. Deletion and metadata come last: they add events to $all.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,6 +48,19 @@ function startStratad() {
 // newer client, *Version in the older).
 const actualOf = (e) => e.actualState ?? e.actualVersion;
 const expectedOf = (e) => e.expectedState ?? e.expectedVersion;
+
+// @kurrent/kurrentdb-client's Rust bridge now and then (1 run in 10-20) reports
+// UnavailableError for a read that stratad answered in full, with OK (its log showed the call
+// finish OK; seen on the quickest answers, a metastream's one event, so likely a transport race
+// in the bridge). Such a read is retried once, and only for that error.
+async function retriedIfUnavailable(read) {
+  try {
+    return await read();
+  } catch (e) {
+    if (e?.type !== "unavailable") throw e;
+    return await read();
+  }
+}
 
 async function collect(iterable) {
   const out = [];
@@ -250,10 +263,60 @@ function suite(name, lib, Client, scheme) {
       assert.deepEqual(checkpoints.slice(0, 2), [2n, 4n]);
     });
 
-    test("delete and tombstone say they are not implemented", async () => {
-      await assert.rejects(client.deleteStream("order-2"), (e) => /not implemented/.test(e.message));
-      await assert.rejects(client.tombstoneStream("order-2"),
-                           (e) => /not implemented/.test(e.message));
+    test("soft delete: StreamNotFoundError, then appends continue the revisions", async () => {
+      await client.appendToStream("cart-1", [1, 2, 3].map(
+          (n) => jsonEvent({ type: "ItemAdded", data: { n } })));
+      await assert.rejects(
+          client.deleteStream("cart-1", { expectedRevision: 1n }),
+          (e) => e instanceof lib.WrongExpectedVersionError && e.streamName === "cart-1" &&
+                 expectedOf(e) === 1n && actualOf(e) === 2n);
+      const deleted = await client.deleteStream("cart-1", { expectedRevision: 2n });
+      const meta = await retriedIfUnavailable(() => client.getStreamMetadata("cart-1"));
+      assert.deepEqual(meta.metadata, { truncateBefore: 3 });
+      const marker = (await collect(client.readStream("$$cart-1")))[0].event;
+      assert.equal(marker.type, "$metadata");
+      assert.deepEqual(deleted.position, marker.position);
+      await assert.rejects(collect(client.readStream("cart-1")),
+                           (e) => e instanceof lib.StreamNotFoundError);
+      const r = await client.appendToStream("cart-1", jsonEvent({ type: "ItemAdded", data: {} }),
+                                            expecting(2n));
+      assert.equal(r.nextExpectedRevision, 3n);
+      const revisions = (await collect(client.readStream("cart-1"))).map((e) => e.event.revision);
+      assert.deepEqual(revisions, [3n]);
+    });
+
+    test("tombstone: StreamDeletedError for reads, appends and deletes, for good", async () => {
+      await client.appendToStream("cart-2", jsonEvent({ type: "ItemAdded", data: {} }));
+      await assert.rejects(
+          client.tombstoneStream("cart-2", { expectedRevision: NO_STREAM }),
+          (e) => e instanceof lib.WrongExpectedVersionError && e.streamName === "cart-2");
+      await client.tombstoneStream("cart-2", { expectedRevision: 0n });
+      const isDeleted = (e) => e instanceof lib.StreamDeletedError && e.streamName === "cart-2";
+      await assert.rejects(collect(client.readStream("cart-2")), isDeleted);
+      await assert.rejects(
+          client.appendToStream("cart-2", jsonEvent({ type: "ItemAdded", data: {} })), isDeleted);
+      await assert.rejects(client.deleteStream("cart-2"), isDeleted);
+      await assert.rejects(client.tombstoneStream("cart-2"), isDeleted);
+    });
+
+    test("stream metadata: set and get; max count and truncate-before limit reads",
+         async () => {
+      const metadataOf = async (stream) =>
+        (await retriedIfUnavailable(() => client.getStreamMetadata(stream))).metadata;
+      assert.equal(await metadataOf("cart-3"), undefined);
+      await client.setStreamMetadata("cart-3", { maxCount: 2, owner: "ops" });
+      assert.deepEqual(await metadataOf("cart-3"), { maxCount: 2, owner: "ops" });
+      await client.appendToStream("cart-3", [1, 2, 3, 4, 5].map(
+          (n) => jsonEvent({ type: "ItemAdded", data: { n } })));
+      const revisions = async (options) =>
+        (await collect(client.readStream("cart-3", options))).map((e) => e.event.revision);
+      assert.deepEqual(await revisions({}), [3n, 4n]);
+      assert.deepEqual(await revisions({ direction: BACKWARDS, fromRevision: END }), [4n, 3n]);
+      await client.setStreamMetadata("cart-3", { truncateBefore: 1 });
+      assert.deepEqual(await revisions({}), [1n, 2n, 3n, 4n]);
+      assert.deepEqual(await revisions({ fromRevision: 0n, maxCount: 1 }), [1n]);
+      await assert.rejects(client.setStreamMetadata("$all", { maxCount: 1 }),
+                           (e) => /reserved for the system/.test(e.message));
     });
   });
 }

@@ -439,6 +439,52 @@ TEST_F(BadInputTest, TableOfMalformedRequests) {
                   },
                   C::RESOURCE_EXHAUSTED, "larger than max (4194305 vs. 4194304)"});
 
+  // ---- DeleteStream and stream metadata ----
+  auto delete_row = [&](std::string name, std::function<void(v1::DeleteStreamRequest*)> edit,
+                        C code, std::string has, uint64_t writes = 0) {
+    rows.push_back({std::move(name),
+                    [this, edit] {
+                      v1::DeleteStreamRequest req;
+                      req.set_stream("ok-existing");
+                      req.mutable_expected_version()->set_kind(v1::ExpectedVersion::EXACT);
+                      edit(&req);
+                      v1::DeleteStreamResponse ignored;
+                      return streams_->DeleteStream(Ctx().get(), req, &ignored);
+                    },
+                    code, std::move(has), writes});
+  };
+  delete_row(
+      "DeleteStream: empty stream", [](auto* r) { r->clear_stream(); }, C::INVALID_ARGUMENT,
+      "stream: must not be empty");
+  delete_row(
+      "DeleteStream: expected_version unspecified", [](auto* r) { r->clear_expected_version(); },
+      C::INVALID_ARGUMENT, "expected_version");
+  delete_row(
+      "DeleteStream: a link stream (the domain's)", [](auto* r) { r->set_stream("link-promo"); },
+      C::INVALID_ARGUMENT, "'link-promo' starts with 'link-'");
+  delete_row(
+      "DeleteStream: a metastream", [](auto* r) { r->set_stream("$$ok-existing"); },
+      C::INVALID_ARGUMENT, "is a metastream; delete the stream it describes");
+  delete_row(
+      "DeleteStream: a system stream", [](auto* r) { r->set_stream("$all"); }, C::INVALID_ARGUMENT,
+      "reserved for the system's own streams");
+  delete_row(
+      "DeleteStream: stale expected version",
+      [](auto* r) { r->mutable_expected_version()->set_version(5); }, C::ABORTED,
+      "expected version 5, stream is at 0");
+  append_row(
+      "Append: $metadata with a fractional $maxCount",
+      [](auto* r) {
+        r->set_stream("$$ok-existing");
+        r->mutable_events(0)->set_type("$metadata");
+        r->mutable_events(0)->set_data(R"({"$maxCount":1.5})");
+      },
+      C::INVALID_ARGUMENT, "events[0].data.$maxCount: must be an integer >= 1, not 1.5");
+  append_row(
+      "Append: a metastream event that is not $metadata",
+      [](auto* r) { r->set_stream("$$ok-existing"); }, C::INVALID_ARGUMENT,
+      "holds only '$metadata' events");
+
   // ---- Reads and subscriptions ----
   rows.push_back({"ReadAll as_of_position beyond the head",
                   [this] {

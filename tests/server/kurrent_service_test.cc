@@ -4,8 +4,10 @@
 // form, the wrong-expected-version answer, missing metadata and reserved
 // streams refused, reads of a stream and of $all both ways with counts and
 // filters, stream_not_found, subscriptions with confirmation, caught-up,
-// checkpoints and live events, and one event read identically through both
-// protocols.
+// checkpoints and live events, one event read identically through both
+// protocols, soft delete and tombstone with the clients' error trailers, and
+// stream metadata honoured by reads.
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -238,9 +240,15 @@ TEST_F(KurrentServiceTest, BadAppendsAreRefusedNamingTheFieldAndWriteNothing) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("'link-abc' starts with 'link-'"));
 
-  s = Append(To("$$order-1"), {{"T", "{}"}}, &resp);
+  s = Append(To("$et-Placed"), {{"T", "{}"}}, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("reserved for the system's own streams"));
+
+  s = Append(To("$$order-1"), {{"T", "{}"}}, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(),
+            "events[0].type: metastream '$$order-1' holds only '$metadata' events, not 'T' (a "
+            "stream is deleted through DeleteStream)");
 
   // A call cancelled before it half-closes writes nothing, even with events.
   {
@@ -537,18 +545,156 @@ TEST_F(KurrentServiceTest, FeaturesListWhatIsImplementedAndTheRestSaysSo) {
     names.push_back(absl::StrCat(m.service_name(), "/", m.method_name()));
   }
   EXPECT_THAT(names, ElementsAre("event_store.client.streams.streams/read",
-                                 "event_store.client.streams.streams/append"));
+                                 "event_store.client.streams.streams/append",
+                                 "event_store.client.streams.streams/delete",
+                                 "event_store.client.streams.streams/tombstone"));
+}
 
-  grpc::ClientContext dctx;
-  Deadline(&dctx);
-  es::streams::DeleteReq del;
-  del.mutable_options()->mutable_stream_identifier()->set_stream_name("order-1");
-  es::streams::DeleteResp deleted;
-  grpc::Status s = streams_->Delete(&dctx, del, &deleted);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_EQ(s.error_message(),
-            "Delete (soft-deleting a stream) is not implemented by Strata's KurrentDB protocol "
-            "(yet)");
+// The trailers a call ended with, "key=value" sorted by key.
+std::vector<std::string> Trailers(const grpc::ClientContext& ctx) {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : ctx.GetServerTrailingMetadata()) {
+    out.push_back(absl::StrCat(absl::string_view(key.data(), key.size()), "=",
+                               absl::string_view(value.data(), value.size())));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(KurrentServiceTest, DeleteAndTombstoneAnswerAsTheClientsExpectThroughBothProtocols) {
+  AppendTypes("order-1", {"Placed", "Paid", "Shipped"});  // positions 1-3, revisions 0-2
+
+  // A stale expected revision is an error with the clients' trailers.
+  uint64_t position = 0;
+  auto remove = [&](const auto& options, bool tombstone, grpc::ClientContext* ctx) {
+    Deadline(ctx);
+    grpc::Status s;
+    if (tombstone) {
+      es::streams::TombstoneReq req;
+      req.mutable_options()->ParseFromString(options.SerializeAsString());  // same fields
+      req.mutable_options()->mutable_stream_identifier()->set_stream_name("order-1");
+      es::streams::TombstoneResp resp;
+      s = streams_->Tombstone(ctx, req, &resp);
+      position = resp.position().commit_position();
+    } else {
+      es::streams::DeleteReq req;
+      req.mutable_options()->ParseFromString(options.SerializeAsString());  // same fields
+      req.mutable_options()->mutable_stream_identifier()->set_stream_name("order-1");
+      es::streams::DeleteResp resp;
+      s = streams_->Delete(ctx, req, &resp);
+      position = resp.position().commit_position();
+    }
+    return s;
+  };
+  es::streams::DeleteReq::Options stale;
+  stale.set_revision(1);
+  grpc::ClientContext stale_ctx;
+  grpc::Status s = remove(stale, false, &stale_ctx);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s.error_message(), "delete stream 'order-1': expected version 1, stream is at 2");
+  EXPECT_THAT(Trailers(stale_ctx),
+              ElementsAre("actual-version=2", "exception=wrong-expected-version",
+                          "expected-version=1", "stream-name=order-1"));
+
+  // Soft delete: reads find nothing; an append continues the revisions.
+  es::streams::DeleteReq::Options del;
+  del.set_revision(2);
+  grpc::ClientContext del_ctx;
+  ASSERT_TRUE(remove(del, false, &del_ctx).ok());
+  EXPECT_EQ(position, 4u);
+  grpc::Status read_status;
+  std::vector<ReadResp> read = Read(StreamRead("order-1"), &read_status);
+  EXPECT_TRUE(read_status.ok()) << read_status.error_message();
+  ASSERT_EQ(read.size(), 1u);
+  EXPECT_EQ(read[0].stream_not_found().stream_identifier().stream_name(), "order-1");
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::ReadStreamRequest req;
+    req.set_stream("order-1");
+    auto reader = strata_->ReadStream(&ctx, req);
+    v1::ReadStreamResponse m;
+    while (reader->Read(&m)) {
+    }
+    grpc::Status strata_status = reader->Finish();
+    EXPECT_EQ(strata_status.error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(strata_status.error_message(),
+              "stream 'order-1' is deleted (its versions up to 2 are truncated by $tb 3)");
+  }
+  AppendResp appended;
+  AppendReq::Options after = To("order-1");
+  after.set_revision(2);
+  ASSERT_TRUE(Append(after, {{"Reopened", "{}"}}, &appended).ok());
+  EXPECT_EQ(appended.success().current_revision(), 3u);
+  EXPECT_THAT(Revisions(Read(StreamRead("order-1"), &read_status)), ElementsAre(3));
+
+  // Tombstone: reads and appends fail with stream-deleted, for good.
+  es::streams::DeleteReq::Options tomb;
+  tomb.mutable_any();
+  grpc::ClientContext tomb_ctx;
+  ASSERT_TRUE(remove(tomb, true, &tomb_ctx).ok());
+  EXPECT_EQ(position, 6u);
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    auto reader = streams_->Read(&ctx, StreamRead("order-1"));
+    ReadResp m;
+    EXPECT_FALSE(reader->Read(&m));
+    grpc::Status deleted = reader->Finish();
+    EXPECT_EQ(deleted.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(deleted.error_message(), "stream 'order-1' is deleted (tombstoned at position 6)");
+    EXPECT_THAT(Trailers(ctx), ElementsAre("exception=stream-deleted", "stream-name=order-1"));
+  }
+  std::string exception;
+  AppendReq::Options any = To("order-1");
+  any.mutable_any();
+  grpc::Status refused = Append(any, {{"Late", "{}"}}, &appended, &exception);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(exception, "stream-deleted");
+  {
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    v1::DeleteStreamRequest req;
+    req.set_stream("order-1");
+    req.mutable_expected_version()->set_kind(v1::ExpectedVersion::ANY);
+    v1::DeleteStreamResponse resp;
+    grpc::Status again = strata_->DeleteStream(&ctx, req, &resp);
+    EXPECT_EQ(again.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(again.error_message(),
+              "delete stream 'order-1': stream 'order-1' is deleted (tombstoned) for good");
+  }
+}
+
+TEST_F(KurrentServiceTest, StreamMetadataIsAnAppendToTheMetastreamAndReadsHonourIt) {
+  // setStreamMetadata as the clients send it.
+  AppendResp resp;
+  AppendReq::Options meta = To("$$order-2");
+  meta.mutable_any();
+  ASSERT_TRUE(Append(meta, {{"$metadata", R"({"$maxCount":2,"owner":"ops"})"}}, &resp).ok());
+  ASSERT_TRUE(resp.has_success());
+  AppendTypes("order-2", {"A", "B", "C", "D"});
+  grpc::Status status;
+  EXPECT_THAT(Revisions(Read(StreamRead("order-2"), &status)), ElementsAre(2, 3));
+  // getStreamMetadata: the metastream's last event.
+  ReadReq last = StreamRead("$$order-2");
+  last.mutable_options()->set_read_direction(ReadReq::Options::Backwards);
+  last.mutable_options()->mutable_stream()->mutable_end();
+  last.mutable_options()->set_count(1);
+  std::vector<ReadResp> got = Read(last, &status);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].event().event().data(), R"({"$maxCount":2,"owner":"ops"})");
+  EXPECT_EQ(got[0].event().event().metadata().at("type"), "$metadata");
+
+  // Invalid metadata, or a system stream's, is refused naming the field.
+  std::string exception;
+  grpc::Status bad = Append(meta, {{"$metadata", R"({"$maxAge":2.5})"}}, &resp, &exception);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad.error_message(), "events[0].data.$maxAge: must be an integer >= 1, not 2.5");
+  grpc::Status system = Append(To("$$$all"), {{"$metadata", "{}"}}, &resp);
+  EXPECT_EQ(system.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(system.error_message(),
+            "stream: '$$$all': names starting with '$' are reserved for the system's own "
+            "streams (a stream's metadata goes to '$$<stream>')");
 }
 
 }  // namespace
