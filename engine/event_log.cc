@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "engine/base/hook_point.h"
@@ -50,6 +51,28 @@ bool ExpectedVersion::HoldsFor(std::optional<StreamVersion> current) const {
       return current.has_value() && *current == version_;
   }
   return false;
+}
+
+namespace {
+constexpr char kCurrentVersionPayload[] = "type.strata.dev/current_version";
+}  // namespace
+
+absl::Status WrongExpectedVersionError(std::string message,
+                                       std::optional<StreamVersion> current) {
+  absl::Status status = absl::AbortedError(std::move(message));
+  status.SetPayload(kCurrentVersionPayload,
+                    absl::Cord(current.has_value() ? absl::StrCat(*current) : "none"));
+  return status;
+}
+
+std::optional<std::optional<StreamVersion>> CurrentVersionOf(const absl::Status& status) {
+  if (!absl::IsAborted(status)) return std::nullopt;
+  const auto payload = status.GetPayload(kCurrentVersionPayload);  // an absl::optional
+  if (!payload.has_value()) return std::nullopt;
+  if (*payload == "none") return std::optional<StreamVersion>();
+  StreamVersion version = 0;
+  if (!absl::SimpleAtoi(std::string(*payload), &version)) return std::nullopt;
+  return std::optional<StreamVersion>(version);
 }
 
 bool ReadFilter::Matches(absl::string_view stream, absl::string_view type) const {
@@ -212,8 +235,10 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& data
 
 namespace {
 
-// An append to a metastream holds valid $metadata events only.
-absl::Status CheckMetastreamAppend(absl::string_view stream, const std::vector<NewEvent>& events) {
+// An append to a metastream holds valid $metadata events only (and, for an
+// import, the tombstone).
+absl::Status CheckMetastreamAppend(absl::string_view stream, const std::vector<NewEvent>& events,
+                                   bool tombstone_allowed) {
   if (!absl::StartsWith(stream, kMetastreamPrefix)) return absl::OkStatus();
   const std::optional<absl::string_view> described = StreamOfMetastream(stream);
   if (!described.has_value()) {
@@ -221,6 +246,7 @@ absl::Status CheckMetastreamAppend(absl::string_view stream, const std::vector<N
         absl::StrCat("stream: '", kMetastreamPrefix, "' is a metastream prefix with no stream"));
   }
   for (size_t i = 0; i < events.size(); ++i) {
+    if (tombstone_allowed && events[i].type == kStreamDeletedEventType) continue;
     if (events[i].type != kMetadataEventType) {
       return absl::InvalidArgumentError(
           absl::StrCat("events[", i, "].type: metastream '", stream.substr(0, 64), "' holds only '",
@@ -270,7 +296,15 @@ void EventLog::AppendAsync(absl::string_view stream, ExpectedVersion expected,
                            std::vector<NewEvent> events, AppendCallback done) {
   absl::Status valid = internal::ValidateStreamName(stream);
   if (valid.ok()) valid = internal::ValidateEvents(events, impl_->options().limits);
-  if (valid.ok()) valid = CheckMetastreamAppend(stream, events);
+  if (valid.ok()) valid = CheckMetastreamAppend(stream, events, /*tombstone_allowed=*/false);
+  Submit(impl_.get(), valid, stream, expected, std::move(events), std::nullopt, std::move(done));
+}
+
+void EventLog::ImportAsync(absl::string_view stream, ExpectedVersion expected,
+                           std::vector<NewEvent> events, AppendCallback done) {
+  absl::Status valid = internal::ValidateStreamName(stream);
+  if (valid.ok()) valid = internal::ValidateEvents(events, impl_->options().limits);
+  if (valid.ok()) valid = CheckMetastreamAppend(stream, events, /*tombstone_allowed=*/true);
   Submit(impl_.get(), valid, stream, expected, std::move(events), std::nullopt, std::move(done));
 }
 

@@ -59,6 +59,14 @@ class ExpectedVersion {
   StreamVersion version_;
 };
 
+// The Aborted status of a failed expected-version check, carrying the
+// version the check found (nullopt: no stream) for CurrentVersionOf.
+absl::Status WrongExpectedVersionError(std::string message,
+                                       std::optional<StreamVersion> current);
+// The version a failed expected-version check found: outer nullopt when
+// `status` is not such a failure; inner nullopt when the stream did not exist.
+std::optional<std::optional<StreamVersion>> CurrentVersionOf(const absl::Status& status);
+
 struct AppendResult {
   GlobalPosition first_position = 0;
   GlobalPosition last_position = 0;
@@ -82,6 +90,9 @@ struct ReadStreamOptions {
   uint64_t max_count = UINT64_MAX;
   // When set, see only events at positions <= as_of_position.
   std::optional<GlobalPosition> as_of_position;
+  // False: every stored version, as if the stream had no metadata and was
+  // never deleted (for tools that copy or check the log itself).
+  bool apply_metadata = true;
 };
 
 struct ReadFilter {
@@ -164,6 +175,10 @@ class EventLog {
   // The same, completing through `done` on the writer thread (or on the
   // calling thread when the request is rejected before queueing).
   void AppendAsync(absl::string_view stream, ExpectedVersion expected,
+                   std::vector<NewEvent> events, AppendCallback done);
+  // AppendAsync for restoring an exported log (strata import): a metastream
+  // also takes its $streamDeleted tombstone, as DeleteStream wrote it.
+  void ImportAsync(absl::string_view stream, ExpectedVersion expected,
                    std::vector<NewEvent> events, AppendCallback done);
 
   // Deletes `stream` (engine/stream_metadata.h) after checking `expected`

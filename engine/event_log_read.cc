@@ -198,11 +198,12 @@ absl::Status EventLog::Impl::LoadMetadata(absl::string_view stream, GlobalPositi
 }
 
 absl::StatusOr<StreamInfo> EventLog::Impl::InfoAsOf(absl::string_view stream, GlobalPosition limit,
-                                                    bool last_version_wanted) const {
+                                                    bool last_version_wanted,
+                                                    bool with_metadata) const {
   StreamInfo info;
   // The flag after the limit: a metastream committed at or before the limit
   // set it before the head passed it.
-  if (has_metastreams_.load(std::memory_order_acquire)) {
+  if (with_metadata && has_metastreams_.load(std::memory_order_acquire)) {
     STRATA_RETURN_IF_ERROR(LoadMetadata(stream, limit, &info));
   }
   if (!last_version_wanted && !info.metadata.has_value()) return info;
@@ -225,10 +226,12 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
   StreamVersion first = 0;
   StreamVersion last = UINT64_MAX;
   int64_t min_recorded_us = INT64_MIN;
-  if (has_metastreams_.load(std::memory_order_acquire) || !forward) {
+  const bool metadata =
+      options.apply_metadata && has_metastreams_.load(std::memory_order_acquire);
+  if (metadata || !forward) {
     // A forward read needs the last version only to apply metadata.
     STRATA_ASSIGN_OR_RETURN(const StreamInfo info,
-                            InfoAsOf(stream, limit, /*last_version_wanted=*/!forward));
+                            InfoAsOf(stream, limit, /*last_version_wanted=*/!forward, metadata));
     if (info.tombstoned_at.has_value()) {
       return TombstonedError(stream, *info.tombstoned_at);
     }
@@ -248,8 +251,11 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
       if (m.max_count.has_value() && *m.max_count <= last) {
         first = std::max(first, last + 1 - *m.max_count);
       }
-      if (m.max_age_seconds.has_value()) {
-        min_recorded_us = NowUs() - static_cast<int64_t>(*m.max_age_seconds) * 1'000'000;
+      // An age beyond the clock's (e.g. 2^64-1 for "forever") hides nothing.
+      const int64_t now_us = NowUs();
+      if (m.max_age_seconds.has_value() &&
+          *m.max_age_seconds < static_cast<uint64_t>(std::max<int64_t>(now_us, 0)) / 1'000'000) {
+        min_recorded_us = now_us - static_cast<int64_t>(*m.max_age_seconds) * 1'000'000;
       }
     }
   }

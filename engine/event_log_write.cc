@@ -1,6 +1,7 @@
 // The event log's write path: the append queue, the writer thread and group
 // commit (expected versions, idempotency by event id, one synced batch per
 // group). See engine/internal/event_log_impl.h.
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +13,14 @@
 
 namespace strata {
 namespace {
+
+// Sets a writer cache's entry; a full cache starts over (refilled from disk).
+template <typename Value>
+void CacheSet(absl::flat_hash_map<std::string, Value>& cache, size_t max, const std::string& key,
+              Value value) {
+  if (cache.size() >= max && !cache.contains(key)) cache.clear();
+  cache[key] = std::move(value);
+}
 
 std::string DescribeVersion(const std::optional<StreamVersion>& v) {
   return v.has_value() ? absl::StrCat("stream is at ", *v) : "stream does not exist";
@@ -50,11 +59,12 @@ void EventLog::Impl::WriterLoop() {
           },
           this));
       if (queue_.empty()) return;  // closing, and everything queued is done
+      // A deletion writes one event it does not carry yet.
+      auto size = [](const PendingAppend& a) { return std::max<size_t>(a.events.size(), 1); };
       size_t events = 0;
       while (!queue_.empty() &&
-             (group.empty() ||
-              events + queue_.front()->events.size() <= options_.group_events_max)) {
-        events += queue_.front()->events.size();
+             (group.empty() || events + size(*queue_.front()) <= options_.group_events_max)) {
+        events += size(*queue_.front());
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -71,8 +81,7 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::CurrentLastVersion(
     return it->second;
   }
   STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredLastVersion(stream));
-  if (last_version_cache_.size() >= options_.stream_head_cache_max) last_version_cache_.clear();
-  last_version_cache_.emplace(stream, head);
+  CacheSet(last_version_cache_, options_.stream_head_cache_max, stream, head);
   return head;
 }
 
@@ -176,8 +185,8 @@ absl::StatusOr<bool> EventLog::Impl::IsTombstoned(const std::string& stream, con
   if (auto it = tombstone_cache_.find(stream); it != tombstone_cache_.end()) return it->second;
   StreamInfo info;
   STRATA_RETURN_IF_ERROR(LoadMetadata(stream, Head(), &info));
-  if (tombstone_cache_.size() >= options_.stream_head_cache_max) tombstone_cache_.clear();
-  tombstone_cache_.emplace(stream, info.tombstoned_at.has_value());
+  CacheSet(tombstone_cache_, options_.stream_head_cache_max, stream,
+           info.tombstoned_at.has_value());
   return info.tombstoned_at.has_value();
 }
 
@@ -278,9 +287,10 @@ void EventLog::Impl::AddToGroup(PendingAppend& append, Group& group) {
     return;
   }
   if (!append.expected.HoldsFor(*current)) {
-    append.result = absl::AbortedError(
+    append.result = WrongExpectedVersionError(
         absl::StrCat(verb, " stream '", append.stream, "': expected version ",
-                     append.expected.ToString(), ", ", DescribeVersion(*current)));
+                     append.expected.ToString(), ", ", DescribeVersion(*current)),
+        *current);
     return;
   }
   if (!deletion) {
@@ -349,14 +359,10 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
     } else {
       next_position_ = next;
       for (auto& [stream, head] : group.heads) {
-        if (last_version_cache_.size() >= options_.stream_head_cache_max) {
-          last_version_cache_.clear();
-        }
-        last_version_cache_[stream] = head;
+        CacheSet(last_version_cache_, options_.stream_head_cache_max, stream, head);
       }
       for (const std::string& stream : group.tombstoned) {
-        if (tombstone_cache_.size() >= options_.stream_head_cache_max) tombstone_cache_.clear();
-        tombstone_cache_[stream] = true;
+        CacheSet(tombstone_cache_, options_.stream_head_cache_max, stream, true);
       }
       HookPoint("append.after_write");
       Publish(next - 1);

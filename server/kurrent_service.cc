@@ -318,8 +318,8 @@ void FillWrongExpectedVersion(ExpectedVersion expected, std::optional<StreamVers
 }
 
 // Append: the options, then one proposed_message per event; the append runs
-// when the client half-closes. Completes on the log's writer thread, or on
-// the executor when the answer needs the stream's current revision.
+// when the client half-closes. Completes on the log's writer thread, or (an
+// append of no events, which only reads the log) on the executor.
 class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
  public:
   AppendReactor(grpc::CallbackServerContext* context, AppendResp* response, EventLog* log,
@@ -412,7 +412,7 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
       return;
     }
     if (events_.empty()) {  // only checks the expected revision
-      executor_->Schedule([this] { AnswerFromCurrent(/*check_only=*/true); });
+      executor_->Schedule([this] { AnswerCheckOnly(); });
       return;
     }
     log_->AppendAsync(*stream_, expected_, std::move(events_),
@@ -420,9 +420,9 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
                         if (result.ok()) {
                           FillSuccess(result->last_version, result->last_position, response_);
                           Finish(grpc::Status::OK);
-                        } else if (absl::IsAborted(result.status())) {
-                          // Not on the writer thread: the answer reads the log.
-                          executor_->Schedule([this] { AnswerFromCurrent(false); });
+                        } else if (auto current = CurrentVersionOf(result.status())) {
+                          FillWrongExpectedVersion(expected_, *current, response_);
+                          Finish(grpc::Status::OK);
                         } else if (absl::IsResourceExhausted(result.status())) {
                           Finish(AppendTooLarge(context_, limits_,
                                                 std::string(result.status().message())));
@@ -434,16 +434,15 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
                       });
   }
 
-  // Answers from the stream's current revision: the wrong-expected-version
-  // result (an OK call, as KurrentDB answers it), or for an append of no
-  // events whose expectation holds, success.
-  void AnswerFromCurrent(bool check_only) {
+  // An append of no events checks the expected revision only: success, or
+  // the wrong-expected-version result (an OK call, as KurrentDB answers it).
+  void AnswerCheckOnly() {
     absl::StatusOr<std::optional<StreamVersion>> current = log_->StreamLastVersion(*stream_);
     if (!current.ok()) {
       Finish(api::ToGrpc(current.status()));
       return;
     }
-    if (check_only && expected_.HoldsFor(*current)) {
+    if (expected_.HoldsFor(*current)) {
       FillSuccess(*current, std::nullopt, response_);
     } else {
       FillWrongExpectedVersion(expected_, *current, response_);
@@ -486,7 +485,6 @@ std::string ExpectedVersionNumber(ExpectedVersion expected) {
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* RemoveStream(grpc::CallbackServerContext* context, const Request& request,
                                        Response* response, DeleteMode mode, EventLog* log,
-                                       BlockingExecutor* executor,
                                        const std::vector<std::string>& reserved_prefixes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const std::string& stream = request.options().stream_identifier().stream_name();
@@ -505,22 +503,15 @@ grpc::ServerUnaryReactor* RemoveStream(grpc::CallbackServerContext* context, con
           reactor->Finish(grpc::Status::OK);
         } else if (absl::IsFailedPrecondition(result.status())) {
           reactor->Finish(StreamDeleted(context, stream, result.status()));
-        } else if (absl::IsAborted(result.status())) {
-          // The trailers carry the current revision: read it off the writer thread.
-          executor->Schedule([=, cause = result.status()] {
-            absl::StatusOr<std::optional<StreamVersion>> current = log->StreamLastVersion(stream);
-            if (!current.ok()) {
-              reactor->Finish(api::ToGrpc(current.status()));
-              return;
-            }
-            context->AddTrailingMetadata("stream-name", stream);
-            context->AddTrailingMetadata("expected-version", ExpectedVersionNumber(expected));
-            if (current->has_value()) {
-              context->AddTrailingMetadata("actual-version", absl::StrCat(**current));
-            }
-            reactor->Finish(WithException(context, grpc::StatusCode::FAILED_PRECONDITION,
-                                          kWrongExpectedVersion, std::string(cause.message())));
-          });
+        } else if (auto current = CurrentVersionOf(result.status())) {
+          context->AddTrailingMetadata("stream-name", stream);
+          context->AddTrailingMetadata("expected-version", ExpectedVersionNumber(expected));
+          if (current->has_value()) {
+            context->AddTrailingMetadata("actual-version", absl::StrCat(**current));
+          }
+          reactor->Finish(WithException(context, grpc::StatusCode::FAILED_PRECONDITION,
+                                        kWrongExpectedVersion,
+                                        std::string(result.status().message())));
         } else {
           reactor->Finish(api::ToGrpc(result.status()));
         }
@@ -574,7 +565,10 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
       return Reject<ReadResp>(valid);
     }
     const auto& s = options.stream();
-    absl::StatusOr<StreamInfo> info = log_->GetStreamInfo(stream);
+    // One position for the check and the read, so that a deletion between
+    // them cannot turn the answer into a bare error.
+    const GlobalPosition head = log_->Head();
+    absl::StatusOr<StreamInfo> info = log_->GetStreamInfo(stream, head);
     if (!info.ok()) return Reject<ReadResp>(info.status());
     if (info->tombstoned_at.has_value()) {
       return Reject<ReadResp>(
@@ -610,6 +604,7 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
     if (!info->readable()) return new NotFoundWriter(stream);
     CursorOptions read;
     read.stream = stream;
+    read.as_of_position = head;
     read.direction = backward ? ReadDirection::kBackward : ReadDirection::kForward;
     if (s.has_revision()) read.from = s.revision();
     if (s.has_start()) read.from = 0;  // backwards: the first event alone
@@ -665,14 +660,13 @@ grpc::ServerReadReactor<AppendReq>* KurrentStreamsService::Append(
 grpc::ServerUnaryReactor* KurrentStreamsService::Delete(grpc::CallbackServerContext* context,
                                                         const es::streams::DeleteReq* request,
                                                         es::streams::DeleteResp* response) {
-  return RemoveStream(context, *request, response, DeleteMode::kSoft, log_, executor_,
-                      reserved_prefixes_);
+  return RemoveStream(context, *request, response, DeleteMode::kSoft, log_, reserved_prefixes_);
 }
 
 grpc::ServerUnaryReactor* KurrentStreamsService::Tombstone(grpc::CallbackServerContext* context,
                                                            const es::streams::TombstoneReq* request,
                                                            es::streams::TombstoneResp* response) {
-  return RemoveStream(context, *request, response, DeleteMode::kTombstone, log_, executor_,
+  return RemoveStream(context, *request, response, DeleteMode::kTombstone, log_,
                       reserved_prefixes_);
 }
 

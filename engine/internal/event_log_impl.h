@@ -88,9 +88,10 @@ class EventLog::Impl {
   absl::StatusOr<std::optional<StreamVersion>> LastVersionAsOf(absl::string_view stream,
                                                                GlobalPosition limit) const;
   // With !last_version_wanted, last_version is looked up only when metadata
-  // is in force (which needs it).
+  // is in force (which needs it); with !with_metadata, none is looked up.
   absl::StatusOr<StreamInfo> InfoAsOf(absl::string_view stream, GlobalPosition limit,
-                                      bool last_version_wanted = true) const;
+                                      bool last_version_wanted = true,
+                                      bool with_metadata = true) const;
   absl::StatusOr<GlobalPosition> ResolveLimit(const std::optional<GlobalPosition>& as_of) const;
 
   GlobalPosition Head() const { return head_.load(std::memory_order_acquire); }

@@ -221,6 +221,9 @@ TEST_F(StreamMetadataTest, DeletionChecksTheExpectedVersionOfTheStream) {
   EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(stale.status().message(),
             "delete stream 'order-5': expected version 1, stream is at 2");
+  // The version the check found travels with the error.
+  EXPECT_EQ(CurrentVersionOf(stale.status()), std::optional<std::optional<StreamVersion>>(2));
+  EXPECT_EQ(CurrentVersionOf(absl::AbortedError("other")), std::nullopt);
   absl::StatusOr<AppendResult> no_stream =
       log_->DeleteStream("order-5", ExpectedVersion::NoStream(), DeleteMode::kSoft);
   EXPECT_EQ(no_stream.status().message(),
@@ -229,6 +232,10 @@ TEST_F(StreamMetadataTest, DeletionChecksTheExpectedVersionOfTheStream) {
   EXPECT_THAT(Versions(Read("order-5")), ElementsAre(0, 1, 2));
 
   // A stream that never existed can be deleted expecting no stream.
+  absl::StatusOr<AppendResult> exists =
+      log_->DeleteStream("order-none", ExpectedVersion::StreamExists(), DeleteMode::kSoft);
+  EXPECT_EQ(CurrentVersionOf(exists.status()), std::optional<std::optional<StreamVersion>>(
+                                                   std::optional<StreamVersion>()));
   absl::StatusOr<AppendResult> missing =
       log_->DeleteStream("order-none", ExpectedVersion::NoStream(), DeleteMode::kTombstone);
   ASSERT_TRUE(missing.ok()) << missing.status();
@@ -267,6 +274,14 @@ TEST_F(StreamMetadataTest, MaxAgeHidesOldEventsWhereverTheReadStarts) {
               ElementsAre(4, 3));
   now_us_ += 30'000'000;  // 30 s later only the newest is young enough
   EXPECT_THAT(Versions(Read("order-7")), ElementsAre(4));
+  // An age beyond the clock's ("forever") hides nothing.
+  MustAppend("$$order-7", {Metadata(R"({"$maxAge":18446744073709551615})")});
+  EXPECT_THAT(Versions(Read("order-7")), ElementsAre(0, 1, 2, 3, 4));
+  // Tools see what is stored, metadata or not.
+  MustAppend("$$order-7", {Metadata(R"({"$tb":4})")});
+  ReadStreamOptions raw = From(0);
+  raw.apply_metadata = false;
+  EXPECT_THAT(Versions(Read("order-7", raw)), ElementsAre(0, 1, 2, 3, 4));
 }
 
 TEST_F(StreamMetadataTest, MetastreamAppendsHoldValidMetadataOnly) {

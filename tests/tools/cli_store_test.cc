@@ -146,6 +146,52 @@ TEST_F(CliStoreTest, ExportImportExportIsIdenticalAndImportTwiceChangesNothing) 
   EXPECT_EQ(r.code, 0) << Describe(r);
 }
 
+// Deleted and truncated streams survive export and import: the metastreams'
+// events (a soft delete's $metadata, a tombstone) are imported like any other,
+// a re-run counts them as present, and the imported store answers the same.
+TEST_F(CliStoreTest, ExportImportKeepsDeletedStreamsDeleted) {
+  auto remove = [&](const std::string& stream, bool tombstone) {
+    v1::DeleteStreamRequest req;
+    req.set_stream(stream);
+    req.mutable_expected_version()->set_kind(v1::ExpectedVersion::ANY);
+    req.set_tombstone(tombstone);
+    v1::DeleteStreamResponse resp;
+    grpc::Status s = streams_->DeleteStream(Ctx().get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  };
+  ASSERT_NO_FATAL_FAILURE(remove("orders-1", /*tombstone=*/false));  // position 13
+  ASSERT_NO_FATAL_FAILURE(remove("blobs-1", /*tombstone=*/true));    // position 14
+  Append("$$orders-2", v1::ExpectedVersion::ANY, 0,
+         {Event("00000000-0000-4000-8000-000000000099", "$metadata", "application/json",
+                R"({"$maxCount":1})")});  // position 15
+  const std::string file = dir_.Sub("deleted.ndjson");
+  CliResult r = RunCli(With({"export", "--out", file}, Server()));
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  StopServer();
+
+  testing::TempDir empty;
+  const std::string target = empty.Sub("data");
+  r = RunCli({"import", file, "--data_dir", target, "--json"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(r.out,
+            absl::StrCat(R"({"file":")", file,
+                         R"(","events":15,"appended":15,"already_present":0,"head":15})", "\n"));
+  r = RunCli({"import", file, "--data_dir", target, "--json"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(r.out,
+            absl::StrCat(R"({"file":")", file,
+                         R"(","events":15,"appended":0,"already_present":15,"head":15})", "\n"));
+  r = RunCli({"streams", "read", "orders-1", "--data_dir", target});
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.err, HasSubstr("stream 'orders-1' is deleted (its versions up to 2 are "
+                               "truncated by $tb 3)"))
+      << Describe(r);
+  r = RunCli({"streams", "read", "blobs-1", "--data_dir", target});
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.err, HasSubstr("stream 'blobs-1' is deleted (tombstoned at position 14)"))
+      << Describe(r);
+}
+
 // Every file under `dir` (relative path -> bytes).
 std::map<std::string, std::string> Files(const std::string& dir) {
   std::map<std::string, std::string> files;

@@ -323,6 +323,7 @@ int RunImport(const Argv& argv) {
       ReadStreamOptions o;
       o.from_version = e.stream_version;
       o.max_count = 1;
+      o.apply_metadata = false;  // what is stored, truncated or deleted or not
       absl::StatusOr<std::vector<RecordedEvent>> stored = log->ReadStream(e.stream, o);
       if (!stored.ok()) return Fail(stored.status());
       if (stored->empty() || !(stored->front().event_id == *e.event.event_id)) {
@@ -385,7 +386,7 @@ int RunImport(const Argv& argv) {
                                          ? ExpectedVersion::NoStream()
                                          : ExpectedVersion::Exact(b.first_version - 1);
     const size_t index = submitted;
-    log->AppendAsync(b.stream, expected, std::move(b.events),
+    log->ImportAsync(b.stream, expected, std::move(b.events),
                      [&, index, n](absl::StatusOr<AppendResult> r) {
                        std::lock_guard<std::mutex> lock(mu);
                        --in_flight;
