@@ -35,7 +35,7 @@ command -v python3 >/dev/null || { apt-get update >&2 && apt-get install -y pyth
 DIR="$(mktemp -d /tmp/strata-compare.XXXXXX)"
 PORT=$((20000 + RANDOM % 20000))
 ADDR="127.0.0.1:$PORT"
-"$BUILD/server/stratad" --data_dir "$DIR/data" --listen "$ADDR" --kurrent_listen= 2>"$DIR/stratad.log" &
+"$BUILD/server/stratad" --data_dir "$DIR/data" --listen "$ADDR" --kurrent_listen= --http_listen= 2>"$DIR/stratad.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 100); do grep -q "listening" "$DIR/stratad.log" && break; sleep 0.1; done

@@ -178,6 +178,32 @@ void EventLog::Impl::Close() {
   }
 }
 
+absl::StatusOr<StorageStats> EventLog::Impl::GetStorageStats() const {
+  StorageStats out;
+  auto sum = [&](const std::string& property, uint64_t* value) -> absl::Status {
+    if (!db_->GetAggregatedIntProperty(property, value)) {
+      return absl::InternalError(absl::StrCat("RocksDB has no property ", property));
+    }
+    return absl::OkStatus();
+  };
+  STRATA_RETURN_IF_ERROR(sum(rocksdb::DB::Properties::kLiveSstFilesSize, &out.live_sst_bytes));
+  STRATA_RETURN_IF_ERROR(sum(rocksdb::DB::Properties::kCurSizeAllMemTables, &out.memtable_bytes));
+  STRATA_RETURN_IF_ERROR(sum(rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+                             &out.pending_compaction_bytes));
+  // The block cache is shared by the column families: one's figure is all's.
+  uint64_t value = 0;
+  if (db_->GetIntProperty(events_cf_, rocksdb::DB::Properties::kBlockCacheUsage, &value)) {
+    out.block_cache_bytes = value;
+  }
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &value)) {
+    out.writes_stopped = value != 0;
+  }
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &value)) {
+    out.delayed_write_rate = value;
+  }
+  return out;
+}
+
 void EventLog::Impl::Publish(GlobalPosition head) {
   head_.store(head, std::memory_order_release);
   {
@@ -278,6 +304,7 @@ void Submit(EventLog::Impl* impl, const absl::Status& valid, absl::string_view s
             ExpectedVersion expected, std::vector<NewEvent> events, std::optional<DeleteMode> mode,
             AppendCallback done) {
   if (!valid.ok()) {
+    impl->CountRejected(valid);
     done(valid);
     return;
   }
@@ -403,6 +430,10 @@ uint64_t EventLog::AddHeadListener(std::function<void(GlobalPosition)> listener)
 void EventLog::RemoveHeadListener(uint64_t id) { impl_->RemoveListener(id); }
 
 absl::Status EventLog::VerifyChecksums() const { return impl_->VerifyChecksums(); }
+
+const LogStats& EventLog::stats() const { return impl_->stats(); }
+
+absl::StatusOr<StorageStats> EventLog::GetStorageStats() const { return impl_->GetStorageStats(); }
 
 const std::string& EventLog::data_dir() const { return impl_->data_dir(); }
 

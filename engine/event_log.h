@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "engine/event.h"
+#include "engine/log_stats.h"
 #include "engine/options.h"
 #include "engine/stream_metadata.h"
 
@@ -240,6 +241,12 @@ class EventLog {
   // each commit. Returns an id for RemoveHeadListener. Keep listeners short.
   uint64_t AddHeadListener(std::function<void(GlobalPosition)> listener);
   void RemoveHeadListener(uint64_t id);
+
+  // The write path's figures (engine/log_stats.h), readable without a lock.
+  const LogStats& stats() const;
+  // RocksDB's figures for the store: table and memtable sizes, block cache,
+  // write stalls. Cheap (property reads, no I/O).
+  absl::StatusOr<StorageStats> GetStorageStats() const;
 
   // Runs RocksDB's full checksum verification of every stored file.
   absl::Status VerifyChecksums() const;

@@ -28,6 +28,27 @@ std::string DescribeVersion(const std::optional<StreamVersion>& v) {
 
 }  // namespace
 
+void EventLog::Impl::Complete(PendingAppend& append) {
+  const absl::StatusOr<AppendResult>& r = append.result;
+  const AppendOutcome outcome = AppendOutcomeOf(r);
+  stats_.appends[static_cast<size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
+  if (r.ok()) {
+    if (!r->deduplicated) {
+      stats_.events_appended.fetch_add(r->last_position - r->first_position + 1,
+                                       std::memory_order_relaxed);
+    }
+    stats_.append_seconds.Observe(std::chrono::duration<double>(
+                                      std::chrono::steady_clock::now() - append.queued_at)
+                                      .count());
+  }
+  append.done(std::move(append.result));
+}
+
+void EventLog::Impl::CountRejected(const absl::Status& status) {
+  const AppendOutcome outcome = AppendOutcomeOf(absl::StatusOr<AppendResult>(status));
+  stats_.appends[static_cast<size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
+}
+
 void EventLog::Impl::Enqueue(std::unique_ptr<PendingAppend> append) {
   absl::Status rejected;
   {
@@ -45,7 +66,8 @@ void EventLog::Impl::Enqueue(std::unique_ptr<PendingAppend> append) {
       return;
     }
   }
-  append->done(rejected);
+  append->result = rejected;
+  Complete(*append);
 }
 
 void EventLog::Impl::WriterLoop() {
@@ -337,7 +359,13 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
     rocksdb::WriteOptions wo;
     wo.sync = options_.durability == Durability::kSync;
     HookPoint("append.before_write");
+    const auto write_start = std::chrono::steady_clock::now();
     rocksdb::Status s = db_->Write(wo, &batch);
+    if (s.ok()) {
+      stats_.sync_seconds.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count());
+      stats_.group_events.Observe(static_cast<double>(next - next_position_));
+    }
     if (!s.ok()) {
       // Nothing of this group is acknowledged, but its outcome is unknown: the
       // batch may have reached the WAL before the sync failed, and recovery
@@ -368,7 +396,7 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
       Publish(next - 1);
     }
   }
-  for (auto& append : group_appends) append->done(std::move(append->result));
+  for (auto& append : group_appends) Complete(*append);
   if (batch.Count() > 0) HookPoint("append.after_ack");
 }
 

@@ -15,6 +15,7 @@ packages=(
   libsimdjson-dev
   liblua5.4-dev
   libre2-dev
+  prometheus-cpp-dev libcpp-httplib-dev
 )
 
 missing=()

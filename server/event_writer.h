@@ -60,9 +60,18 @@ template <typename Response, typename Encoder>
 class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
  public:
   EventWriter(LogCursor cursor, SubscriptionHub* hub, Encoder encoder = {})
-      : cursor_(std::move(cursor)), hub_(hub), encoder_(std::move(encoder)) {}
+      : cursor_(std::move(cursor)), hub_(hub), encoder_(std::move(encoder)) {
+    hub_->stats().open_subscriptions.fetch_add(1, std::memory_order_relaxed);
+  }
   EventWriter(std::unique_ptr<Follower> follower, SubscriptionHub* hub, Encoder encoder = {})
-      : follower_(std::move(follower)), hub_(hub), encoder_(std::move(encoder)) {}
+      : follower_(std::move(follower)), hub_(hub), encoder_(std::move(encoder)) {
+    hub_->stats().open_subscriptions.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~EventWriter() override {
+    hub_->stats().open_subscriptions.fetch_sub(1, std::memory_order_relaxed);
+    hub_->stats().queued_bytes.fetch_sub(static_cast<int64_t>(reported_bytes_),
+                                         std::memory_order_relaxed);
+  }
 
   void Start() { Pump(Cause::kStart); }
 
@@ -149,6 +158,7 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
         buffered_bytes_ += e.payload_bytes();
         buffer_.push_back(std::move(e));
       }
+      ReportBytesLocked();
       end_ = complete || (cursor_.has_value() && cursor_->done());
       dry_ = empty && !end_;  // a subscription at the head
       step = NextStepLocked();
@@ -176,6 +186,7 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
     if (finished_) return Step::kDone;
     if (!writing_ && !buffer_.empty()) {
       encoder_.Fill(&buffer_, &buffered_bytes_, &message_);
+      ReportBytesLocked();
       writing_ = true;
       this->StartWrite(&message_);
     }
@@ -199,6 +210,14 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
     return Step::kPark;
   }
 
+  // Brings the hub's count of queued bytes up to date with buffer_.
+  void ReportBytesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    hub_->stats().queued_bytes.fetch_add(
+        static_cast<int64_t>(buffered_bytes_) - static_cast<int64_t>(reported_bytes_),
+        std::memory_order_relaxed);
+    reported_bytes_ = buffered_bytes_;
+  }
+
   // Exactly one of the two is set. Used by one fetch at a time.
   std::optional<LogCursor> cursor_;
   std::unique_ptr<Follower> follower_;
@@ -210,6 +229,7 @@ class EventWriter : public grpc::ServerWriteReactor<Response>, public Parkable {
   absl::Mutex mu_;
   std::deque<RecordedEvent> buffer_ ABSL_GUARDED_BY(mu_);
   size_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // payload bytes in buffer_
+  size_t reported_bytes_ = 0;  // counted in the hub's stats (under mu_, or at destruction)
   Response message_;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;

@@ -9,8 +9,10 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "projections/data_dir.h"
 #include "projections/links/links.h"
+#include "server/http_server.h"
 #include "server/kurrent_service.h"
 #include "server/link_service.h"
+#include "server/metrics.h"
 #include "server/projection_service.h"
 #include "server/streams_service.h"
 
@@ -36,8 +38,29 @@ std::vector<std::string> DomainStreamPrefixes() {
                                   std::end(links::kDomainStreamPrefixes));
 }
 
-void ConfigureBuilder(const ServerOptions& options, grpc::ServerBuilder* builder) {
+// The services whose calls the metrics count by method.
+const std::vector<std::string>& ServedServices() {
+  static const auto* const services = new std::vector<std::string>{
+      "strata.v1.Streams",
+      "strata.v1.LinkCommands",
+      "strata.v1.LinkQueries",
+      "strata.v1.Projections",
+      "strata.v1.ProjectionQueries",
+      "event_store.client.streams.Streams",
+      "event_store.client.server_features.ServerFeatures",
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1alpha.ServerReflection"};
+  return *services;
+}
+
+void ConfigureBuilder(const ServerOptions& options, GrpcStats* grpc_stats,
+                      grpc::ServerBuilder* builder) {
   builder->SetMaxReceiveMessageSize(options.max_receive_message_bytes);
+  if (grpc_stats != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(grpc_stats->NewInterceptorFactory());
+    builder->experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                               kPingIntervalMinMs);
   builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -92,9 +115,11 @@ class StrataServer::Impl {
     }
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    // Calls are counted for /metrics only when it is served.
+    if (!options_.http_listen.empty()) grpc_stats_ = std::make_unique<GrpcStats>(ServedServices());
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
-    ConfigureBuilder(options_, &builder);
+    ConfigureBuilder(options_, grpc_stats_.get(), &builder);
     builder.RegisterService(streams_.get());
     builder.RegisterService(commands_.get());
     builder.RegisterService(queries_.get());
@@ -107,6 +132,16 @@ class StrataServer::Impl {
     }
     // The start line comes last: once it is printed, everything serves.
     if (!options_.kurrent_listen.empty()) STRATA_RETURN_IF_ERROR(StartKurrent());
+    if (!options_.http_listen.empty()) {
+      metrics_ = std::make_unique<MetricsCollector>(log_.get(), runtime_.get(), grpc_stats_.get(),
+                                                    &hub_->stats());
+      STRATA_ASSIGN_OR_RETURN(http_,
+                              HttpServer::Start(options_.http_listen, metrics_.get(),
+                                                options_.logger));
+      options_.logger->Log(LogLevel::kInfo, "server",
+                           absl::StrCat("HTTP (/metrics) listening on ", options_.http_listen,
+                                        " (port ", http_->port(), ")"));
+    }
     options_.logger->Log(
         LogLevel::kInfo, "server",
         absl::StrCat("stratad listening on ", options_.listen, " (port ", port_,
@@ -123,7 +158,7 @@ class StrataServer::Impl {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options_.kurrent_listen, grpc::InsecureServerCredentials(),
                              &kurrent_port_);
-    ConfigureBuilder(options_, &builder);
+    ConfigureBuilder(options_, grpc_stats_.get(), &builder);
     builder.RegisterService(kurrent_streams_.get());
     builder.RegisterService(kurrent_features_.get());
     kurrent_server_ = builder.BuildAndStart();
@@ -141,6 +176,7 @@ class StrataServer::Impl {
 
   void Shutdown(absl::Duration grace) {
     absl::MutexLock lock(&shutdown_mu_);
+    if (http_ != nullptr) http_->Stop();  // a scrape reads everything below
     if (server_ != nullptr || kurrent_server_ != nullptr) {
       // Stop accepting; in-flight calls (appends waiting for their sync) finish.
       // gRPC waits up to `grace` for in-flight calls (and for idle clients to
@@ -165,6 +201,7 @@ class StrataServer::Impl {
 
   int port() const { return port_; }
   int kurrent_port() const { return kurrent_port_; }
+  int http_port() const { return http_ == nullptr ? 0 : http_->port(); }
   EventLog& log() { return *log_; }
   ProjectionRuntime& runtime() { return *runtime_; }
 
@@ -182,8 +219,11 @@ class StrataServer::Impl {
   std::unique_ptr<ProjectionQueriesService> projection_queries_;
   std::unique_ptr<KurrentStreamsService> kurrent_streams_;
   std::unique_ptr<KurrentFeaturesService> kurrent_features_;
+  std::unique_ptr<GrpcStats> grpc_stats_;  // outlives the servers whose calls it counts
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> kurrent_server_;
+  std::unique_ptr<MetricsCollector> metrics_;
+  std::unique_ptr<HttpServer> http_;
   int port_ = 0;
   int kurrent_port_ = 0;
   absl::Mutex shutdown_mu_;
@@ -200,6 +240,7 @@ absl::StatusOr<std::unique_ptr<StrataServer>> StrataServer::Start(ServerOptions 
 
 int StrataServer::port() const { return impl_->port(); }
 int StrataServer::kurrent_port() const { return impl_->kurrent_port(); }
+int StrataServer::http_port() const { return impl_->http_port(); }
 EventLog& StrataServer::log() { return impl_->log(); }
 ProjectionRuntime& StrataServer::runtime() { return impl_->runtime(); }
 void StrataServer::Shutdown(absl::Duration grace) { impl_->Shutdown(grace); }

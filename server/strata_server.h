@@ -27,6 +27,10 @@ struct ServerOptions {
   // port 0 picks a free port (kurrent_port()). Default: empty, not served
   // (stratad's --kurrent_listen defaults to 127.0.0.1:2113).
   std::string kurrent_listen;
+  // Address of the HTTP listener serving /metrics (http_server.h); port 0
+  // picks a free port (http_port()). Default: empty, not served (stratad's
+  // --http_listen defaults to 127.0.0.1:2114).
+  std::string http_listen;
   // Event log options (durability, limits). Default: synced appends.
   EventLogOptions log;
   // Projection options (snapshot interval K, batch size). Default: see runtime.h.
@@ -51,6 +55,8 @@ class StrataServer {
   int port() const;
   // The KurrentDB protocol's port; 0 when not served.
   int kurrent_port() const;
+  // The HTTP listener's port; 0 when not served.
+  int http_port() const;
   EventLog& log();
   ProjectionRuntime& runtime();
 

@@ -18,6 +18,8 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to serve gRPC on (hos
 ABSL_FLAG(std::string, kurrent_listen, "127.0.0.1:2113",
           "Address to serve the KurrentDB (EventStoreDB) client protocol on, insecure, for the "
           "official KurrentDB clients (kurrentdb://HOST:PORT?tls=false); empty disables it.");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:2114",
+          "Address to serve HTTP on: /metrics in the Prometheus text format; empty disables it.");
 ABSL_FLAG(uint64_t, snapshot_interval, 10'000,
           "Projection snapshot interval K in events: a time-travel read replays at most K "
           "events on top of the nearest snapshot.");
@@ -56,7 +58,7 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
   strata::ParseFlags(argc, argv,
                      "stratad: the Strata event store server (gRPC package strata.v1).\n"
                      "Usage: stratad [--data_dir DIR] [--listen HOST:PORT] [--kurrent_listen "
-                     "HOST:PORT]\n"
+                     "HOST:PORT] [--http_listen HOST:PORT]\n"
                      "SIGINT or SIGTERM stops it cleanly: it stops accepting calls, finishes "
                      "in-flight appends, flushes and exits 0.");
   const std::string log_format = absl::GetFlag(FLAGS_log_format);
@@ -82,6 +84,7 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   options.listen = absl::GetFlag(FLAGS_listen);
   options.kurrent_listen = absl::GetFlag(FLAGS_kurrent_listen);
+  options.http_listen = absl::GetFlag(FLAGS_http_listen);
   options.projections.snapshot_interval_events = absl::GetFlag(FLAGS_snapshot_interval);
   if (absl::GetFlag(FLAGS_unsafe_no_sync)) {
     options.log.durability = strata::Durability::kUnsafeNoSync;

@@ -5,6 +5,7 @@
 #ifndef STRATA_SERVER_SUBSCRIPTION_HUB_H_
 #define STRATA_SERVER_SUBSCRIPTION_HUB_H_
 
+#include <atomic>
 #include <deque>
 #include <thread>
 
@@ -24,6 +25,13 @@ class Parkable {
   virtual void Unref() = 0;   // drops the reference taken by Park
 };
 
+// Open streamed calls (reads and subscriptions, both protocols) and the
+// payload bytes they hold read and not yet sent; kept by EventWriter.
+struct StreamingStats {
+  std::atomic<int64_t> open_subscriptions{0};
+  std::atomic<int64_t> queued_bytes{0};
+};
+
 // Resumes parked subscriptions on one thread of its own once the log's writer
 // reports, through their followers, that the head passed their cursor. No
 // polling: the thread sleeps until a follower wakes it or Stop.
@@ -41,9 +49,13 @@ class SubscriptionHub {
   // later) with UNAVAILABLE.
   void Stop();
 
+  StreamingStats& stats() { return stats_; }
+  const StreamingStats& stats() const { return stats_; }
+
  private:
   void Ready(Parkable* p);  // from a follower, on the log's writer thread
   void Loop();
+  StreamingStats stats_;
   absl::Mutex mu_;
   absl::flat_hash_set<Parkable*> parked_ ABSL_GUARDED_BY(mu_);
   std::deque<Parkable*> ready_ ABSL_GUARDED_BY(mu_);

@@ -6,6 +6,7 @@
 #define STRATA_ENGINE_INTERNAL_EVENT_LOG_IMPL_H_
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -25,6 +26,7 @@
 #include "engine/event_log.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/follower_registry.h"
+#include "engine/log_stats.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -63,6 +65,7 @@ struct PendingAppend {
   // Set for a deletion of `stream` (no events: the writer makes the one it
   // writes to the metastream).
   std::optional<DeleteMode> delete_mode;
+  std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
   absl::StatusOr<AppendResult> result = absl::UnknownError("not processed");
   bool wrote = false;            // added records to the group's batch
   bool needs_group_write = false;  // a dedup whose original is in this group
@@ -98,6 +101,13 @@ class EventLog::Impl {
   absl::Status WaitForHead(GlobalPosition position, absl::Time deadline) const;
   uint64_t AddListener(std::function<void(GlobalPosition)> listener);
   void RemoveListener(uint64_t id);
+  // Counts an append's (or deletion's) end in stats_, then calls its `done`.
+  void Complete(PendingAppend& append);
+  // Counts one that ended before it was queued.
+  void CountRejected(const absl::Status& status);
+  const LogStats& stats() const { return stats_; }
+  absl::StatusOr<StorageStats> GetStorageStats() const;
+
   absl::Status VerifyChecksums() const {
     return internal::FromRocksDb(db_->VerifyChecksum(), "verify checksums");
   }
@@ -184,6 +194,8 @@ class EventLog::Impl {
   absl::flat_hash_map<std::string, std::optional<StreamVersion>> last_version_cache_;
   absl::flat_hash_map<std::string, bool> tombstone_cache_;
   absl::Status write_error_;  // sticky: set when a write failed
+
+  LogStats stats_;
 
   // Whether any metastream exists: until one does, reads skip looking up
   // metadata. Set before the write that adds the first.

@@ -75,6 +75,7 @@ struct ProjectionStatus {
   GlobalPosition head = 0;        // the log's head when the status was taken
   uint64_t lag = 0;               // head - checkpoint
   double events_per_second = 0;   // over the last few seconds
+  uint64_t events_applied = 0;    // positions folded since this process started
   double progress = 0;            // checkpoint / head, 1 when caught up
   std::optional<absl::Duration> time_left;  // building only, when a rate is known
   bool running = false;           // a worker is applying events

@@ -22,6 +22,7 @@ std::vector<ProjectionStatus> ProjectionRuntime::Impl::Status() const {
       st.checkpoint = g->checkpoint;
       st.head = std::max(head, g->checkpoint);
       st.lag = st.head - g->checkpoint;
+      st.events_applied = g->events_applied;
       st.progress = st.head == 0 ? 1.0 : static_cast<double>(g->checkpoint) / st.head;
       if (g->rate_samples.size() >= 2) {
         const auto& [t0, p0] = g->rate_samples.front();

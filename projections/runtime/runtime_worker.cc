@@ -70,10 +70,12 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
       return false;
     }
     overlay.Clear();
+    const uint64_t folded = e.position - batch_start + 1;
     batch_start = e.position + 1;
     const absl::Time now = absl::Now();
     absl::MutexLock lock(&mu_);
     g->checkpoint = e.position;
+    g->events_applied += folded;
     g->rate_samples.emplace_back(now, e.position);
     while (g->rate_samples.size() > 2 && now - g->rate_samples.front().first > kRateWindow) {
       g->rate_samples.pop_front();

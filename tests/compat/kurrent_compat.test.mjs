@@ -27,7 +27,7 @@ if (CLIENT !== "kurrentdb" && CLIENT !== "eventstore") {
 function startStratad() {
   const dir = mkdtempSync(join(tmpdir(), "strata-compat-"));
   const child = spawn(STRATAD, ["--data_dir", dir, "--listen", "127.0.0.1:0",
-                                "--kurrent_listen", "127.0.0.1:0"],
+                                "--kurrent_listen", "127.0.0.1:0", "--http_listen", "127.0.0.1:0"],
                       { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   return new Promise((resolve, reject) => {

@@ -84,7 +84,8 @@ absl::StatusOr<std::unique_ptr<StratadProcess>> StratadProcess::Start(const Opti
   // Everything the child needs is built before fork: after it, the child of a
   // multi-threaded parent may only make async-signal-safe calls.
   std::vector<std::string> args = {options.binary, "--data_dir",       options.data_dir, "--listen",
-                                   "127.0.0.1:0",  "--kurrent_listen", "127.0.0.1:0"};
+                                   "127.0.0.1:0",  "--kurrent_listen", "127.0.0.1:0",
+                                   "--http_listen", "127.0.0.1:0"};
   args.insert(args.end(), options.args.begin(), options.args.end());
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

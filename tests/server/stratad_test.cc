@@ -96,6 +96,7 @@ TEST(StratadTest, HelpListsTheFlags) {
   EXPECT_THAT(out, HasSubstr("--data_dir"));
   EXPECT_THAT(out, HasSubstr("--listen"));
   EXPECT_THAT(out, HasSubstr("--kurrent_listen"));
+  EXPECT_THAT(out, HasSubstr("--http_listen"));
   EXPECT_THAT(out, HasSubstr("--unsafe_no_sync"));
 }
 
@@ -103,7 +104,8 @@ TEST(StratadTest, StopsCleanlyOnSignalsAndKeepsAcknowledgedAppends) {
   strata::testing::TempDir dir;
   for (int signal : {SIGTERM, SIGINT}) {
     Child c = Spawn(
-        {"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--kurrent_listen", "127.0.0.1:0"});
+        {"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--kurrent_listen", "127.0.0.1:0",
+         "--http_listen", "127.0.0.1:0"});
     std::smatch m;
     std::string out = ReadUntil(
         c.err_fd, std::regex(R"(port (\d+)\), data directory '[^']+', recovered head position (\d+))"),
@@ -150,7 +152,8 @@ TEST(StratadTest, StopsCleanlyOnSignalsAndKeepsAcknowledgedAppends) {
 TEST(StratadTest, InvalidUtf8IsAnsweredAndNotLogged) {
   strata::testing::TempDir dir;
   Child c = Spawn(
-      {"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--kurrent_listen", "127.0.0.1:0"});
+      {"--data_dir", dir.path(), "--listen", "127.0.0.1:0", "--kurrent_listen", "127.0.0.1:0",
+         "--http_listen", "127.0.0.1:0"});
   std::smatch m;
   std::string out =
       ReadUntil(c.err_fd, std::regex(R"(stratad listening on \S+ \(port (\d+)\))"), &m);
@@ -177,7 +180,8 @@ TEST(StratadTest, InvalidUtf8IsAnsweredAndNotLogged) {
 TEST(StratadTest, UnusableAddressIsOneClearLine) {
   strata::testing::TempDir dir;
   Child c =
-      Spawn({"--data_dir", dir.path(), "--listen", "256.1.1.1:99999", "--kurrent_listen", ""});
+      Spawn({"--data_dir", dir.path(), "--listen", "256.1.1.1:99999", "--kurrent_listen", "",
+             "--http_listen", ""});
   std::string out = ReadRest(c.err_fd);
   EXPECT_EQ(WaitExit(c.pid), 1);
   EXPECT_THAT(out, HasSubstr("strata: error: UNAVAILABLE: cannot listen on '256.1.1.1:99999'"));

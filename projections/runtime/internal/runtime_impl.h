@@ -81,6 +81,7 @@ struct Generation {
   GlobalPosition error_position = 0;
   std::shared_ptr<Projection> projection;  // null: no code registered (serves reads only)
   std::deque<std::pair<absl::Time, GlobalPosition>> rate_samples;
+  uint64_t events_applied = 0;  // positions folded by this process's worker
 
   std::thread worker;
   std::atomic<bool> stop{false};

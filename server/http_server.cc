@@ -1,0 +1,92 @@
+#include "server/http_server.h"
+
+#include <thread>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+#include "server/metrics.h"
+
+namespace strata::server {
+
+class HttpServer::Impl {
+ public:
+  Impl(const prometheus::Collectable* metrics, std::shared_ptr<Logger> logger)
+      : metrics_(metrics), logger_(std::move(logger)) {}
+  ~Impl() { Stop(); }
+
+  absl::Status Start(const std::string& listen) {
+    const size_t colon = listen.rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port) ||
+        port < 0 || port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("http_listen: '", listen, "' is not HOST:PORT (port 0 picks one)"));
+    }
+    std::string host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);  // [::1]
+    }
+    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(MetricsText(*metrics_), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (res.status == 404) {
+        res.set_content(absl::StrCat("no page at ", req.path, "; metrics are at /metrics\n"),
+                        "text/plain; charset=utf-8");
+      }
+    });
+    server_.set_exception_handler(
+        [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr e) {
+          std::string what = "unknown error";
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex) {
+            what = ex.what();
+          } catch (...) {
+          }
+          logger_->Log(LogLevel::kError, "server",
+                       absl::StrCat("HTTP ", req.method, " ", req.path, " failed: ", what));
+          res.status = 500;
+          res.set_content("internal error; see the server's log\n", "text/plain; charset=utf-8");
+        });
+    port_ = port == 0 ? server_.bind_to_any_port(host) : (server_.bind_to_port(host, port) ? port : -1);
+    if (port_ <= 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot listen on '", listen, "' for HTTP (address in use or invalid; --http_listen= "
+          "disables it)"));
+    }
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  int port() const { return port_; }
+
+ private:
+  const prometheus::Collectable* metrics_;
+  std::shared_ptr<Logger> logger_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const std::string& listen, const prometheus::Collectable* metrics,
+    std::shared_ptr<Logger> logger) {
+  auto impl = std::make_unique<Impl>(metrics, std::move(logger));
+  if (absl::Status s = impl->Start(listen); !s.ok()) return s;
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpServer::~HttpServer() = default;
+int HttpServer::port() const { return impl_->port(); }
+void HttpServer::Stop() { impl_->Stop(); }
+
+}  // namespace strata::server

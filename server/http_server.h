@@ -1,0 +1,39 @@
+// stratad's HTTP listener (--http_listen): GET /metrics in the Prometheus
+// text format (metrics.h). Built on cpp-httplib, with threads of its own.
+// Thread-safe.
+#ifndef STRATA_SERVER_HTTP_SERVER_H_
+#define STRATA_SERVER_HTTP_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/base/logger.h"
+#include "prometheus/collectable.h"
+
+namespace strata::server {
+
+class HttpServer {
+ public:
+  // Listens on `listen` (HOST:PORT; port 0 picks a free one) and serves
+  // `metrics`, which must outlive the server. Unavailable when the address
+  // cannot be bound, InvalidArgument when it is malformed.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      const std::string& listen, const prometheus::Collectable* metrics,
+      std::shared_ptr<Logger> logger);
+  ~HttpServer();  // Stop()
+
+  int port() const;
+  // Stops accepting and waits for the requests being served.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata::server
+
+#endif  // STRATA_SERVER_HTTP_SERVER_H_
