@@ -75,22 +75,35 @@ ClientMetric Histogram(const AtomicHistogram& h, std::vector<ClientMetric::Label
 // Counts one call: its method from the start, its code when the status goes.
 class CallCounter : public grpc::experimental::Interceptor {
  public:
-  explicit CallCounter(GrpcStats::Method* method)
-      : method_(method), start_(std::chrono::steady_clock::now()) {}
+  CallCounter(GrpcStats::Method* method, const char* full_name, Logger* logger)
+      : method_(method),
+        full_name_(full_name),
+        logger_(logger),
+        start_(std::chrono::steady_clock::now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(
             grpc::experimental::InterceptionHookPoints::PRE_SEND_STATUS)) {
-      const int code = static_cast<int>(methods->GetSendStatus().error_code());
+      const grpc::Status status = methods->GetSendStatus();
+      const int code = static_cast<int>(status.error_code());
       method_->calls[code >= 0 && code < 17 ? code : 2].fetch_add(1, std::memory_order_relaxed);
       method_->seconds.Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+      // The server's own failures (not the caller's) reach the log.
+      if (status.error_code() == grpc::StatusCode::INTERNAL ||
+          status.error_code() == grpc::StatusCode::DATA_LOSS) {
+        logger_->Log(LogLevel::kError, "server",
+                     absl::StrCat("gRPC ", full_name_, " failed: ", kCodeNames[code], ": ",
+                                  status.error_message()));
+      }
     }
     methods->Proceed();
   }
 
  private:
   GrpcStats::Method* method_;
+  const char* full_name_;  // gRPC's, alive for the call
+  Logger* logger_;
   std::chrono::steady_clock::time_point start_;
 };
 
@@ -99,7 +112,7 @@ class CallCounterFactory : public grpc::experimental::ServerInterceptorFactoryIn
   explicit CallCounterFactory(GrpcStats* stats) : stats_(stats) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    return new CallCounter(stats_->Find(info->method()));
+    return new CallCounter(stats_->Find(info->method()), info->method(), &stats_->logger());
   }
 
  private:
@@ -111,8 +124,8 @@ class CallCounterFactory : public grpc::experimental::ServerInterceptorFactoryIn
 GrpcStats::Method::Method(std::string service, std::string method)
     : service(std::move(service)), method(std::move(method)), seconds(CallBounds()) {}
 
-GrpcStats::GrpcStats(const std::vector<std::string>& services)
-    : other_(std::make_unique<Method>("other", "other")) {
+GrpcStats::GrpcStats(const std::vector<std::string>& services, std::shared_ptr<Logger> logger)
+    : logger_(std::move(logger)), other_(std::make_unique<Method>("other", "other")) {
   const google::protobuf::DescriptorPool* pool =
       google::protobuf::DescriptorPool::generated_pool();
   for (const std::string& name : services) {

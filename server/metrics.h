@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "engine/base/logger.h"
 #include "engine/event_log.h"
 #include "engine/log_stats.h"
 #include "grpcpp/support/server_interceptor.h"
@@ -32,12 +33,13 @@ namespace strata::server {
 
 // gRPC calls by method and status code, with their latency. The method table
 // is built once from the services' descriptors, so counting takes no lock.
+// Calls that end INTERNAL or DATA_LOSS are also logged, with their method.
 class GrpcStats {
  public:
   // `services`: full names of the services served (e.g. "strata.v1.Streams"),
   // looked up in the generated descriptor pool. Calls to other methods count
   // as service "other", method "other".
-  explicit GrpcStats(const std::vector<std::string>& services);
+  GrpcStats(const std::vector<std::string>& services, std::shared_ptr<Logger> logger);
 
   // A factory for ServerBuilder::experimental().SetInterceptorCreators; the
   // interceptors count into this object, which must outlive the server.
@@ -53,8 +55,10 @@ class GrpcStats {
   // The method for a full name ("/strata.v1.Streams/Append"); never null.
   Method* Find(absl::string_view full_name);
   void AppendFamilies(std::vector<prometheus::MetricFamily>* out) const;
+  Logger& logger() const { return *logger_; }
 
  private:
+  std::shared_ptr<Logger> logger_;
   absl::flat_hash_map<std::string, std::unique_ptr<Method>> methods_;  // immutable
   std::unique_ptr<Method> other_;
 };

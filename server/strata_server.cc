@@ -115,8 +115,8 @@ class StrataServer::Impl {
     }
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    // Calls are counted for /metrics only when it is served.
-    if (!options_.http_listen.empty()) grpc_stats_ = std::make_unique<GrpcStats>(ServedServices());
+    // Counts calls for /metrics and logs the server's own failures.
+    grpc_stats_ = std::make_unique<GrpcStats>(ServedServices(), options_.logger);
     grpc::ServerBuilder builder;
     builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
     ConfigureBuilder(options_, grpc_stats_.get(), &builder);

@@ -25,6 +25,9 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "engine/internal/codec.h"
+#include "projections/data_dir.h"
+#include "rocksdb/db.h"
 #include "schemas/strata.grpc.pb.h"
 #include "server/strata_server.h"
 #include "tests/testutil/temp_dir.h"
@@ -262,6 +265,62 @@ TEST_F(MetricsTest, AnOpenSubscriptionIsCountedWhileOpen) {
   }
   EXPECT_EQ(open, 0);
   EXPECT_EQ(ScrapeNow().samples["strata_subscription_queued_bytes"], 0);
+}
+
+// A call the server fails with DATA_LOSS (a damaged record) is logged with
+// its method, besides being counted.
+TEST(ServerFailureLogTest, DataLossIsLoggedWithTheMethod) {
+  strata::testing::TempDir dir;
+  ServerOptions options;
+  options.data_dir = dir.path();
+  options.listen = "127.0.0.1:0";
+  options.projections.logger = NullLogger();
+  {
+    auto server = StrataServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    NewEvent e;
+    e.type = "T";
+    ASSERT_TRUE((*server)->log().Append("s", ExpectedVersion::Any(), {e}).ok());
+  }
+  {  // Damage position 1's record with plain RocksDB.
+    std::vector<std::string> names;
+    ASSERT_TRUE(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), LogDir(dir.path()), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), LogDir(dir.path()), cfs, &handles, &db).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "events") {
+        EXPECT_TRUE(db->Put({}, handles[i], internal::PositionKey(1), "damaged").ok());
+      }
+    }
+    for (auto* h : handles) EXPECT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    delete db;
+  }
+  absl::Mutex mu;
+  std::vector<std::string> lines;
+  options.logger = LineLogger(false, [&](const std::string& line) {
+    absl::MutexLock lock(&mu);
+    lines.push_back(line);
+  });
+  auto server = StrataServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = v1::Streams::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  auto reader = stub->ReadAll(&ctx, v1::ReadAllRequest());
+  v1::ReadAllResponse m;
+  while (reader->Read(&m)) {
+  }
+  const grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS);
+  (*server)->Shutdown();
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(lines, ::testing::Contains(::testing::StartsWith(absl::StrCat(
+                         "strata: error: gRPC /strata.v1.Streams/ReadAll failed: DATA_LOSS: ",
+                         s.error_message()))));
 }
 
 // The parser the tests rely on refuses what Prometheus would.
