@@ -309,6 +309,7 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                            {"projections", "status"},
                                            {"projections", "rebuild"},
                                            {"streams", "read"},
+                                           {"streams", "delete"},
                                            {"log", "read"},
                                            {"log", "tail"},
                                            {"links", "get"},
@@ -367,6 +368,37 @@ TEST_F(CliTest, FailedRequestsExitOneWithOneLine) {
   r = RunCli(With({"links", "get", "ghost"}, DataDir()));
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "strata: NOT_FOUND: link 'ghost' does not exist at position 12\n");
+}
+
+TEST_F(CliTest, StreamsDeleteSoftThenForGood) {
+  // orders-1 is at version 2 (positions 1, 2 and 5).
+  CliResult r = RunCli(With({"streams", "delete", "orders-1", "--expected", "1"}, Server()));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "strata: ABORTED: delete stream 'orders-1': expected version 1, stream is at 2\n");
+  r = RunCli(With({"streams", "delete", "orders-1", "--expected", "later"}, Server()));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, StartsWith("strata streams delete: --expected: 'later' is none of any, "
+                                "no-stream, exists or a version\n"));
+  r = RunCli(With({"streams", "delete", "orders-1", "--expected", "2", "--json"}, Server()));
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "{\"stream\":\"orders-1\",\"deleted\":true,\"position\":13}\n");
+  r = RunCli(With({"streams", "read", "orders-1"}, Server()));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "strata: NOT_FOUND: stream 'orders-1' is deleted (its versions up to 2 are truncated "
+            "by $tb 3)\n");
+  r = RunCli(With({"streams", "delete", "orders-1", "--tombstone"}, Server()));
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(r.out, "tombstoned stream orders-1 at position 14\n");
+  r = RunCli(With({"streams", "read", "orders-1"}, Server()));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "strata: FAILED_PRECONDITION: stream 'orders-1' is deleted (tombstoned at position "
+            "14)\n");
+  // The log keeps everything: the events and both deletions.
+  r = RunCli(With({"log", "read", "--stream-prefix", "$$orders-1", "--json"}, Server()));
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << Describe(r);
 }
 
 class DemoTest : public CliFixture {

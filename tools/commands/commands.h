@@ -33,9 +33,11 @@ int RunProjectionsGet(const Argv& argv);
 int RunProjectionsScan(const Argv& argv);
 
 const CommandSpec& StreamsReadSpec();
+const CommandSpec& StreamsDeleteSpec();
 const CommandSpec& LogReadSpec();
 const CommandSpec& LogTailSpec();
 int RunStreamsRead(const Argv& argv);
+int RunStreamsDelete(const Argv& argv);
 int RunLogRead(const Argv& argv);
 int RunLogTail(const Argv& argv);
 

@@ -28,6 +28,7 @@ const std::vector<Command>& Commands() {
       {{"projections", "get"}, ProjectionsGetSpec, RunProjectionsGet},
       {{"projections", "scan"}, ProjectionsScanSpec, RunProjectionsScan},
       {{"streams", "read"}, StreamsReadSpec, RunStreamsRead},
+      {{"streams", "delete"}, StreamsDeleteSpec, RunStreamsDelete},
       {{"log", "read"}, LogReadSpec, RunLogRead},
       {{"log", "tail"}, LogTailSpec, RunLogTail},
       {{"links", "get"}, LinksGetSpec, RunLinksGet},

@@ -1,8 +1,9 @@
-// strata streams read | log read | log tail
+// strata streams read | streams delete | log read | log tail
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/convert.h"
 #include "engine/log_cursor.h"
@@ -58,6 +59,26 @@ const CommandSpec& StreamsReadSpec() {
        {"backwards", "", "newest first"},
        {"max", "N", "at most N events (default: all)"},
        {"as-of", "P", "only events at positions <= P"},
+       JsonFlag(),
+       TimeoutFlag()},
+      1,
+      1};
+  return spec;
+}
+
+const CommandSpec& StreamsDeleteSpec() {
+  static const CommandSpec spec{
+      "streams delete",
+      "STREAM [--expected any|no-stream|exists|V] [--tombstone] [--json]",
+      "Delete a stream: soft (reads answer not found until new appends) or for good.",
+      "A soft delete truncates the stream's versions so far; later appends continue its\n"
+      "versions and are read again. --tombstone deletes it for good: reads fail and appends are\n"
+      "refused forever. Either is an event in the stream's metastream $$STREAM; the log keeps\n"
+      "the stream's events (strata log read shows them). Needs a running server (--server).",
+      {ServerFlag(),
+       {"expected", "EXPECTED",
+        "what the stream must be at: any (default), no-stream, exists or a last version V"},
+       {"tombstone", "", "delete for good"},
        JsonFlag(),
        TimeoutFlag()},
       1,
@@ -279,6 +300,51 @@ int RunLogTail(const Argv& argv) {
   // Ctrl-C and --max are the normal ends of a tail.
   if (done || Interrupted() || s.ok()) return kExitOk;
   return Fail(Explain(c, s));
+}
+
+int RunStreamsDelete(const Argv& argv) {
+  const CommandSpec& spec = StreamsDeleteSpec();
+  int code = 0;
+  std::optional<Args> args = ParseOrExit(spec, argv, &code);
+  if (!args) return code;
+  v1::DeleteStreamRequest request;
+  request.set_stream(args->positional()[0]);
+  request.set_tombstone(args->Has("tombstone"));
+  const std::string expected = args->Get("expected").value_or("any");
+  v1::ExpectedVersion* e = request.mutable_expected_version();
+  uint64_t version = 0;
+  if (expected == "any") {
+    e->set_kind(v1::ExpectedVersion::ANY);
+  } else if (expected == "no-stream") {
+    e->set_kind(v1::ExpectedVersion::NO_STREAM);
+  } else if (expected == "exists") {
+    e->set_kind(v1::ExpectedVersion::STREAM_EXISTS);
+  } else if (absl::SimpleAtoi(expected, &version)) {
+    e->set_kind(v1::ExpectedVersion::EXACT);
+    e->set_version(version);
+  } else {
+    return UsageError(spec, absl::StrCat("--expected: '", expected,
+                                         "' is none of any, no-stream, exists or a version"));
+  }
+  absl::StatusOr<std::unique_ptr<Connection>> opened = Connection::Open(*args);
+  if (!opened.ok()) return Fail(opened.status());
+  Connection& c = **opened;
+  v1::DeleteStreamResponse response;
+  auto ctx = c.Context();
+  CancelOnInterrupt cancel(ctx.get());
+  grpc::Status s = c.streams().DeleteStream(ctx.get(), request, &response);
+  if (!s.ok()) return Fail(Explain(c, s));
+  const char* how = request.tombstone() ? "tombstoned" : "deleted";
+  if (args->Has("json")) {
+    JsonWriter w;
+    w.BeginObject().Key("stream").String(request.stream()).Key(how).Bool(true);
+    w.Key("position").Uint(response.position()).EndObject();
+    WriteAll(stdout, w.str() + "\n");
+  } else {
+    WriteAll(stdout, absl::StrCat(how, " stream ", request.stream(), " at position ",
+                                  FormatCount(response.position()), "\n"));
+  }
+  return kExitOk;
 }
 
 }  // namespace strata::cli
