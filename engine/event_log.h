@@ -125,6 +125,9 @@ struct StreamInfo {
   std::optional<GlobalPosition> tombstoned_at;
   // Soft-deleted: it has versions, all below the $tb in force.
   bool soft_deleted = false;
+  // The first version $tb and $maxCount let stream reads see (0 when none
+  // applies; $maxAge is by time and not counted here).
+  StreamVersion first_visible_version() const;
   // Whether a stream read finds anything: not deleted and not empty.
   bool readable() const { return last_version.has_value() && !soft_deleted && !tombstoned_at; }
 };

@@ -213,6 +213,16 @@ absl::StatusOr<StreamInfo> EventLog::Impl::InfoAsOf(absl::string_view stream, Gl
   return info;
 }
 
+StreamVersion StreamInfo::first_visible_version() const {
+  if (!metadata.has_value()) return 0;
+  StreamVersion first = metadata->truncate_before.value_or(0);
+  if (metadata->max_count.has_value() && last_version.has_value() &&
+      *metadata->max_count <= *last_version) {
+    first = std::max(first, *last_version + 1 - *metadata->max_count);
+  }
+  return first;
+}
+
 absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
     absl::string_view stream, const ReadStreamOptions& options) const {
   STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
@@ -247,10 +257,7 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
     }
     if (info.metadata.has_value()) {
       const StreamMetadata& m = *info.metadata;
-      first = m.truncate_before.value_or(0);
-      if (m.max_count.has_value() && *m.max_count <= last) {
-        first = std::max(first, last + 1 - *m.max_count);
-      }
+      first = info.first_visible_version();
       // An age beyond the clock's (e.g. 2^64-1 for "forever") hides nothing.
       const int64_t now_us = NowUs();
       if (m.max_age_seconds.has_value() &&

@@ -70,6 +70,7 @@ absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page
       o.direction = options_.direction;
       o.max_count = chunk;
       o.as_of_position = as_of_;
+      o.apply_metadata = options_.apply_metadata;
       absl::StatusOr<std::vector<RecordedEvent>> events = log_->ReadStream(options_.stream, o);
       if (!events.ok()) return events.status();
       for (RecordedEvent& e : *events) {

@@ -45,6 +45,9 @@ struct CursorOptions {
   std::optional<GlobalPosition> as_of_position;
   // Most events returned in all. Default: no limit.
   uint64_t max_count = UINT64_MAX;
+  // One stream only: false reads every stored version, as
+  // ReadStreamOptions::apply_metadata.
+  bool apply_metadata = true;
 };
 
 class LogCursor {

@@ -590,11 +590,17 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
         at.stream = stream;
         at.from = s.revision();
         at.max_count = 1;
+        at.apply_metadata = false;  // where that revision is, truncated or not
         absl::StatusOr<LogCursor> cursor = log_->NewCursor(std::move(at));
         if (!cursor.ok()) return Reject<ReadResp>(cursor.status());
         std::vector<RecordedEvent> one;
         if (absl::Status read = cursor->Next(1, &one); !read.ok()) return Reject<ReadResp>(read);
         after = one.empty() ? cursor->as_of_position() : one.front().position;
+      }
+      // Catch-up skips what the stream's metadata truncates ($tb, $maxCount)
+      // as of the start, as a read would.
+      if (const StreamVersion first = info->first_visible_version(); first > 0) {
+        exact->after_version = std::max(exact->after_version.value_or(0), first - 1);
       }
       ReadFilter narrow;
       narrow.stream_prefix = stream;

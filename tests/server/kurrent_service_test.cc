@@ -443,6 +443,26 @@ TEST_F(KurrentServiceTest, ReadsStreamsAndAllBothWaysWithCountsAndFilters) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// What a subscription sent next, one word per message: "confirmation",
+// "stream@revision/position", "caught_up", "checkpoint P" or "end".
+std::string NextMessage(grpc::ClientReader<ReadResp>* r) {
+  ReadResp m;
+  if (!r->Read(&m)) return "end";
+  switch (m.content_case()) {
+    case ReadResp::kConfirmation:
+      return m.confirmation().subscription_id().size() == 36 ? "confirmation" : "bad id";
+    case ReadResp::kEvent:
+      return absl::StrCat(m.event().event().stream_identifier().stream_name(), "@",
+                          m.event().event().stream_revision(), "/", m.event().commit_position());
+    case ReadResp::kCaughtUp:
+      return "caught_up";
+    case ReadResp::kCheckpoint:
+      return absl::StrCat("checkpoint ", m.checkpoint().commit_position());
+    default:
+      return absl::StrCat("content ", m.content_case());
+  }
+}
+
 TEST_F(KurrentServiceTest, SubscriptionsConfirmCatchUpSayCaughtUpOnceAndGoLive) {
   AppendTypes("order-1", {"OrderPlaced", "OrderPaid"});  // 1, 2
   AppendTypes("cart-1", {"ItemAdded"});                  // 3
@@ -454,25 +474,7 @@ TEST_F(KurrentServiceTest, SubscriptionsConfirmCatchUpSayCaughtUpOnceAndGoLive) 
   grpc::ClientContext ctx;
   Deadline(&ctx);
   auto reader = streams_->Read(&ctx, req);
-  // What the subscription sent, one word per message.
-  auto next = [](grpc::ClientReader<ReadResp>* r) -> std::string {
-    ReadResp m;
-    if (!r->Read(&m)) return "end";
-    switch (m.content_case()) {
-      case ReadResp::kConfirmation:
-        return m.confirmation().subscription_id().size() == 36 ? "confirmation" : "bad id";
-      case ReadResp::kEvent:
-        return absl::StrCat(m.event().event().stream_identifier().stream_name(), "@",
-                            m.event().event().stream_revision(), "/",
-                            m.event().commit_position());
-      case ReadResp::kCaughtUp:
-        return "caught_up";
-      case ReadResp::kCheckpoint:
-        return absl::StrCat("checkpoint ", m.checkpoint().commit_position());
-      default:
-        return absl::StrCat("content ", m.content_case());
-    }
-  };
+  auto next = [](grpc::ClientReader<ReadResp>* r) { return NextMessage(r); };
   EXPECT_EQ(next(reader.get()), "confirmation");
   EXPECT_EQ(next(reader.get()), "order-1@1/2");
   EXPECT_EQ(next(reader.get()), "caught_up");
@@ -684,6 +686,22 @@ TEST_F(KurrentServiceTest, StreamMetadataIsAnAppendToTheMetastreamAndReadsHonour
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].event().event().data(), R"({"$maxCount":2,"owner":"ops"})");
   EXPECT_EQ(got[0].event().event().metadata().at("type"), "$metadata");
+
+  // A subscription's catch-up skips what the metadata truncates, as a read.
+  for (bool from_revision : {false, true}) {
+    SCOPED_TRACE(from_revision ? "from revision 0" : "from the start");
+    ReadReq sub = StreamRead("order-2");
+    if (from_revision) sub.mutable_options()->mutable_stream()->set_revision(0);
+    sub.mutable_options()->mutable_subscription();
+    grpc::ClientContext ctx;
+    Deadline(&ctx);
+    auto reader = streams_->Read(&ctx, sub);
+    EXPECT_EQ(NextMessage(reader.get()), "confirmation");
+    EXPECT_EQ(NextMessage(reader.get()), "order-2@2/4");
+    EXPECT_EQ(NextMessage(reader.get()), "order-2@3/5");
+    EXPECT_EQ(NextMessage(reader.get()), "caught_up");
+    ctx.TryCancel();
+  }
 
   // Invalid metadata, or a system stream's, is refused naming the field.
   std::string exception;
