@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <chrono>
 #include <thread>
 #include <utility>
 
@@ -57,7 +58,12 @@ class HttpServer::Impl {
           "cannot listen on '", listen, "' for HTTP (address in use or invalid; --http_listen= "
           "disables it)"));
     }
+    // Idle keep-alive connections (a Prometheus scraper's) hold Stop up to this.
+    server_.set_keep_alive_timeout(2);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // httplib's stop() only acts once the listen loop runs: wait for it, so
+    // that a Stop right after Start cannot leave the loop running forever.
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return absl::OkStatus();
   }
 

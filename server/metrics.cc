@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <utility>
 
@@ -128,11 +129,22 @@ GrpcStats::GrpcStats(const std::vector<std::string>& services, std::shared_ptr<L
     : logger_(std::move(logger)), other_(std::make_unique<Method>("other", "other")) {
   const google::protobuf::DescriptorPool* pool =
       google::protobuf::DescriptorPool::generated_pool();
+  // gRPC's own services, built without libprotobuf descriptors (upb).
+  static const auto* const kBuiltIn = new std::map<std::string, std::vector<std::string>>{
+      {"grpc.health.v1.Health", {"Check", "Watch"}},
+      {"grpc.reflection.v1alpha.ServerReflection", {"ServerReflectionInfo"}}};
   for (const std::string& name : services) {
-    const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name);
-    if (service == nullptr) continue;
-    for (int i = 0; i < service->method_count(); ++i) {
-      const std::string& method = service->method(i)->name();
+    std::vector<std::string> methods;
+    if (const google::protobuf::ServiceDescriptor* service = pool->FindServiceByName(name)) {
+      for (int i = 0; i < service->method_count(); ++i) methods.push_back(service->method(i)->name());
+    } else if (auto it = kBuiltIn->find(name); it != kBuiltIn->end()) {
+      methods = it->second;
+    } else {
+      logger_->Log(LogLevel::kWarning, "server",
+                   absl::StrCat("metrics: service ", name, " has no descriptor; its calls count "
+                                "as service 'other'"));
+    }
+    for (const std::string& method : methods) {
       methods_.emplace(absl::StrCat("/", name, "/", method), std::make_unique<Method>(name, method));
     }
   }
@@ -276,9 +288,12 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     }
   }
   for (const ProjectionStatus& p : runtime_->Status()) {
+    // The generation too: during a rebuild two generations of one version
+    // (say, live and building, or two failed) are listed.
     const std::vector<ClientMetric::Label> labels = {
         {"projection", p.name},
         {"projection_version", absl::StrCat(p.projection_version)},
+        {"generation", absl::StrCat(p.generation)},
         {"generation_state", GenerationStateName(p.state)}};
     checkpoint.metric.push_back(
         Value(MetricType::Gauge, static_cast<double>(p.checkpoint), labels));
@@ -300,11 +315,9 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     progress.metric.push_back(Value(MetricType::Gauge, p.progress, labels));
     for (GenerationState s :
          {GenerationState::kBuilding, GenerationState::kLive, GenerationState::kFailed}) {
-      state.metric.push_back(Value(MetricType::Gauge, p.state == s ? 1 : 0,
-                                   {{"projection", p.name},
-                                    {"projection_version", absl::StrCat(p.projection_version)},
-                                    {"generation", absl::StrCat(p.generation)},
-                                    {"state", GenerationStateName(s)}}));
+      std::vector<ClientMetric::Label> state_labels = labels;
+      state_labels.back() = {"state", GenerationStateName(s)};
+      state.metric.push_back(Value(MetricType::Gauge, p.state == s ? 1 : 0, state_labels));
     }
   }
   for (MetricFamily* f : {&checkpoint, &lag, &lag_seconds, &applied, &state, &progress}) {
