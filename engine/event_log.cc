@@ -286,6 +286,15 @@ absl::Status CheckMetastreamAppend(absl::string_view stream, const std::vector<N
   return absl::OkStatus();
 }
 
+// An append's checks before it is queued: the name, the events, a
+// metastream's contents.
+absl::Status CheckAppend(absl::string_view stream, const std::vector<NewEvent>& events,
+                         const Limits& limits, bool tombstone_allowed) {
+  STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
+  STRATA_RETURN_IF_ERROR(internal::ValidateEvents(events, limits));
+  return CheckMetastreamAppend(stream, events, tombstone_allowed);
+}
+
 // Runs an asynchronous write and waits for its result.
 template <typename Start>
 absl::StatusOr<AppendResult> WaitFor(Start start) {
@@ -321,17 +330,15 @@ void Submit(EventLog::Impl* impl, const absl::Status& valid, absl::string_view s
 
 void EventLog::AppendAsync(absl::string_view stream, ExpectedVersion expected,
                            std::vector<NewEvent> events, AppendCallback done) {
-  absl::Status valid = internal::ValidateStreamName(stream);
-  if (valid.ok()) valid = internal::ValidateEvents(events, impl_->options().limits);
-  if (valid.ok()) valid = CheckMetastreamAppend(stream, events, /*tombstone_allowed=*/false);
+  const absl::Status valid =
+      CheckAppend(stream, events, impl_->options().limits, /*tombstone_allowed=*/false);
   Submit(impl_.get(), valid, stream, expected, std::move(events), std::nullopt, std::move(done));
 }
 
 void EventLog::ImportAsync(absl::string_view stream, ExpectedVersion expected,
                            std::vector<NewEvent> events, AppendCallback done) {
-  absl::Status valid = internal::ValidateStreamName(stream);
-  if (valid.ok()) valid = internal::ValidateEvents(events, impl_->options().limits);
-  if (valid.ok()) valid = CheckMetastreamAppend(stream, events, /*tombstone_allowed=*/true);
+  const absl::Status valid =
+      CheckAppend(stream, events, impl_->options().limits, /*tombstone_allowed=*/true);
   Submit(impl_.get(), valid, stream, expected, std::move(events), std::nullopt, std::move(done));
 }
 

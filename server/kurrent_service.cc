@@ -364,8 +364,7 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
                             "options: the first message of an append must carry the options");
       }
       std::string stream = request_.options().stream_identifier().stream_name();
-      absl::Status valid = internal::ValidateStreamName(stream);
-      if (valid.ok()) valid = CheckWritableStream(stream, *reserved_prefixes_);
+      const absl::Status valid = CheckValidWritableStream(stream, *reserved_prefixes_);
       if (!valid.ok()) return api::ToGrpc(valid);
       expected_ = FromOptions(request_.options());
       stream_ = std::move(stream);
@@ -488,8 +487,7 @@ grpc::ServerUnaryReactor* RemoveStream(grpc::CallbackServerContext* context, con
                                        const std::vector<std::string>& reserved_prefixes) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const std::string& stream = request.options().stream_identifier().stream_name();
-  absl::Status valid = internal::ValidateStreamName(stream);
-  if (valid.ok()) valid = CheckWritableStream(stream, reserved_prefixes);
+  const absl::Status valid = CheckValidWritableStream(stream, reserved_prefixes);
   if (!valid.ok()) {
     reactor->Finish(api::ToGrpc(valid));
     return reactor;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/convert.h"
 #include "api/grpc_status.h"
+#include "engine/base/macros.h"
 #include "engine/base/validate.h"
 #include "server/event_writer.h"
 
@@ -100,6 +101,12 @@ absl::Status CheckWritableStream(absl::string_view stream,
   return absl::OkStatus();
 }
 
+absl::Status CheckValidWritableStream(absl::string_view stream,
+                                      const std::vector<std::string>& reserved_prefixes) {
+  STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
+  return CheckWritableStream(stream, reserved_prefixes);
+}
+
 // ---- Streams ----
 
 StreamsService::StreamsService(EventLog* log, SubscriptionHub* hub,
@@ -154,8 +161,7 @@ grpc::ServerUnaryReactor* StreamsService::DeleteStream(
     grpc::CallbackServerContext* context, const strata::v1::DeleteStreamRequest* request,
     strata::v1::DeleteStreamResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status valid = internal::ValidateStreamName(request->stream());
-  if (valid.ok()) valid = CheckWritableStream(request->stream(), reserved_prefixes_);
+  const absl::Status valid = CheckValidWritableStream(request->stream(), reserved_prefixes_);
   absl::StatusOr<ExpectedVersion> expected =
       valid.ok() ? FromProto(request->expected_version()) : valid;
   if (!expected.ok()) {

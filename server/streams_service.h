@@ -23,6 +23,9 @@ namespace strata::server {
 // metastream "$$<stream>" is writable when its stream is.
 absl::Status CheckWritableStream(absl::string_view stream,
                                  const std::vector<std::string>& reserved_prefixes);
+// ValidateStreamName (the name's form), then CheckWritableStream.
+absl::Status CheckValidWritableStream(absl::string_view stream,
+                                      const std::vector<std::string>& reserved_prefixes);
 
 class StreamsService final : public RpcService {
  public:
