@@ -52,7 +52,7 @@ const expectedOf = (e) => e.expectedState ?? e.expectedVersion;
 // @kurrent/kurrentdb-client's Rust bridge now and then (1 run in 10-20) reports
 // UnavailableError for a read that stratad answered in full, with OK (its log showed the call
 // finish OK; seen on the quickest answers, a metastream's one event, so likely a transport race
-// in the bridge). Such a read is retried once, and only for that error.
+// in the bridge). Such a read is retried once, and only for that error (readOf).
 async function retriedIfUnavailable(read) {
   try {
     return await read();
@@ -92,6 +92,9 @@ function suite(name, lib, Client, scheme) {
       server?.child.kill("SIGTERM");
       if (server) rmSync(server.dir, { recursive: true, force: true });
     });
+
+    // A stream read, retried once if the Rust bridge reports UnavailableError.
+    const readOf = (...args) => retriedIfUnavailable(() => collect(client.readStream(...args)));
 
     test("append with every expected-revision form", async () => {
       let r = await client.appendToStream("order-1",
@@ -273,15 +276,15 @@ function suite(name, lib, Client, scheme) {
       const deleted = await client.deleteStream("cart-1", { expectedRevision: 2n });
       const meta = await retriedIfUnavailable(() => client.getStreamMetadata("cart-1"));
       assert.deepEqual(meta.metadata, { truncateBefore: 3 });
-      const marker = (await collect(client.readStream("$$cart-1")))[0].event;
+      const marker = (await readOf("$$cart-1"))[0].event;
       assert.equal(marker.type, "$metadata");
       assert.deepEqual(deleted.position, marker.position);
-      await assert.rejects(collect(client.readStream("cart-1")),
+      await assert.rejects(readOf("cart-1"),
                            (e) => e instanceof lib.StreamNotFoundError);
       const r = await client.appendToStream("cart-1", jsonEvent({ type: "ItemAdded", data: {} }),
                                             expecting(2n));
       assert.equal(r.nextExpectedRevision, 3n);
-      const revisions = (await collect(client.readStream("cart-1"))).map((e) => e.event.revision);
+      const revisions = (await readOf("cart-1")).map((e) => e.event.revision);
       assert.deepEqual(revisions, [3n]);
     });
 
@@ -292,7 +295,7 @@ function suite(name, lib, Client, scheme) {
           (e) => e instanceof lib.WrongExpectedVersionError && e.streamName === "cart-2");
       await client.tombstoneStream("cart-2", { expectedRevision: 0n });
       const isDeleted = (e) => e instanceof lib.StreamDeletedError && e.streamName === "cart-2";
-      await assert.rejects(collect(client.readStream("cart-2")), isDeleted);
+      await assert.rejects(readOf("cart-2"), isDeleted);
       await assert.rejects(
           client.appendToStream("cart-2", jsonEvent({ type: "ItemAdded", data: {} })), isDeleted);
       await assert.rejects(client.deleteStream("cart-2"), isDeleted);
@@ -309,7 +312,7 @@ function suite(name, lib, Client, scheme) {
       await client.appendToStream("cart-3", [1, 2, 3, 4, 5].map(
           (n) => jsonEvent({ type: "ItemAdded", data: { n } })));
       const revisions = async (options) =>
-        (await collect(client.readStream("cart-3", options))).map((e) => e.event.revision);
+        (await readOf("cart-3", options)).map((e) => e.event.revision);
       assert.deepEqual(await revisions({}), [3n, 4n]);
       assert.deepEqual(await revisions({ direction: BACKWARDS, fromRevision: END }), [4n, 3n]);
       await client.setStreamMetadata("cart-3", { truncateBefore: 1 });
