@@ -16,6 +16,7 @@ packages=(
   liblua5.4-dev
   libre2-dev
   prometheus-cpp-dev libcpp-httplib-dev
+  libssl-dev openssl
 )
 
 missing=()

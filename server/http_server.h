@@ -1,6 +1,8 @@
 // stratad's HTTP listener (--http_listen): GET /metrics in the Prometheus
-// text format (metrics.h). Built on cpp-httplib, with threads of its own.
-// Thread-safe.
+// text format (metrics.h), over TLS when the security options give a
+// certificate, and behind a token with the read role when they give tokens
+// (security.h; Prometheus sends it with `authorization: {credentials: ...}`).
+// Built on cpp-httplib, with threads of its own. Thread-safe.
 #ifndef STRATA_SERVER_HTTP_SERVER_H_
 #define STRATA_SERVER_HTTP_SERVER_H_
 
@@ -10,17 +12,21 @@
 #include "absl/status/statusor.h"
 #include "engine/base/logger.h"
 #include "prometheus/collectable.h"
+#include "server/security.h"
 
 namespace strata::server {
 
 class HttpServer {
  public:
   // Listens on `listen` (HOST:PORT; port 0 picks a free one) and serves
-  // `metrics`, which must outlive the server. Unavailable when the address
-  // cannot be bound, InvalidArgument when it is malformed.
-  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
-      const std::string& listen, const prometheus::Collectable* metrics,
-      std::shared_ptr<Logger> logger);
+  // `metrics`. `authorizer` (null: open) and `metrics` must outlive the
+  // server. Unavailable when the address cannot be bound, InvalidArgument
+  // when it is malformed or the TLS files do not load.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const std::string& listen,
+                                                           const SecurityOptions& security,
+                                                           const Authorizer* authorizer,
+                                                           const prometheus::Collectable* metrics,
+                                                           std::shared_ptr<Logger> logger);
   ~HttpServer();  // Stop()
 
   int port() const;

@@ -517,6 +517,21 @@ grpc::ServerUnaryReactor* RemoveStream(grpc::CallbackServerContext* context, con
   return reactor;
 }
 
+// The token check of a Streams method (security.h); OK without an authorizer.
+grpc::Status Authorize(const Authorizer* authorizer, const grpc::CallbackServerContext& context,
+                       absl::string_view method, Role role) {
+  if (authorizer == nullptr) return grpc::Status::OK;
+  return authorizer->Check(context, absl::StrCat("/event_store.client.streams.Streams/", method),
+                           role);
+}
+
+grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
+                                   const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
 }  // namespace
 
 KurrentStreamsService::KurrentStreamsService(EventLog* log, SubscriptionHub* hub,
@@ -531,6 +546,9 @@ KurrentStreamsService::KurrentStreamsService(EventLog* log, SubscriptionHub* hub
 
 grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
     grpc::CallbackServerContext* context, const ReadReq* request) {
+  if (grpc::Status s = Authorize(authorizer_, *context, "Read", Role::kRead); !s.ok()) {
+    return new FinishedWriter<ReadResp>(s);
+  }
   const ReadReq::Options& options = request->options();
   const bool backward = options.read_direction() == ReadReq::Options::Backwards;
   const bool subscription = options.has_subscription();
@@ -658,18 +676,27 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
 
 grpc::ServerReadReactor<AppendReq>* KurrentStreamsService::Append(
     grpc::CallbackServerContext* context, AppendResp* response) {
+  if (grpc::Status s = Authorize(authorizer_, *context, "Append", Role::kWrite); !s.ok()) {
+    return new FinishedReader<AppendReq>(s);
+  }
   return new AppendReactor(context, response, log_, executor_, &reserved_prefixes_, limits_);
 }
 
 grpc::ServerUnaryReactor* KurrentStreamsService::Delete(grpc::CallbackServerContext* context,
                                                         const es::streams::DeleteReq* request,
                                                         es::streams::DeleteResp* response) {
+  if (grpc::Status s = Authorize(authorizer_, *context, "Delete", Role::kAdmin); !s.ok()) {
+    return Finished(context, s);
+  }
   return RemoveStream(context, *request, response, DeleteMode::kSoft, log_, reserved_prefixes_);
 }
 
 grpc::ServerUnaryReactor* KurrentStreamsService::Tombstone(grpc::CallbackServerContext* context,
                                                            const es::streams::TombstoneReq* request,
                                                            es::streams::TombstoneResp* response) {
+  if (grpc::Status s = Authorize(authorizer_, *context, "Tombstone", Role::kAdmin); !s.ok()) {
+    return Finished(context, s);
+  }
   return RemoveStream(context, *request, response, DeleteMode::kTombstone, log_,
                       reserved_prefixes_);
 }

@@ -24,6 +24,7 @@
 #include "schemas/kurrent/serverfeatures.grpc.pb.h"
 #include "schemas/kurrent/streams.grpc.pb.h"
 #include "server/blocking_executor.h"
+#include "server/security.h"
 #include "server/subscription_hub.h"
 
 namespace strata::server {
@@ -38,6 +39,11 @@ class KurrentStreamsService final : public event_store::client::streams::Streams
   // `executor` runs the lookups an answer needs off the log's writer thread.
   KurrentStreamsService(EventLog* log, SubscriptionHub* hub, BlockingExecutor* executor,
                         std::vector<std::string> reserved_prefixes, Limits limits);
+
+  // Checks each call's token (security.h): Read needs read, Append write,
+  // Delete and Tombstone admin. Default: none, every call is allowed. Set
+  // before the service is registered; `authorizer` outlives the service.
+  void SetAuthorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
 
   grpc::ServerWriteReactor<event_store::client::streams::ReadResp>* Read(
       grpc::CallbackServerContext* context,
@@ -59,6 +65,7 @@ class KurrentStreamsService final : public event_store::client::streams::Streams
   BlockingExecutor* executor_;
   std::vector<std::string> reserved_prefixes_;
   Limits limits_;
+  const Authorizer* authorizer_ = nullptr;
 };
 
 class KurrentFeaturesService final

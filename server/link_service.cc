@@ -56,9 +56,9 @@ grpc::ServerUnaryReactor* Run(const links::Commands& commands, grpc::CallbackSer
 
 LinkCommandsService::LinkCommandsService(EventLog* log, std::function<int64_t()> now_us)
     : RpcService("LinkCommands"), commands_(log, std::move(now_us)) {
-  AddCallbackUnary("CreateLink", &LinkCommandsService::CreateLink);
-  AddCallbackUnary("RecordClick", &LinkCommandsService::RecordClick);
-  AddCallbackUnary("UpdateDestination", &LinkCommandsService::UpdateDestination);
+  AddCallbackUnary("CreateLink", Role::kWrite, &LinkCommandsService::CreateLink);
+  AddCallbackUnary("RecordClick", Role::kWrite, &LinkCommandsService::RecordClick);
+  AddCallbackUnary("UpdateDestination", Role::kWrite, &LinkCommandsService::UpdateDestination);
 }
 
 grpc::ServerUnaryReactor* LinkCommandsService::CreateLink(
@@ -102,8 +102,9 @@ grpc::ServerUnaryReactor* LinkCommandsService::UpdateDestination(
 LinkQueriesService::LinkQueriesService(EventLog* log, ProjectionRuntime* runtime,
                                        absl::Duration default_wait, BlockingExecutor* executor)
     : RpcService("LinkQueries"), log_(log), runtime_(runtime), default_wait_(default_wait) {
-  AddBlockingUnary("GetLink", executor, &LinkQueriesService::GetLink);
-  AddBlockingUnary("GetLinkAnalytics", executor, &LinkQueriesService::GetLinkAnalytics);
+  AddBlockingUnary("GetLink", Role::kRead, executor, &LinkQueriesService::GetLink);
+  AddBlockingUnary("GetLinkAnalytics", Role::kRead, executor,
+                   &LinkQueriesService::GetLinkAnalytics);
 }
 
 namespace {

@@ -14,12 +14,15 @@ ProjectionsService::ProjectionsService(ProjectionRuntime* runtime,
                                        defined::DefinitionRegistry* registry,
                                        BlockingExecutor* executor)
     : RpcService("Projections"), runtime_(runtime), registry_(registry) {
-  AddBlockingUnary("ListProjections", executor, &ProjectionsService::ListProjections);
-  AddBlockingUnary("RebuildProjection", executor, &ProjectionsService::RebuildProjection);
-  AddBlockingUnary("DefineProjection", executor, &ProjectionsService::DefineProjection);
-  AddBlockingUnary("GetProjectionDefinition", executor,
+  AddBlockingUnary("ListProjections", Role::kRead, executor, &ProjectionsService::ListProjections);
+  AddBlockingUnary("RebuildProjection", Role::kAdmin, executor,
+                   &ProjectionsService::RebuildProjection);
+  AddBlockingUnary("DefineProjection", Role::kAdmin, executor,
+                   &ProjectionsService::DefineProjection);
+  AddBlockingUnary("GetProjectionDefinition", Role::kRead, executor,
                    &ProjectionsService::GetProjectionDefinition);
-  AddBlockingUnary("DeleteProjection", executor, &ProjectionsService::DeleteProjection);
+  AddBlockingUnary("DeleteProjection", Role::kAdmin, executor,
+                   &ProjectionsService::DeleteProjection);
 }
 
 grpc::Status ProjectionsService::ListProjections(grpc::CallbackServerContext* /*context*/,
@@ -104,8 +107,8 @@ ProjectionQueriesService::ProjectionQueriesService(EventLog* log, ProjectionRunt
       runtime_(runtime),
       registry_(registry),
       default_wait_(default_wait) {
-  AddBlockingUnary("Get", executor, &ProjectionQueriesService::Get);
-  AddBlockingUnary("Scan", executor, &ProjectionQueriesService::Scan);
+  AddBlockingUnary("Get", Role::kRead, executor, &ProjectionQueriesService::Get);
+  AddBlockingUnary("Scan", Role::kRead, executor, &ProjectionQueriesService::Scan);
 }
 
 grpc::Status ProjectionQueriesService::Get(grpc::CallbackServerContext* context,

@@ -108,8 +108,13 @@ absl::Status RpcService::CheckComplete() const {
                                           " methods"));
 }
 
-void RpcService::Add(const char* method, const Descriptor& request, const Descriptor& response,
-                     grpc::internal::RpcMethod::RpcType type,
+const std::string* RpcService::NewPath(const char* method) {
+  paths_.push_back(absl::StrCat("/", service_->full_name(), "/", method));
+  return &paths_.back();
+}
+
+void RpcService::Add(const char* method, const std::string& path, const Descriptor& request,
+                     const Descriptor& response, grpc::internal::RpcMethod::RpcType type,
                      grpc::internal::RpcServiceMethod::ApiType api,
                      grpc::internal::MethodHandler* handler) {
   const google::protobuf::MethodDescriptor* m = service_->FindMethodByName(method);
@@ -120,8 +125,7 @@ void RpcService::Add(const char* method, const Descriptor& request, const Descri
                  service_->full_name().c_str(), method, service_->file()->name().c_str());
     std::abort();
   }
-  paths_.push_back(absl::StrCat("/", service_->full_name(), "/", method));
-  auto* rpc = new grpc::internal::RpcServiceMethod(paths_.back().c_str(), type, handler);
+  auto* rpc = new grpc::internal::RpcServiceMethod(path.c_str(), type, handler);
   rpc->SetServerApiType(api);
   AddMethod(rpc);
 }

@@ -21,14 +21,15 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "server/blocking_executor.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
-#include "grpcpp/impl/rpc_service_method.h"
-#include "grpcpp/support/method_handler.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
+#include "grpcpp/impl/rpc_service_method.h"
+#include "grpcpp/support/method_handler.h"
 #include "grpcpp/support/proto_buffer_reader.h"
+#include "server/blocking_executor.h"
+#include "server/security.h"
 
 namespace strata::server {
 
@@ -49,30 +50,54 @@ grpc::Status DescribeParseFailure(const grpc::ByteBuffer& bytes,
 grpc::Status DescribeParseFailure(const std::string& bytes,
                                   const google::protobuf::Descriptor& type);
 
+// A server-streaming call that ends at once with `status`.
+template <class Resp>
+class FinishedWriter : public grpc::ServerWriteReactor<Resp> {
+ public:
+  explicit FinishedWriter(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+// A client-streaming call that ends at once with `status`, reading nothing.
+template <class Req>
+class FinishedReader : public grpc::ServerReadReactor<Req> {
+ public:
+  explicit FinishedReader(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
 class RpcService : public grpc::Service {
  public:
   // Internal when a method of the service in strata.proto was not registered
   // (it would answer UNIMPLEMENTED); checked when the server starts.
   absl::Status CheckComplete() const;
 
+  // Checks each call's access token against the role its method was
+  // registered with (security.h). Default: none, every call is allowed. Set
+  // before the service is registered; `authorizer` outlives the service.
+  void SetAuthorizer(const Authorizer* authorizer) { authorizer_ = authorizer; }
+
  protected:
   // `service`: the service's name in schemas/strata.proto, e.g. "Streams".
   explicit RpcService(const char* service);
 
+  // Each method is registered with the role a caller's token needs (`role`).
+
   // A unary method on the callback API: `fn` returns the call's reactor.
   template <class Svc, class Req, class Resp>
-  void AddCallbackUnary(const char* method,
+  void AddCallbackUnary(const char* method, Role role,
                         grpc::ServerUnaryReactor* (Svc::*fn)(grpc::CallbackServerContext*,
                                                              const Req*, Resp*)) {
     Svc* self = static_cast<Svc*>(this);
-    Add(method, *Req::descriptor(), *Resp::descriptor(), grpc::internal::RpcMethod::NORMAL_RPC,
-        grpc::internal::RpcServiceMethod::ApiType::CALL_BACK,
+    const std::string* path = NewPath(method);
+    Add(method, *path, *Req::descriptor(), *Resp::descriptor(),
+        grpc::internal::RpcMethod::NORMAL_RPC, grpc::internal::RpcServiceMethod::ApiType::CALL_BACK,
         new grpc::internal::CallbackUnaryHandler<Incoming<Req>, Resp>(
-            [self, fn](grpc::CallbackServerContext* context, const Incoming<Req>* request,
-                       Resp* response) {
-              if (!request->error.ok()) {
+            [self, fn, path, role](grpc::CallbackServerContext* context,
+                                   const Incoming<Req>* request, Resp* response) {
+              if (grpc::Status s = self->Admit(*context, *path, role, *request); !s.ok()) {
                 grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-                reactor->Finish(request->error);
+                reactor->Finish(s);
                 return reactor;
               }
               return (self->*fn)(context, &request->message, response);
@@ -82,16 +107,20 @@ class RpcService : public grpc::Service {
   // A server-streaming method on the callback API.
   template <class Svc, class Req, class Resp>
   void AddCallbackServerStreaming(
-      const char* method,
+      const char* method, Role role,
       grpc::ServerWriteReactor<Resp>* (Svc::*fn)(grpc::CallbackServerContext*, const Req*)) {
     Svc* self = static_cast<Svc*>(this);
-    Add(method, *Req::descriptor(), *Resp::descriptor(),
+    const std::string* path = NewPath(method);
+    Add(method, *path, *Req::descriptor(), *Resp::descriptor(),
         grpc::internal::RpcMethod::SERVER_STREAMING,
         grpc::internal::RpcServiceMethod::ApiType::CALL_BACK,
         new grpc::internal::CallbackServerStreamingHandler<Incoming<Req>, Resp>(
-            [self, fn](grpc::CallbackServerContext* context,
-                       const Incoming<Req>* request) -> grpc::ServerWriteReactor<Resp>* {
-              if (!request->error.ok()) return new FinishedWriter<Resp>(request->error);
+            [self, fn, path, role](
+                grpc::CallbackServerContext* context,
+                const Incoming<Req>* request) -> grpc::ServerWriteReactor<Resp>* {
+              if (grpc::Status s = self->Admit(*context, *path, role, *request); !s.ok()) {
+                return new FinishedWriter<Resp>(s);
+              }
               return (self->*fn)(context, &request->message);
             }));
   }
@@ -99,18 +128,18 @@ class RpcService : public grpc::Service {
   // A unary method that may block (within the call's deadline): `fn` runs on
   // `executor` (blocking_executor.h), never on gRPC's callback threads.
   template <class Svc, class Req, class Resp>
-  void AddBlockingUnary(const char* method, BlockingExecutor* executor,
-                        grpc::Status (Svc::*fn)(grpc::CallbackServerContext*, const Req*,
-                                                Resp*)) {
+  void AddBlockingUnary(const char* method, Role role, BlockingExecutor* executor,
+                        grpc::Status (Svc::*fn)(grpc::CallbackServerContext*, const Req*, Resp*)) {
     Svc* self = static_cast<Svc*>(this);
-    Add(method, *Req::descriptor(), *Resp::descriptor(), grpc::internal::RpcMethod::NORMAL_RPC,
-        grpc::internal::RpcServiceMethod::ApiType::CALL_BACK,
+    const std::string* path = NewPath(method);
+    Add(method, *path, *Req::descriptor(), *Resp::descriptor(),
+        grpc::internal::RpcMethod::NORMAL_RPC, grpc::internal::RpcServiceMethod::ApiType::CALL_BACK,
         new grpc::internal::CallbackUnaryHandler<Incoming<Req>, Resp>(
-            [self, fn, executor](grpc::CallbackServerContext* context,
-                                 const Incoming<Req>* request, Resp* response) {
+            [self, fn, path, role, executor](grpc::CallbackServerContext* context,
+                                             const Incoming<Req>* request, Resp* response) {
               grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-              if (!request->error.ok()) {
-                reactor->Finish(request->error);
+              if (grpc::Status s = self->Admit(*context, *path, role, *request); !s.ok()) {
+                reactor->Finish(s);
                 return reactor;
               }
               executor->Schedule([self, fn, context, request, response, reactor] {
@@ -123,20 +152,26 @@ class RpcService : public grpc::Service {
   }
 
  private:
-  // A server-streaming call that ends at once with `status`.
-  template <class Resp>
-  class FinishedWriter : public grpc::ServerWriteReactor<Resp> {
-   public:
-    explicit FinishedWriter(const grpc::Status& status) { this->Finish(status); }
-    void OnDone() override { delete this; }
-  };
+  // The token check first (a stranger learns nothing of the request), then
+  // the request's parse error.
+  template <class Req>
+  grpc::Status Admit(const grpc::CallbackServerContext& context, const std::string& path, Role role,
+                     const Incoming<Req>& request) const {
+    if (authorizer_ != nullptr) {
+      if (grpc::Status s = authorizer_->Check(context, path, role); !s.ok()) return s;
+    }
+    return request.error;
+  }
 
-  void Add(const char* method, const google::protobuf::Descriptor& request,
+  // "/strata.v1.<Service>/<method>", kept for the life of the service.
+  const std::string* NewPath(const char* method);
+  void Add(const char* method, const std::string& path, const google::protobuf::Descriptor& request,
            const google::protobuf::Descriptor& response, grpc::internal::RpcMethod::RpcType type,
            grpc::internal::RpcServiceMethod::ApiType api, grpc::internal::MethodHandler* handler);
 
   const google::protobuf::ServiceDescriptor* service_;
   std::deque<std::string> paths_;  // gRPC keeps the method path as a const char*
+  const Authorizer* authorizer_ = nullptr;
 };
 
 }  // namespace strata::server

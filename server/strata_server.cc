@@ -55,6 +55,8 @@ const std::vector<std::string>& ServedServices() {
 
 void ConfigureBuilder(const ServerOptions& options, GrpcStats* grpc_stats,
                       grpc::ServerBuilder* builder) {
+  // gRPC's health service stays open (load balancers probe it without a
+  // token), as does reflection, which describes the schema and no data.
   builder->SetMaxReceiveMessageSize(options.max_receive_message_bytes);
   if (grpc_stats != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
@@ -80,6 +82,13 @@ class StrataServer::Impl {
 
   absl::Status Start() {
     const absl::Time start = absl::Now();
+    // Refused before anything is opened: a server that would be exposed.
+    STRATA_RETURN_IF_ERROR(
+        CheckExposure(options_.security, {{"--listen", options_.listen},
+                                          {"--kurrent_listen", options_.kurrent_listen},
+                                          {"--http_listen", options_.http_listen}}));
+    STRATA_ASSIGN_OR_RETURN(credentials_, ServerCredentials(options_.security));
+    STRATA_ASSIGN_OR_RETURN(authorizer_, Authorizer::Load(options_.security, options_.logger));
     STRATA_ASSIGN_OR_RETURN(log_, EventLog::Open(LogDir(options_.data_dir), options_.log));
     STRATA_ASSIGN_OR_RETURN(runtime_, ProjectionRuntime::Open(ProjectionsDir(options_.data_dir),
                                                               log_.get(), options_.projections));
@@ -108,17 +117,18 @@ class StrataServer::Impl {
     projection_queries_ = std::make_unique<ProjectionQueriesService>(
         log_.get(), runtime_.get(), registry_.get(), options_.default_wait, executor_.get());
 
-    for (const RpcService* service :
-         std::initializer_list<const RpcService*>{streams_.get(), commands_.get(), queries_.get(),
-                                                   admin_.get(), projection_queries_.get()}) {
+    for (RpcService* service :
+         std::initializer_list<RpcService*>{streams_.get(), commands_.get(), queries_.get(),
+                                            admin_.get(), projection_queries_.get()}) {
       STRATA_RETURN_IF_ERROR(service->CheckComplete());
+      service->SetAuthorizer(authorizer_.get());
     }
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     // Counts calls for /metrics and logs the server's own failures.
     grpc_stats_ = std::make_unique<GrpcStats>(ServedServices(), options_.logger);
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(options_.listen, credentials_, &port_);
     ConfigureBuilder(options_, grpc_stats_.get(), &builder);
     builder.RegisterService(streams_.get());
     builder.RegisterService(commands_.get());
@@ -135,9 +145,9 @@ class StrataServer::Impl {
     if (!options_.http_listen.empty()) {
       metrics_ = std::make_unique<MetricsCollector>(log_.get(), runtime_.get(), grpc_stats_.get(),
                                                     &hub_->stats());
-      STRATA_ASSIGN_OR_RETURN(http_,
-                              HttpServer::Start(options_.http_listen, metrics_.get(),
-                                                options_.logger));
+      STRATA_ASSIGN_OR_RETURN(
+          http_, HttpServer::Start(options_.http_listen, options_.security, authorizer_.get(),
+                                   metrics_.get(), options_.logger));
       options_.logger->Log(LogLevel::kInfo, "server",
                            absl::StrCat("HTTP (/metrics) listening on ", options_.http_listen,
                                         " (port ", http_->port(), ")"));
@@ -146,7 +156,8 @@ class StrataServer::Impl {
         LogLevel::kInfo, "server",
         absl::StrCat("stratad listening on ", options_.listen, " (port ", port_,
                      "), data directory '", options_.data_dir, "', recovered head position ",
-                     log_->Head(), ", started in ", absl::FormatDuration(absl::Now() - start)));
+                     log_->Head(), ", started in ", absl::FormatDuration(absl::Now() - start), "; ",
+                     SecuritySummary()));
     return absl::OkStatus();
   }
 
@@ -154,10 +165,10 @@ class StrataServer::Impl {
   absl::Status StartKurrent() {
     kurrent_streams_ = std::make_unique<KurrentStreamsService>(
         log_.get(), hub_.get(), executor_.get(), DomainStreamPrefixes(), options_.log.limits);
+    kurrent_streams_->SetAuthorizer(authorizer_.get());
     kurrent_features_ = std::make_unique<KurrentFeaturesService>();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(options_.kurrent_listen, grpc::InsecureServerCredentials(),
-                             &kurrent_port_);
+    builder.AddListeningPort(options_.kurrent_listen, credentials_, &kurrent_port_);
     ConfigureBuilder(options_, grpc_stats_.get(), &builder);
     builder.RegisterService(kurrent_streams_.get());
     builder.RegisterService(kurrent_features_.get());
@@ -199,6 +210,17 @@ class StrataServer::Impl {
     log_.reset();      // drains queued appends, closes RocksDB
   }
 
+  // "TLS, 3 access tokens" / "plaintext, open": how the listeners are guarded.
+  std::string SecuritySummary() const {
+    return absl::StrCat(options_.security.tls()
+                            ? (options_.security.tls_client_ca_file.empty() ? "TLS" : "mutual TLS")
+                            : "plaintext",
+                        ", ",
+                        authorizer_->open()
+                            ? std::string("open to every caller")
+                            : absl::StrCat(authorizer_->token_count(), " access token(s)"));
+  }
+
   int port() const { return port_; }
   int kurrent_port() const { return kurrent_port_; }
   int http_port() const { return http_ == nullptr ? 0 : http_->port(); }
@@ -207,6 +229,8 @@ class StrataServer::Impl {
 
  private:
   ServerOptions options_;
+  std::shared_ptr<grpc::ServerCredentials> credentials_;
+  std::unique_ptr<Authorizer> authorizer_;  // outlives the services that check with it
   std::unique_ptr<EventLog> log_;
   std::unique_ptr<ProjectionRuntime> runtime_;
   std::unique_ptr<defined::DefinitionRegistry> registry_;

@@ -13,6 +13,7 @@
 #include "engine/event_log.h"
 #include "engine/options.h"
 #include "projections/runtime/runtime.h"
+#include "server/security.h"
 
 namespace strata::server {
 
@@ -31,6 +32,9 @@ struct ServerOptions {
   // picks a free port (http_port()). Default: empty, not served (stratad's
   // --http_listen defaults to 127.0.0.1:2114).
   std::string http_listen;
+  // TLS, access tokens and the loopback rule for every listener (security.h).
+  // Default: plaintext and open, which Start refuses on a non-loopback address.
+  SecurityOptions security;
   // Event log options (durability, limits). Default: synced appends.
   EventLogOptions log;
   // Projection options (snapshot interval K, batch size). Default: see runtime.h.

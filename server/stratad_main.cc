@@ -16,10 +16,23 @@
 ABSL_FLAG(std::string, data_dir, "./data", "Data directory (created when missing).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to serve gRPC on (host:port).");
 ABSL_FLAG(std::string, kurrent_listen, "127.0.0.1:2113",
-          "Address to serve the KurrentDB (EventStoreDB) client protocol on, insecure, for the "
-          "official KurrentDB clients (kurrentdb://HOST:PORT?tls=false); empty disables it.");
+          "Address to serve the KurrentDB (EventStoreDB) client protocol on, for the "
+          "official KurrentDB clients (kurrentdb://HOST:PORT?tls=false, or tls=true with "
+          "--tls_cert); empty disables it.");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:2114",
           "Address to serve HTTP on: /metrics in the Prometheus text format; empty disables it.");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate (chain) for TLS on every listener (gRPC, KurrentDB, HTTP); with "
+          "--tls_key.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificate: clients must present a certificate it signed (mutual TLS).");
+ABSL_FLAG(std::string, tokens_file, "",
+          "Access tokens, one a line: 'sha256:<hex> NAME ROLE' (role read, write or admin); "
+          "`strata tokens new NAME ROLE` makes one. Without it every caller is allowed, so the "
+          "server listens on loopback only.");
+ABSL_FLAG(bool, insecure, false,
+          "Allow listening on a non-loopback address without TLS or without --tokens_file.");
 ABSL_FLAG(uint64_t, snapshot_interval, 10'000,
           "Projection snapshot interval K in events: a time-travel read replays at most K "
           "events on top of the nearest snapshot.");
@@ -58,7 +71,8 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
   strata::ParseFlags(argc, argv,
                      "stratad: the Strata event store server (gRPC package strata.v1).\n"
                      "Usage: stratad [--data_dir DIR] [--listen HOST:PORT] [--kurrent_listen "
-                     "HOST:PORT] [--http_listen HOST:PORT]\n"
+                     "HOST:PORT] [--http_listen HOST:PORT] [--tls_cert F --tls_key F "
+                     "[--tls_client_ca F]] [--tokens_file F]\n"
                      "SIGINT or SIGTERM stops it cleanly: it stops accepting calls, finishes "
                      "in-flight appends, flushes and exits 0.");
   const std::string log_format = absl::GetFlag(FLAGS_log_format);
@@ -85,6 +99,11 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
   options.listen = absl::GetFlag(FLAGS_listen);
   options.kurrent_listen = absl::GetFlag(FLAGS_kurrent_listen);
   options.http_listen = absl::GetFlag(FLAGS_http_listen);
+  options.security.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  options.security.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.security.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.security.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  options.security.insecure = absl::GetFlag(FLAGS_insecure);
   options.projections.snapshot_interval_events = absl::GetFlag(FLAGS_snapshot_interval);
   if (absl::GetFlag(FLAGS_unsafe_no_sync)) {
     options.log.durability = strata::Durability::kUnsafeNoSync;

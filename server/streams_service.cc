@@ -115,11 +115,11 @@ StreamsService::StreamsService(EventLog* log, SubscriptionHub* hub,
       log_(log),
       hub_(hub),
       reserved_prefixes_(std::move(reserved_prefixes)) {
-  AddCallbackUnary("Append", &StreamsService::Append);
-  AddCallbackUnary("DeleteStream", &StreamsService::DeleteStream);
-  AddCallbackServerStreaming("ReadStream", &StreamsService::ReadStream);
-  AddCallbackServerStreaming("ReadAll", &StreamsService::ReadAll);
-  AddCallbackServerStreaming("Subscribe", &StreamsService::Subscribe);
+  AddCallbackUnary("Append", Role::kWrite, &StreamsService::Append);
+  AddCallbackUnary("DeleteStream", Role::kAdmin, &StreamsService::DeleteStream);
+  AddCallbackServerStreaming("ReadStream", Role::kRead, &StreamsService::ReadStream);
+  AddCallbackServerStreaming("ReadAll", Role::kRead, &StreamsService::ReadAll);
+  AddCallbackServerStreaming("Subscribe", Role::kRead, &StreamsService::Subscribe);
 }
 
 grpc::ServerUnaryReactor* StreamsService::Append(grpc::CallbackServerContext* context,

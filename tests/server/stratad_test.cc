@@ -179,12 +179,27 @@ TEST(StratadTest, InvalidUtf8IsAnsweredAndNotLogged) {
 
 TEST(StratadTest, UnusableAddressIsOneClearLine) {
   strata::testing::TempDir dir;
-  Child c =
-      Spawn({"--data_dir", dir.path(), "--listen", "256.1.1.1:99999", "--kurrent_listen", "",
-             "--http_listen", ""});
+  Child c = Spawn({"--data_dir", dir.path(), "--listen", "256.1.1.1:99999", "--kurrent_listen", "",
+                   "--http_listen", "", "--insecure"});
   std::string out = ReadRest(c.err_fd);
   EXPECT_EQ(WaitExit(c.pid), 1);
   EXPECT_THAT(out, HasSubstr("strata: error: UNAVAILABLE: cannot listen on '256.1.1.1:99999'"));
+}
+
+// A public address without TLS is refused at start, before the data
+// directory is created, with one line saying what to give.
+TEST(StratadTest, RefusesAPublicAddressWithoutTls) {
+  strata::testing::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  Child c = Spawn(
+      {"--data_dir", data, "--listen", "0.0.0.0:0", "--kurrent_listen", "", "--http_listen", ""});
+  std::string out = ReadRest(c.err_fd);
+  EXPECT_EQ(WaitExit(c.pid), 1);
+  EXPECT_EQ(out,
+            "strata: error: FAILED_PRECONDITION: refusing to serve plaintext on the non-loopback "
+            "address --listen=0.0.0.0:0: give --tls_cert and --tls_key, or --insecure to do it "
+            "on purpose\n");
+  EXPECT_FALSE(std::filesystem::exists(data));
 }
 
 // --log_format json: every line stratad writes is one JSON object with its

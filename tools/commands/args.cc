@@ -15,11 +15,33 @@ std::string Normalize(std::string name) {
   return name;
 }
 
-const FlagSpec* FindFlag(const CommandSpec& spec, const std::string& name) {
+// How to reach a secured server: every command with --server takes these too.
+const std::vector<FlagSpec>& SecurityFlags() {
+  static const auto* flags = new std::vector<FlagSpec>{
+      {"token", "TOKEN", "access token (default: $STRATA_TOKEN; `strata tokens new` makes one)"},
+      {"tls", "", "use TLS, trusting the system's CAs"},
+      {"tls-ca", "FILE", "use TLS, trusting this PEM CA certificate"},
+      {"tls-cert", "FILE", "PEM client certificate, for a server that requires mutual TLS"},
+      {"tls-key", "FILE", "PEM key of --tls-cert"}};
+  return *flags;
+}
+
+// The command's flags and, with --server, the security flags.
+std::vector<FlagSpec> AllFlags(const CommandSpec& spec) {
+  std::vector<FlagSpec> flags = spec.flags;
   for (const FlagSpec& f : spec.flags) {
-    if (f.name == name) return &f;
+    if (f.name != "server") continue;
+    flags.insert(flags.end(), SecurityFlags().begin(), SecurityFlags().end());
+    break;
   }
-  return nullptr;
+  return flags;
+}
+
+std::optional<FlagSpec> FindFlag(const CommandSpec& spec, const std::string& name) {
+  for (const FlagSpec& f : AllFlags(spec)) {
+    if (f.name == name) return f;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -98,8 +120,8 @@ absl::StatusOr<Args> ParseArgs(const CommandSpec& spec, const std::vector<std::s
       body = body.substr(0, eq);
     }
     const std::string name = Normalize(body);
-    const FlagSpec* flag = FindFlag(spec, name);
-    if (flag == nullptr) {
+    const std::optional<FlagSpec> flag = FindFlag(spec, name);
+    if (!flag.has_value()) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag '--", body, "'"));
     }
     std::string value;
@@ -146,7 +168,7 @@ std::string Usage(const CommandSpec& spec) {
                                  spec.synopsis, "\n\n", spec.summary, "\n");
   if (!spec.details.empty()) absl::StrAppend(&out, "\n", spec.details, "\n");
   std::vector<std::pair<std::string, std::string>> rows;
-  for (const FlagSpec& f : spec.flags) {
+  for (const FlagSpec& f : AllFlags(spec)) {
     // --data_dir is spelled as stratad spells it; both spellings work.
     std::string left = absl::StrCat("--", f.name == "data-dir" ? "data_dir" : f.name);
     if (!f.value_name.empty()) absl::StrAppend(&left, " ", f.value_name);

@@ -33,7 +33,8 @@ struct CommandSpec {
   size_t positional_max = 0;
 };
 
-// The shared flags, to put in a CommandSpec's flag list.
+// The shared flags, to put in a CommandSpec's flag list. A command with
+// ServerFlag() also takes --token, --tls, --tls-ca, --tls-cert and --tls-key.
 FlagSpec ServerFlag();
 FlagSpec DataDirFlag(const std::string& help);
 FlagSpec JsonFlag();

@@ -57,6 +57,9 @@ int RunImport(const Argv& argv);
 const CommandSpec& DemoSpec();
 int RunDemo(const Argv& argv);
 
+const CommandSpec& TokensNewSpec();
+int RunTokensNew(const Argv& argv);
+
 // Shared by projections rebuild and define: the newest generation of `name`
 // (0 when none), and following a newer one until it is live (with `wait`),
 // printing its progress as `what` ("rebuild link_clicks"); returns the exit code.

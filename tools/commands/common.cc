@@ -1,10 +1,10 @@
 #include "tools/commands/common.h"
 
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -13,6 +13,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/client_channel.h"
 #include "api/grpc_status.h"
 #include "engine/base/macros.h"
 #include "projections/links/links.h"
@@ -180,10 +181,23 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Args& args) {
     c->server_flag_ = args.GetOr("server", "");
     c->target_ = address;
   }
+  api::ClientSecurity security;
+  if (c->server_ == nullptr) {  // the in-process server is plaintext and open, on loopback
+    const char* env_token = std::getenv("STRATA_TOKEN");
+    security.token = args.GetOr("token", env_token == nullptr ? "" : env_token);
+    security.use_tls = args.Has("tls");
+    security.tls_ca_file = args.GetOr("tls-ca", "");
+    security.tls_cert_file = args.GetOr("tls-cert", "");
+    security.tls_key_file = args.GetOr("tls-key", "");
+  }
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(64 << 20);
-  c->channel_ =
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), channel_args);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      api::NewChannel(address, security, channel_args);
+  if (!channel.ok()) {
+    return LocalError(channel.status().code(), std::string(channel.status().message()));
+  }
+  c->channel_ = *std::move(channel);
   c->streams_ = v1::Streams::NewStub(c->channel_);
   c->commands_ = v1::LinkCommands::NewStub(c->channel_);
   c->queries_ = v1::LinkQueries::NewStub(c->channel_);

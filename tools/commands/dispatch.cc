@@ -37,6 +37,7 @@ const std::vector<Command>& Commands() {
       {{"export"}, ExportSpec, RunExport},
       {{"import"}, ImportSpec, RunImport},
       {{"demo"}, DemoSpec, RunDemo},
+      {{"tokens", "new"}, TokensNewSpec, RunTokensNew},
   };
   return commands;
 }

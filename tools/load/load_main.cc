@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -14,10 +15,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "api/client_channel.h"
 #include "engine/base/cli_flags.h"
 #include "tools/load/workloads.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "stratad's gRPC address (host:port).");
+ABSL_FLAG(std::string, token, "",
+          "Access token sent with every call (default: $STRATA_TOKEN); needs the write role.");
+ABSL_FLAG(std::string, tls_ca, "",
+          "Use TLS, trusting this PEM CA certificate (both --server and --kurrent_server).");
 ABSL_FLAG(std::string, kurrent_server, "127.0.0.1:2113",
           "stratad's KurrentDB protocol address, for the kurrent-* modes.");
 ABSL_FLAG(std::string, modes, "click,append",
@@ -162,8 +168,16 @@ int Main(int argc, char** argv) {
 
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_server),
-                                           grpc::InsecureChannelCredentials(), args);
+  api::ClientSecurity security;
+  security.token = absl::GetFlag(FLAGS_token);
+  if (const char* env = std::getenv("STRATA_TOKEN"); security.token.empty() && env != nullptr) {
+    security.token = env;
+  }
+  security.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel_or =
+      api::NewChannel(absl::GetFlag(FLAGS_server), security, args);
+  if (!channel_or.ok()) return Fail(channel_or.status());
+  std::shared_ptr<grpc::Channel> channel = *channel_or;
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
     return Fail(absl::UnavailableError(
         absl::StrCat("cannot connect to ", absl::GetFlag(FLAGS_server),
@@ -175,8 +189,9 @@ int Main(int argc, char** argv) {
   std::shared_ptr<grpc::Channel> kurrent;
   for (const std::string& m : used) {
     if (!absl::StartsWith(m, "kurrent-") || kurrent != nullptr) continue;
-    kurrent = grpc::CreateCustomChannel(absl::GetFlag(FLAGS_kurrent_server),
-                                        grpc::InsecureChannelCredentials(), args);
+    channel_or = api::NewChannel(absl::GetFlag(FLAGS_kurrent_server), security, args);
+    if (!channel_or.ok()) return Fail(channel_or.status());
+    kurrent = *channel_or;
     if (!kurrent->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
       return Fail(absl::UnavailableError(
           absl::StrCat("cannot connect to the KurrentDB protocol at ",
