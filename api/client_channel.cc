@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api/address.h"
 #include "grpcpp/support/client_interceptor.h"
 
 namespace strata::api {
@@ -54,22 +55,28 @@ class BearerTokenFactory : public grpc::experimental::ClientInterceptorFactoryIn
 absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& target,
                                                           const ClientSecurity& security,
                                                           const grpc::ChannelArguments& args) {
+  if (security.tls_cert_file.empty() != security.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together (a client certificate and its key)");
+  }
+  if (!security.token.empty() && !security.tls() && !IsLoopback(target)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to send the access token in plaintext to '", target,
+        "', which is not on this machine: add --tls (and --tls-ca if the server's certificate "
+        "is not from a public CA)"));
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (security.tls()) {
-    if (security.tls_cert_file.empty() != security.tls_key_file.empty()) {
-      return absl::InvalidArgumentError(
-          "--tls_cert and --tls_key go together (a client certificate and its key)");
-    }
     grpc::SslCredentialsOptions ssl;
     if (!security.tls_ca_file.empty()) {
-      absl::StatusOr<std::string> ca = ReadPem("--tls_ca", security.tls_ca_file);
+      absl::StatusOr<std::string> ca = ReadPem("--tls-ca", security.tls_ca_file);
       if (!ca.ok()) return ca.status();
       ssl.pem_root_certs = *std::move(ca);
     }
     if (!security.tls_cert_file.empty()) {
-      absl::StatusOr<std::string> cert = ReadPem("--tls_cert", security.tls_cert_file);
+      absl::StatusOr<std::string> cert = ReadPem("--tls-cert", security.tls_cert_file);
       if (!cert.ok()) return cert.status();
-      absl::StatusOr<std::string> key = ReadPem("--tls_key", security.tls_key_file);
+      absl::StatusOr<std::string> key = ReadPem("--tls-key", security.tls_key_file);
       if (!key.ok()) return key.status();
       ssl.pem_cert_chain = *std::move(cert);
       ssl.pem_private_key = *std::move(key);

@@ -30,9 +30,10 @@ struct ClientSecurity {
   bool tls() const { return use_tls || !tls_ca_file.empty() || !tls_cert_file.empty(); }
 };
 
-// A channel to `target`. InvalidArgument naming the flag (--tls_ca, --tls_cert,
-// --tls_key) when a file cannot be read or only half a client certificate is
-// given.
+// A channel to `target`. InvalidArgument naming the flag (--tls-ca, --tls-cert,
+// --tls-key) when a file cannot be read or only half a client certificate is
+// given; FailedPrecondition for a token without TLS to a target that is not
+// loopback (it would cross the network in the clear).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> NewChannel(const std::string& target,
                                                           const ClientSecurity& security,
                                                           const grpc::ChannelArguments& args);

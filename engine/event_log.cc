@@ -424,6 +424,12 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::StreamLastVersion(
   return impl_->StoredLastVersion(stream);
 }
 
+absl::StatusOr<std::vector<StreamSummary>> EventLog::ListStreams(absl::string_view prefix,
+                                                                 absl::string_view after,
+                                                                 size_t limit) const {
+  return impl_->ListStreams(prefix, after, limit);
+}
+
 GlobalPosition EventLog::Head() const { return impl_->Head(); }
 
 absl::Status EventLog::WaitForHead(GlobalPosition position, absl::Time deadline) const {
@@ -437,6 +443,7 @@ uint64_t EventLog::AddHeadListener(std::function<void(GlobalPosition)> listener)
 void EventLog::RemoveHeadListener(uint64_t id) { impl_->RemoveListener(id); }
 
 absl::Status EventLog::VerifyChecksums() const { return impl_->VerifyChecksums(); }
+absl::Status EventLog::Checkpoint(const std::string& dir) const { return impl_->Checkpoint(dir); }
 
 const LogStats& EventLog::stats() const { return impl_->stats(); }
 

@@ -113,6 +113,13 @@ struct ReadAllOptions {
   ReadFilter filter;
 };
 
+// One stream of a listing (EventLog::ListStreams).
+struct StreamSummary {
+  std::string stream;
+  StreamVersion last_version = 0;
+  GlobalPosition last_position = 0;  // of its last event
+};
+
 // What a stream is as of a position, for readers (EventLog::GetStreamInfo).
 struct StreamInfo {
   // The stream's last version, truncated or not (the one expected versions
@@ -233,6 +240,15 @@ class EventLog {
   // The stream's last version, or nullopt for a stream with no events.
   absl::StatusOr<std::optional<StreamVersion>> StreamLastVersion(absl::string_view stream) const;
 
+  // The streams with events whose names start with `prefix`, in byte order
+  // of their names, from the first after `after` (empty: from the first), at
+  // most `limit`; metastreams ("$$name") and deleted streams included (a
+  // listing shows what the log holds; GetStreamInfo tells deletion). Two
+  // seeks a stream.
+  absl::StatusOr<std::vector<StreamSummary>> ListStreams(absl::string_view prefix,
+                                                         absl::string_view after,
+                                                         size_t limit) const;
+
   // Last committed (durable, readable) position; 0 when the log is empty.
   GlobalPosition Head() const;
 
@@ -253,6 +269,11 @@ class EventLog {
 
   // Runs RocksDB's full checksum verification of every stored file.
   absl::Status VerifyChecksums() const;
+
+  // Writes a consistent copy of the log as it is now (a RocksDB checkpoint)
+  // to `dir`, which must not exist; appends go on meanwhile. The copy opens
+  // as a log whose head is at least the head before the call.
+  absl::Status Checkpoint(const std::string& dir) const;
 
   const std::string& data_dir() const;
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/macros.h"
 #include "engine/base/validate.h"
@@ -34,6 +36,55 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredLastVersion(
   }
   STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read head of '", stream, "'")));
   return head;
+}
+
+absl::StatusOr<std::vector<StreamSummary>> EventLog::Impl::ListStreams(absl::string_view prefix,
+                                                                       absl::string_view after,
+                                                                       size_t limit) const {
+  // Streams committed up to this head: keys of an append being written may
+  // already be in the store, past it.
+  const GlobalPosition head = Head();
+  std::vector<StreamSummary> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
+  // Every key of stream s sorts before s + "\x01" (they are s, 0x00, version).
+  std::string next =
+      after.empty() || after < prefix ? std::string(prefix) : absl::StrCat(after, "\x01");
+  while (out.size() < limit) {
+    it->Seek(next);
+    if (!it->Valid()) break;
+    absl::string_view key(it->key().data(), it->key().size());
+    absl::string_view stream;
+    StreamVersion version;
+    if (!internal::ParseStreamKey(key, &stream, &version)) {
+      return absl::DataLossError(absl::StrCat("malformed key in the streams index at '",
+                                              absl::CEscape(key.substr(0, 64)), "'"));
+    }
+    if (!absl::StartsWith(stream, prefix)) break;
+    StreamSummary summary;
+    summary.stream = std::string(stream);
+    next = absl::StrCat(summary.stream, "\x01");
+    // Its last version at or below the head.
+    it->SeekForPrev(StreamKey(summary.stream, UINT64_MAX));
+    bool found = false;
+    for (; it->Valid(); it->Prev()) {
+      key = absl::string_view(it->key().data(), it->key().size());
+      if (!internal::ParseStreamKey(key, &stream, &version) || stream != summary.stream) break;
+      if (it->value().size() != 8) {
+        return absl::DataLossError(absl::StrCat("streams index: the value of '", summary.stream,
+                                                "' version ", version, " is not a position"));
+      }
+      const GlobalPosition position = GetBigEndian64(it->value().data());
+      if (position <= head) {
+        summary.last_version = version;
+        summary.last_position = position;
+        found = true;
+        break;
+      }
+    }
+    if (found) out.push_back(std::move(summary));
+  }
+  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "list streams"));
+  return out;
 }
 
 absl::StatusOr<GlobalPosition> EventLog::Impl::ResolveLimit(

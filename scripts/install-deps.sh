@@ -17,9 +17,11 @@ packages=(
   libre2-dev
   prometheus-cpp-dev libcpp-httplib-dev
   libssl-dev openssl
+  chromium fonts-dejavu-core
 )
 
 missing=()
+# chromium runs the admin web UI test (tests/ui), driven by puppeteer-core.
 # Node.js and npm run the KurrentDB client compatibility suite (tests/compat);
 # a machine that has them already (any source) keeps its own.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

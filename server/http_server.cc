@@ -4,18 +4,32 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "server/metrics.h"
+#include "server/ui_assets.h"
 
 namespace strata::server {
+namespace {
+
+// A request's path or method as it may go into a log line: escaped (a
+// decoded "%0a" must not start a forged line) and cut at 200 bytes.
+std::string Printable(const std::string& text) {
+  constexpr size_t kMax = 200;
+  if (text.size() <= kMax) return absl::CEscape(text);
+  return absl::StrCat(absl::CEscape(absl::string_view(text).substr(0, kMax)), "...");
+}
+
+}  // namespace
 
 class HttpServer::Impl {
  public:
   Impl(const Authorizer* authorizer, const prometheus::Collectable* metrics,
-       std::shared_ptr<Logger> logger)
-      : authorizer_(authorizer), metrics_(metrics), logger_(std::move(logger)) {}
+       const JsonGateway* gateway, std::shared_ptr<Logger> logger)
+      : authorizer_(authorizer), metrics_(metrics), gateway_(gateway), logger_(std::move(logger)) {}
   ~Impl() { Stop(); }
 
   absl::Status Start(const std::string& listen, const SecurityOptions& security) {
@@ -41,27 +55,37 @@ class HttpServer::Impl {
                                                        security.tls_cert_file, "' and --tls_key '",
                                                        security.tls_key_file, "'"));
       }
+      // As gRPC's listeners: nothing older than TLS 1.2.
+      SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
       server_ = std::move(tls);
     } else {
       server_ = std::make_unique<httplib::Server>();
     }
     server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (authorizer_ == nullptr) return httplib::Server::HandlerResponse::Unhandled;
+      // The UI's files are public (the page asks for a token); /api calls
+      // are checked by the gRPC server they go through.
+      if (authorizer_ == nullptr || req.path == "/" || absl::StartsWith(req.path, "/ui/") ||
+          absl::StartsWith(req.path, "/api/")) {
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
       const absl::Status allowed = authorizer_->CheckHeader(
-          req.get_header_value("Authorization"), absl::StrCat("HTTP ", req.method, " ", req.path),
+          req.get_header_value("Authorization"),
+          absl::StrCat("HTTP ", Printable(req.method), " ", Printable(req.path)),
           absl::StrCat(req.remote_addr, ":", req.remote_port), Role::kRead);
       if (allowed.ok()) return httplib::Server::HandlerResponse::Unhandled;
       res.status = absl::IsPermissionDenied(allowed) ? 403 : 401;
-      if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer, Basic realm=\"stratad\"");
       res.set_content(absl::StrCat(allowed.message(), "\n"), "text/plain; charset=utf-8");
       return httplib::Server::HandlerResponse::Handled;
     });
     server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(MetricsText(*metrics_), "text/plain; version=0.0.4; charset=utf-8");
     });
+    if (gateway_ != nullptr) ServeUi();
     server_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (res.status == 404) {
-        res.set_content(absl::StrCat("no page at ", req.path, "; metrics are at /metrics\n"),
+      if (res.status == 404 && res.body.empty()) {  // not an /api answer's own 404
+        res.set_content(absl::StrCat("no page at ", req.path,
+                                     "; the web UI is at /, metrics are at /metrics\n"),
                         "text/plain; charset=utf-8");
       }
     });
@@ -75,7 +99,8 @@ class HttpServer::Impl {
           } catch (...) {
           }
           logger_->Log(LogLevel::kError, "server",
-                       absl::StrCat("HTTP ", req.method, " ", req.path, " failed: ", what));
+                       absl::StrCat("HTTP ", Printable(req.method), " ", Printable(req.path),
+                                    " failed: ", what));
           res.status = 500;
           res.set_content("internal error; see the server's log\n", "text/plain; charset=utf-8");
         });
@@ -95,6 +120,45 @@ class HttpServer::Impl {
     return absl::OkStatus();
   }
 
+  // The web UI at / and /ui/<file>, and the JSON API at /api/.
+  void ServeUi() {
+    const auto page_headers = [](httplib::Response& res) {
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+                     "frame-ancestors 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Cache-Control", "no-cache");
+    };
+    for (const UiAsset& asset : UiAssets()) {
+      const auto serve = [asset, page_headers](const httplib::Request&, httplib::Response& res) {
+        page_headers(res);
+        res.set_content(asset.bytes.data(), asset.bytes.size(), asset.content_type);
+      };
+      server_->Get(asset.path, serve);
+      if (absl::string_view(asset.path) == "/ui/index.html") server_->Get("/", serve);
+    }
+    server_->Post(R"(/api/([A-Za-z0-9_.]+/[A-Za-z0-9_]+))", [this](const httplib::Request& req,
+                                                                   httplib::Response& res) {
+      res.set_header("X-Content-Type-Options", "nosniff");
+      // A page of another origin cannot send this type without a
+      // CORS preflight, which is never granted: no cross-site calls.
+      if (!absl::StartsWith(req.get_header_value("Content-Type"), "application/json")) {
+        res.status = 415;
+        res.set_content(
+            R"({"code":"INVALID_ARGUMENT","message":"Content-Type: send the request as application/json"})",
+            "application/json");
+        return;
+      }
+      JsonGateway::Reply reply =
+          gateway_->Call(req.matches[1].str(), req.body, req.get_header_value("Authorization"));
+      res.status = reply.http_status;
+      if (res.status == 401) {
+        res.set_header("WWW-Authenticate", "Bearer, Basic realm=\"stratad\"");
+      }
+      res.set_content(std::move(reply.json), "application/json");
+    });
+  }
+
   void Stop() {
     if (server_ != nullptr) server_->stop();
     if (thread_.joinable()) thread_.join();
@@ -105,6 +169,7 @@ class HttpServer::Impl {
  private:
   const Authorizer* authorizer_;
   const prometheus::Collectable* metrics_;
+  const JsonGateway* gateway_;  // null: no UI, no /api
   std::shared_ptr<Logger> logger_;
   std::unique_ptr<httplib::Server> server_;  // an SSLServer with TLS
   std::thread thread_;
@@ -113,8 +178,9 @@ class HttpServer::Impl {
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const std::string& listen, const SecurityOptions& security, const Authorizer* authorizer,
-    const prometheus::Collectable* metrics, std::shared_ptr<Logger> logger) {
-  auto impl = std::make_unique<Impl>(authorizer, metrics, std::move(logger));
+    const prometheus::Collectable* metrics, const JsonGateway* gateway,
+    std::shared_ptr<Logger> logger) {
+  auto impl = std::make_unique<Impl>(authorizer, metrics, gateway, std::move(logger));
   if (absl::Status s = impl->Start(listen, security); !s.ok()) return s;
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -317,6 +317,14 @@ void FillWrongExpectedVersion(ExpectedVersion expected, std::optional<StreamVers
   }
 }
 
+// The token check of a Streams method (security.h); OK without an authorizer.
+grpc::Status Authorize(const Authorizer* authorizer, const grpc::CallbackServerContext& context,
+                       absl::string_view method, Role role) {
+  if (authorizer == nullptr) return grpc::Status::OK;
+  return authorizer->Check(context, absl::StrCat("/event_store.client.streams.Streams/", method),
+                           role);
+}
+
 // Append: the options, then one proposed_message per event; the append runs
 // when the client half-closes. Completes on the log's writer thread, or (an
 // append of no events, which only reads the log) on the executor.
@@ -324,13 +332,14 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
  public:
   AppendReactor(grpc::CallbackServerContext* context, AppendResp* response, EventLog* log,
                 BlockingExecutor* executor, const std::vector<std::string>* reserved_prefixes,
-                Limits limits)
+                Limits limits, const Authorizer* authorizer)
       : context_(context),
         response_(response),
         log_(log),
         executor_(executor),
         reserved_prefixes_(reserved_prefixes),
-        limits_(limits) {
+        limits_(limits),
+        authorizer_(authorizer) {
     StartRead(&request_);
   }
 
@@ -366,6 +375,12 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
       std::string stream = request_.options().stream_identifier().stream_name();
       const absl::Status valid = CheckValidWritableStream(stream, *reserved_prefixes_);
       if (!valid.ok()) return api::ToGrpc(valid);
+      // Metadata can truncate or soft-delete the stream: as much as Delete.
+      if (StreamOfMetastream(stream).has_value()) {
+        grpc::Status s =
+            Authorize(authorizer_, *context_, "Append to a metadata stream", Role::kAdmin);
+        if (!s.ok()) return s;
+      }
       expected_ = FromOptions(request_.options());
       stream_ = std::move(stream);
       return grpc::Status::OK;
@@ -455,6 +470,7 @@ class AppendReactor : public grpc::ServerReadReactor<AppendReq> {
   BlockingExecutor* executor_;
   const std::vector<std::string>* reserved_prefixes_;
   Limits limits_;
+  const Authorizer* authorizer_;  // null: no token checks
   AppendReq request_;
   std::optional<std::string> stream_;
   ExpectedVersion expected_ = ExpectedVersion::Any();
@@ -515,14 +531,6 @@ grpc::ServerUnaryReactor* RemoveStream(grpc::CallbackServerContext* context, con
         }
       });
   return reactor;
-}
-
-// The token check of a Streams method (security.h); OK without an authorizer.
-grpc::Status Authorize(const Authorizer* authorizer, const grpc::CallbackServerContext& context,
-                       absl::string_view method, Role role) {
-  if (authorizer == nullptr) return grpc::Status::OK;
-  return authorizer->Check(context, absl::StrCat("/event_store.client.streams.Streams/", method),
-                           role);
 }
 
 grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
@@ -679,7 +687,8 @@ grpc::ServerReadReactor<AppendReq>* KurrentStreamsService::Append(
   if (grpc::Status s = Authorize(authorizer_, *context, "Append", Role::kWrite); !s.ok()) {
     return new FinishedReader<AppendReq>(s);
   }
-  return new AppendReactor(context, response, log_, executor_, &reserved_prefixes_, limits_);
+  return new AppendReactor(context, response, log_, executor_, &reserved_prefixes_, limits_,
+                           authorizer_);
 }
 
 grpc::ServerUnaryReactor* KurrentStreamsService::Delete(grpc::CallbackServerContext* context,

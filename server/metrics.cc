@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_split.h"
+#include "api/grpc_status.h"
 #include "google/protobuf/descriptor.h"
 #include "prometheus/text_serializer.h"
 
@@ -22,12 +23,6 @@ std::vector<double> CallBounds() {
   return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
           0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   10};
 }
-
-constexpr const char* kCodeNames[] = {
-    "OK",       "CANCELLED",         "UNKNOWN",        "INVALID_ARGUMENT",    "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS",   "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",  "OUT_OF_RANGE",      "UNIMPLEMENTED",  "INTERNAL",            "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
 
 MetricFamily Family(std::string name, std::string help, MetricType type) {
   MetricFamily f;
@@ -93,9 +88,10 @@ class CallCounter : public grpc::experimental::Interceptor {
       // The server's own failures (not the caller's) reach the log.
       if (status.error_code() == grpc::StatusCode::INTERNAL ||
           status.error_code() == grpc::StatusCode::DATA_LOSS) {
-        logger_->Log(LogLevel::kError, "server",
-                     absl::StrCat("gRPC ", full_name_, " failed: ", kCodeNames[code], ": ",
-                                  status.error_message()));
+        logger_->Log(
+            LogLevel::kError, "server",
+            absl::StrCat("gRPC ", full_name_, " failed: ", api::CodeName(status.error_code()), ": ",
+                         status.error_message()));
       }
     }
     methods->Proceed();
@@ -177,7 +173,7 @@ void GrpcStats::AppendFamilies(std::vector<MetricFamily>* out) const {
       calls.metric.push_back(Value(MetricType::Counter, static_cast<double>(n),
                                    {{"service", m.service},
                                     {"method", m.method},
-                                    {"code", kCodeNames[code]}}));
+                                    {"code", api::CodeName(static_cast<grpc::StatusCode>(code))}}));
     }
     if (total > 0) {
       latency.metric.push_back(Histogram(m.seconds, {{"service", m.service}, {"method", m.method}}));

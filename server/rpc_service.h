@@ -21,6 +21,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
@@ -82,6 +83,15 @@ class RpcService : public grpc::Service {
   explicit RpcService(const char* service);
 
   // Each method is registered with the role a caller's token needs (`role`).
+
+  // A further check inside a method, for requests that need more than the
+  // method's role (an append to a metadata stream needs admin): OK when the
+  // caller's token has `role` or the server has no tokens. `what` names the
+  // request in the message and the log.
+  grpc::Status CheckRole(const grpc::ServerContextBase& context, absl::string_view what,
+                         Role role) const {
+    return authorizer_ == nullptr ? grpc::Status::OK : authorizer_->Check(context, what, role);
+  }
 
   // A unary method on the callback API: `fn` returns the call's reactor.
   template <class Svc, class Req, class Resp>

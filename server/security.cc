@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "api/address.h"
 
 namespace strata::server {
 namespace {
@@ -66,15 +67,9 @@ std::unique_ptr<X509, X509Free> ParseCertificate(const std::string& pem) {
 }
 
 // A host:port's host, brackets removed.
-absl::string_view HostOf(absl::string_view host_port) {
-  const size_t colon = host_port.rfind(':');
-  absl::string_view host =
-      colon == absl::string_view::npos ? host_port : host_port.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host;
-}
+// OpenSSL's passphrase callback: there is none, so an encrypted key fails
+// to load instead of prompting on the terminal.
+int NoPassphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) { return -1; }
 
 }  // namespace
 
@@ -90,29 +85,17 @@ const char* RoleName(Role role) {
   return "?";
 }
 
+bool ValidTokenName(absl::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
 std::optional<Role> ParseRole(absl::string_view name) {
   for (Role r : {Role::kRead, Role::kWrite, Role::kAdmin}) {
     if (name == RoleName(r)) return r;
   }
   return std::nullopt;
-}
-
-bool IsLoopback(absl::string_view host_port) {
-  if (absl::StartsWith(host_port, "unix:") || absl::StartsWith(host_port, "unix-abstract:")) {
-    return true;
-  }
-  const absl::string_view host = HostOf(host_port);
-  if (host == "localhost" || host == "::1") return true;
-  // 127.0.0.0/8, written as a dotted quad.
-  std::vector<absl::string_view> parts = absl::StrSplit(host, '.');
-  if (parts.size() != 4 || parts[0] != "127") return false;
-  for (absl::string_view p : parts) {
-    int octet = 0;
-    if (p.empty() || p.size() > 3 || !absl::SimpleAtoi(p, &octet) || octet < 0 || octet > 255) {
-      return false;
-    }
-  }
-  return true;
 }
 
 absl::Status CheckExposure(const SecurityOptions& options,
@@ -127,7 +110,7 @@ absl::Status CheckExposure(const SecurityOptions& options,
   }
   if (options.insecure) return absl::OkStatus();
   for (const auto& [flag, address] : listeners) {
-    if (address.empty() || IsLoopback(address)) continue;
+    if (address.empty() || api::IsLoopback(address)) continue;
     if (!options.tls()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "refusing to serve plaintext on the non-loopback address ", flag, "=", address,
@@ -156,7 +139,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
         absl::StrCat("--tls_cert: '", options.tls_cert_file, "' holds no PEM certificate"));
   }
   std::unique_ptr<EVP_PKEY, KeyFree> pkey(
-      PEM_read_bio_PrivateKey(Bio(*key).get(), nullptr, nullptr, nullptr));
+      PEM_read_bio_PrivateKey(Bio(*key).get(), nullptr, NoPassphrase, nullptr));
   if (pkey == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--tls_key: '", options.tls_key_file, "' holds no PEM private key (or it is encrypted)"));
@@ -235,6 +218,10 @@ absl::StatusOr<std::unique_ptr<Authorizer>> Authorizer::Load(const SecurityOptio
       const std::string raw = absl::HexStringToBytes(hex);
       std::copy(raw.begin(), raw.end(), t.hash.begin());
       if (!hashes.insert(t.hash).second) return bad("this token's hash is listed twice");
+      if (!ValidTokenName(fields[1])) {
+        return bad(absl::StrCat("the name '", fields[1],
+                                "' is not 1 to 64 letters, digits, '-', '_' or '.'"));
+      }
       t.name = std::string(fields[1]);
       t.role = *role;
       tokens.push_back(std::move(t));
@@ -294,7 +281,9 @@ std::pair<Authorizer::Outcome, std::string> Authorizer::Judge(absl::string_view 
     case Outcome::kAllowed:
       return {outcome, ""};
     case Outcome::kMissing:
-      message = "no access token: send 'authorization: Bearer <token>'";
+      message =
+          "no access token: send 'authorization: Bearer <token>' (KurrentDB clients: the "
+          "token's name as the username, the token as the password)";
       break;
     case Outcome::kMalformed:
       message = "authorization is not 'Bearer <token>' or 'Basic <base64 of NAME:token>'";

@@ -7,7 +7,12 @@
 // a role. Blank lines and lines starting with '#' are skipped. `strata tokens
 // new NAME ROLE` makes a token and prints its line. Roles are ordered: read
 // (reads, queries, subscriptions, /metrics) < write (appends, commands) <
-// admin (rebuild, define, delete).
+// admin (rebuild, define, delete, metadata appends, backups).
+//
+// Open to every caller, by design: grpc.health.v1.Health (load balancers
+// and orchestrators probe it without credentials), server reflection (the
+// schema is public), and the KurrentDB clients' ServerFeatures (they call it
+// before sending credentials). None reads or writes data.
 //
 // A call presents its token in the `authorization` metadata (an HTTP header
 // for /metrics): "Bearer <token>", or "Basic base64(NAME:<token>)" for the
@@ -65,9 +70,6 @@ struct SecurityOptions {
 absl::Status CheckExposure(const SecurityOptions& options,
                            const std::vector<std::pair<std::string, std::string>>& listeners);
 
-// True for 127.0.0.0/8, ::1, localhost and unix: sockets.
-bool IsLoopback(absl::string_view host_port);
-
 // The gRPC listeners' credentials: TLS from the PEM files (checked here, so a
 // wrong file is an error naming the flag, not a failed bind), else insecure.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
@@ -77,6 +79,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(
 std::string TokenHash(absl::string_view token);
 // A new token: "strata_" and 43 base64url characters (256 random bits).
 std::string NewToken();
+
+// A token's name: 1 to 64 letters, digits, '-', '_' or '.' (no space, which
+// separates the file's fields, and no ':', which ends a Basic username).
+bool ValidTokenName(absl::string_view name);
 
 class Authorizer {
  public:

@@ -9,6 +9,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "projections/data_dir.h"
 #include "projections/links/links.h"
+#include "server/admin_service.h"
 #include "server/http_server.h"
 #include "server/kurrent_service.h"
 #include "server/link_service.h"
@@ -40,16 +41,17 @@ std::vector<std::string> DomainStreamPrefixes() {
 
 // The services whose calls the metrics count by method.
 const std::vector<std::string>& ServedServices() {
-  static const auto* const services = new std::vector<std::string>{
-      "strata.v1.Streams",
-      "strata.v1.LinkCommands",
-      "strata.v1.LinkQueries",
-      "strata.v1.Projections",
-      "strata.v1.ProjectionQueries",
-      "event_store.client.streams.Streams",
-      "event_store.client.server_features.ServerFeatures",
-      "grpc.health.v1.Health",
-      "grpc.reflection.v1alpha.ServerReflection"};
+  static const auto* const services =
+      new std::vector<std::string>{"strata.v1.Streams",
+                                   "strata.v1.LinkCommands",
+                                   "strata.v1.LinkQueries",
+                                   "strata.v1.Projections",
+                                   "strata.v1.ProjectionQueries",
+                                   "strata.v1.Admin",
+                                   "event_store.client.streams.Streams",
+                                   "event_store.client.server_features.ServerFeatures",
+                                   "grpc.health.v1.Health",
+                                   "grpc.reflection.v1alpha.ServerReflection"};
   return *services;
 }
 
@@ -105,21 +107,24 @@ class StrataServer::Impl {
         registry_, defined::DefinitionRegistry::Open(log_.get(), runtime_.get(), registry_options));
 
     hub_ = std::make_unique<SubscriptionHub>();
-    streams_ = std::make_unique<StreamsService>(log_.get(), hub_.get(), DomainStreamPrefixes());
     std::function<int64_t()> now_us = options_.log.clock_us;
     if (!now_us) now_us = [] { return absl::ToUnixMicros(absl::Now()); };
     commands_ = std::make_unique<LinkCommandsService>(log_.get(), now_us);
     executor_ = std::make_unique<BlockingExecutor>(kBlockingThreads, kBlockingThreadsMax);
+    streams_ = std::make_unique<StreamsService>(log_.get(), hub_.get(), executor_.get(),
+                                                DomainStreamPrefixes());
     queries_ = std::make_unique<LinkQueriesService>(log_.get(), runtime_.get(),
                                                     options_.default_wait, executor_.get());
     admin_ = std::make_unique<ProjectionsService>(runtime_.get(), registry_.get(),
                                                   executor_.get());
     projection_queries_ = std::make_unique<ProjectionQueriesService>(
         log_.get(), runtime_.get(), registry_.get(), options_.default_wait, executor_.get());
+    server_admin_ = std::make_unique<AdminService>(log_.get(), runtime_.get(), options_.data_dir,
+                                                   options_.logger, executor_.get());
 
-    for (RpcService* service :
-         std::initializer_list<RpcService*>{streams_.get(), commands_.get(), queries_.get(),
-                                            admin_.get(), projection_queries_.get()}) {
+    for (RpcService* service : std::initializer_list<RpcService*>{
+             streams_.get(), commands_.get(), queries_.get(), admin_.get(),
+             projection_queries_.get(), server_admin_.get()}) {
       STRATA_RETURN_IF_ERROR(service->CheckComplete());
       service->SetAuthorizer(authorizer_.get());
     }
@@ -135,6 +140,7 @@ class StrataServer::Impl {
     builder.RegisterService(queries_.get());
     builder.RegisterService(admin_.get());
     builder.RegisterService(projection_queries_.get());
+    builder.RegisterService(server_admin_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return absl::UnavailableError(absl::StrCat("cannot listen on '", options_.listen,
@@ -145,12 +151,13 @@ class StrataServer::Impl {
     if (!options_.http_listen.empty()) {
       metrics_ = std::make_unique<MetricsCollector>(log_.get(), runtime_.get(), grpc_stats_.get(),
                                                     &hub_->stats());
+      gateway_ = std::make_unique<JsonGateway>(server_->InProcessChannel(grpc::ChannelArguments()));
       STRATA_ASSIGN_OR_RETURN(
           http_, HttpServer::Start(options_.http_listen, options_.security, authorizer_.get(),
-                                   metrics_.get(), options_.logger));
+                                   metrics_.get(), gateway_.get(), options_.logger));
       options_.logger->Log(LogLevel::kInfo, "server",
-                           absl::StrCat("HTTP (/metrics) listening on ", options_.http_listen,
-                                        " (port ", http_->port(), ")"));
+                           absl::StrCat("HTTP (web UI at /, /metrics) listening on ",
+                                        options_.http_listen, " (port ", http_->port(), ")"));
     }
     options_.logger->Log(
         LogLevel::kInfo, "server",
@@ -188,6 +195,7 @@ class StrataServer::Impl {
   void Shutdown(absl::Duration grace) {
     absl::MutexLock lock(&shutdown_mu_);
     if (http_ != nullptr) http_->Stop();  // a scrape reads everything below
+    gateway_.reset();                     // its channel goes to server_
     if (server_ != nullptr || kurrent_server_ != nullptr) {
       // Stop accepting; in-flight calls (appends waiting for their sync) finish.
       // gRPC waits up to `grace` for in-flight calls (and for idle clients to
@@ -241,12 +249,14 @@ class StrataServer::Impl {
   std::unique_ptr<LinkQueriesService> queries_;
   std::unique_ptr<ProjectionsService> admin_;
   std::unique_ptr<ProjectionQueriesService> projection_queries_;
+  std::unique_ptr<AdminService> server_admin_;
   std::unique_ptr<KurrentStreamsService> kurrent_streams_;
   std::unique_ptr<KurrentFeaturesService> kurrent_features_;
   std::unique_ptr<GrpcStats> grpc_stats_;  // outlives the servers whose calls it counts
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> kurrent_server_;
   std::unique_ptr<MetricsCollector> metrics_;
+  std::unique_ptr<JsonGateway> gateway_;  // outlives http_, which calls it
   std::unique_ptr<HttpServer> http_;
   int port_ = 0;
   int kurrent_port_ = 0;

@@ -18,6 +18,8 @@ using api::ToGrpc;
 
 namespace {
 
+constexpr absl::string_view kMetadataAppend = "/strata.v1.Streams/Append to a metadata stream";
+
 using api::FromProto;
 using api::ToProto;
 using strata::v1::ReadAllResponse;
@@ -109,7 +111,7 @@ absl::Status CheckValidWritableStream(absl::string_view stream,
 
 // ---- Streams ----
 
-StreamsService::StreamsService(EventLog* log, SubscriptionHub* hub,
+StreamsService::StreamsService(EventLog* log, SubscriptionHub* hub, BlockingExecutor* executor,
                                std::vector<std::string> reserved_prefixes)
     : RpcService("Streams"),
       log_(log),
@@ -120,6 +122,31 @@ StreamsService::StreamsService(EventLog* log, SubscriptionHub* hub,
   AddCallbackServerStreaming("ReadStream", Role::kRead, &StreamsService::ReadStream);
   AddCallbackServerStreaming("ReadAll", Role::kRead, &StreamsService::ReadAll);
   AddCallbackServerStreaming("Subscribe", Role::kRead, &StreamsService::Subscribe);
+  AddBlockingUnary("ListStreams", Role::kRead, executor, &StreamsService::ListStreams);
+}
+
+grpc::Status StreamsService::ListStreams(grpc::CallbackServerContext* /*context*/,
+                                         const strata::v1::ListStreamsRequest* request,
+                                         strata::v1::ListStreamsResponse* response) {
+  constexpr uint32_t kMaxLimit = 1000;
+  if (request->limit() > kMaxLimit) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("limit: ", request->limit(), " is above ", kMaxLimit));
+  }
+  const size_t limit = request->limit() == 0 ? 100 : request->limit();
+  absl::StatusOr<std::vector<StreamSummary>> streams =
+      log_->ListStreams(request->prefix(), request->after(), limit + 1);
+  if (!streams.ok()) return ToGrpc(streams.status());
+  for (size_t i = 0; i < streams->size() && i < limit; ++i) {
+    const StreamSummary& s = (*streams)[i];
+    strata::v1::StreamSummary* out = response->add_streams();
+    out->set_stream(s.stream);
+    out->set_last_version(s.last_version);
+    out->set_last_position(s.last_position);
+  }
+  // One more than asked tells whether another page follows.
+  if (streams->size() > limit) response->set_next_after((*streams)[limit - 1].stream);
+  return grpc::Status::OK;
 }
 
 grpc::ServerUnaryReactor* StreamsService::Append(grpc::CallbackServerContext* context,
@@ -130,6 +157,13 @@ grpc::ServerUnaryReactor* StreamsService::Append(grpc::CallbackServerContext* co
       !writable.ok()) {
     reactor->Finish(ToGrpc(writable));
     return reactor;
+  }
+  // Metadata can truncate or soft-delete the stream: as much as DeleteStream.
+  if (StreamOfMetastream(request->stream()).has_value()) {
+    if (grpc::Status s = CheckRole(*context, kMetadataAppend, Role::kAdmin); !s.ok()) {
+      reactor->Finish(s);
+      return reactor;
+    }
   }
   absl::StatusOr<ExpectedVersion> expected = FromProto(request->expected_version());
   if (!expected.ok()) {

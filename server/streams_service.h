@@ -31,7 +31,9 @@ class StreamsService final : public RpcService {
  public:
   // Appends to streams starting with one of `reserved_prefixes` are refused:
   // those streams belong to a domain service (e.g. LinkCommands).
-  StreamsService(EventLog* log, SubscriptionHub* hub, std::vector<std::string> reserved_prefixes);
+  // ListStreams runs on `executor`.
+  StreamsService(EventLog* log, SubscriptionHub* hub, BlockingExecutor* executor,
+                 std::vector<std::string> reserved_prefixes);
 
   grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
                                    const strata::v1::AppendRequest* request,
@@ -45,6 +47,9 @@ class StreamsService final : public RpcService {
       grpc::CallbackServerContext* context, const strata::v1::ReadAllRequest* request);
   grpc::ServerWriteReactor<strata::v1::SubscribeResponse>* Subscribe(
       grpc::CallbackServerContext* context, const strata::v1::SubscribeRequest* request);
+  grpc::Status ListStreams(grpc::CallbackServerContext* context,
+                           const strata::v1::ListStreamsRequest* request,
+                           strata::v1::ListStreamsResponse* response);
 
  private:
   EventLog* log_;

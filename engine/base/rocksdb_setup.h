@@ -54,6 +54,12 @@ absl::Status OpenSecondary(rocksdb::DBOptions options, const std::string& dir,
                            std::vector<rocksdb::ColumnFamilyHandle*>* handles,
                            std::unique_ptr<rocksdb::DB>* db);
 
+// Writes a RocksDB checkpoint of `db` (a consistent copy of the store at one
+// moment, its table files hard-linked when on the same filesystem) to `dir`,
+// which must not exist. Flushes the memtables first, so the copy needs no WAL
+// replay beyond what was written during the flush.
+absl::Status WriteCheckpoint(rocksdb::DB* db, const std::string& dir);
+
 }  // namespace strata::internal
 
 #endif  // STRATA_ENGINE_BASE_ROCKSDB_SETUP_H_

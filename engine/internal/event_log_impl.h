@@ -87,6 +87,9 @@ class EventLog::Impl {
                                                         const ReadStreamOptions& options) const;
   absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
   absl::StatusOr<std::optional<StreamVersion>> StoredLastVersion(absl::string_view stream) const;
+  absl::StatusOr<std::vector<StreamSummary>> ListStreams(absl::string_view prefix,
+                                                         absl::string_view after,
+                                                         size_t limit) const;
   // The stream's last version among the events at positions <= limit.
   absl::StatusOr<std::optional<StreamVersion>> LastVersionAsOf(absl::string_view stream,
                                                                GlobalPosition limit) const;
@@ -110,6 +113,9 @@ class EventLog::Impl {
 
   absl::Status VerifyChecksums() const {
     return internal::FromRocksDb(db_->VerifyChecksum(), "verify checksums");
+  }
+  absl::Status Checkpoint(const std::string& dir) const {
+    return internal::WriteCheckpoint(db_.get(), dir);
   }
 
   const std::string& data_dir() const { return data_dir_; }

@@ -403,6 +403,9 @@ absl::Status ProjectionRuntime::Register(std::shared_ptr<Projection> projection)
 }
 absl::Status ProjectionRuntime::Rebuild(const std::string& name) { return impl_->Rebuild(name); }
 absl::Status ProjectionRuntime::Drop(const std::string& name) { return impl_->Drop(name); }
+absl::Status ProjectionRuntime::Checkpoint(const std::string& dir) const {
+  return impl_->Checkpoint(dir);
+}
 absl::Status ProjectionRuntime::WaitFor(const std::string& name, GlobalPosition position,
                                         absl::Time deadline) {
   return impl_->WaitFor(name, position, deadline);

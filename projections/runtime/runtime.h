@@ -130,6 +130,12 @@ class ProjectionRuntime {
   absl::Status Read(const std::vector<std::string>& names, std::optional<GlobalPosition> as_of,
                     const ConsistentReadFn& fn) const;
 
+  // Writes a consistent copy of the projection store as it is now (a RocksDB
+  // checkpoint: every state with its checkpoint, as one batch wrote them) to
+  // `dir`, which must not exist; the workers go on meanwhile. Copy the store
+  // before the log: the log copy then holds every event the states applied.
+  absl::Status Checkpoint(const std::string& dir) const;
+
   class Impl;
 
  private:

@@ -373,7 +373,7 @@ TEST_F(MetricsTest, OtherPathsAnswerNotFoundNamingMetrics) {
   auto res = client.Get("/nothing");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 404);
-  EXPECT_EQ(res->body, "no page at /nothing; metrics are at /metrics\n");
+  EXPECT_EQ(res->body, "no page at /nothing; the web UI is at /, metrics are at /metrics\n");
 }
 
 }  // namespace

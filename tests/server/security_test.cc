@@ -30,11 +30,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "api/address.h"
+#include "api/client_channel.h"
 #include "gmock/gmock.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "schemas/kurrent/streams.grpc.pb.h"
 #include "schemas/strata.grpc.pb.h"
 #include "server/strata_server.h"
 #include "tests/testutil/temp_dir.h"
@@ -42,6 +45,7 @@
 namespace strata::server {
 namespace {
 
+namespace v1 = ::strata::v1;
 using ::testing::HasSubstr;
 
 // Runs openssl; fails the test when it fails.
@@ -149,6 +153,7 @@ const std::vector<Row>& Table() {
       {"/strata.v1.Streams/ReadStream", Needs::kRead},
       {"/strata.v1.Streams/ReadAll", Needs::kRead},
       {"/strata.v1.Streams/Subscribe", Needs::kRead},
+      {"/strata.v1.Streams/ListStreams", Needs::kRead},
       {"/strata.v1.LinkCommands/CreateLink", Needs::kWrite},
       {"/strata.v1.LinkCommands/RecordClick", Needs::kWrite},
       {"/strata.v1.LinkCommands/UpdateDestination", Needs::kWrite},
@@ -161,6 +166,7 @@ const std::vector<Row>& Table() {
       {"/strata.v1.Projections/DeleteProjection", Needs::kAdmin},
       {"/strata.v1.ProjectionQueries/Get", Needs::kRead},
       {"/strata.v1.ProjectionQueries/Scan", Needs::kRead},
+      {"/strata.v1.Admin/Backup", Needs::kAdmin},
       {"/grpc.health.v1.Health/Check", Needs::kNothing},
       {"/event_store.client.streams.Streams/Read", Needs::kRead, true},
       {"/event_store.client.streams.Streams/Append", Needs::kWrite, true},
@@ -318,6 +324,60 @@ TEST_F(SecurityTest, KurrentBasicCredentialsAreNameAndToken) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// A stream's metadata can truncate or soft-delete it ($maxCount, $tb): an
+// append to a metastream needs admin, as deleting does, on both protocols.
+TEST_F(SecurityTest, MetadataAppendsNeedAdmin) {
+  SecurityOptions options;
+  options.tokens_file = dir_.Sub("tokens");
+  std::unique_ptr<StrataServer> server = Start("s", options);
+  ASSERT_NE(server, nullptr);
+  v1::Streams::Stub strata(Plain(server->port()));
+  const auto append = [&](const std::string& stream, const std::string& type,
+                          const std::string& role, v1::AppendResponse* response) {
+    v1::AppendRequest request;
+    request.set_stream(stream);
+    request.mutable_expected_version()->set_kind(v1::ExpectedVersion::ANY);
+    v1::ProposedEvent* e = request.add_events();
+    e->set_type(type);
+    e->set_content_type("application/json");
+    e->set_data(type == "$metadata" ? R"({"$maxCount":1})" : "{}");
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", tokens_[role]));
+    return strata.Append(&context, request, response);
+  };
+  v1::AppendResponse response;
+  ASSERT_TRUE(append("orders", "Placed", "write", &response).ok());
+  grpc::Status s = append("$$orders", "$metadata", "write", &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(),
+            "token 'write-token' has the role write; /strata.v1.Streams/Append to a metadata "
+            "stream needs admin");
+  EXPECT_EQ(server->log().Head(), 1u);  // nothing written
+  s = append("$$orders", "$metadata", "admin", &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.last_position(), 2u);
+
+  // KurrentDB clients' setStreamMetadata is such an append.
+  namespace es = ::event_store::client;
+  es::streams::Streams::Stub kurrent(Plain(server->kurrent_port()));
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", absl::StrCat("Bearer ", tokens_["write"]));
+  es::streams::AppendResp kurrent_response;
+  std::unique_ptr<grpc::ClientWriter<es::streams::AppendReq>> writer =
+      kurrent.Append(&context, &kurrent_response);
+  es::streams::AppendReq options_message;
+  options_message.mutable_options()->mutable_stream_identifier()->set_stream_name("$$orders");
+  options_message.mutable_options()->mutable_any();
+  writer->Write(options_message);
+  writer->WritesDone();
+  s = writer->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(),
+            "token 'write-token' has the role write; "
+            "/event_store.client.streams.Streams/Append to a metadata stream needs admin");
+  EXPECT_EQ(server->log().Head(), 2u);
+}
+
 class TlsTest : public SecurityTest {
  protected:
   void SetUp() override {
@@ -410,8 +470,10 @@ TEST_F(TlsTest, MetricsNeedAReadTokenWhenTokensAreConfigured) {
   httplib::Result none = https.Get("/metrics");
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 401);
-  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer");
-  EXPECT_EQ(none->body, "no access token: send 'authorization: Bearer <token>'\n");
+  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer, Basic realm=\"stratad\"");
+  EXPECT_EQ(none->body,
+            "no access token: send 'authorization: Bearer <token>' (KurrentDB clients: the "
+            "token's name as the username, the token as the password)\n");
   httplib::Result wrong =
       https.Get("/metrics", {{"Authorization", absl::StrCat("Bearer ", NewToken())}});
   ASSERT_TRUE(wrong);
@@ -492,14 +554,42 @@ TEST_F(SecurityTest, NonLoopbackNeedsTlsAndTokensOrInsecure) {
 }
 
 TEST(IsLoopbackTest, Addresses) {
-  for (const char* yes :
-       {"127.0.0.1:1", "127.1.2.3:50051", "localhost:1", "[::1]:2113", "unix:/tmp/s.sock"}) {
+  using api::IsLoopback;
+  for (const char* yes : {"127.0.0.1:1", "127.1.2.3:50051", "localhost:1", "LOCALHOST:1",
+                          "[::1]:2113", "::1", "[::ffff:127.0.0.1]:1", "unix:/tmp/s.sock"}) {
     EXPECT_TRUE(IsLoopback(yes)) << yes;
   }
   for (const char* no : {"0.0.0.0:1", "[::]:1", "10.0.0.1:1", "127.0.0.256:1", "127.0.0:1",
-                         "example.com:1", "128.0.0.1:1", ":50051"}) {
+                         "example.com:1", "128.0.0.1:1", ":50051", "127.0.0.+1:1", "::1:2113",
+                         "[::ffff:10.0.0.1]:1", "0177.0.0.1:1"}) {
     EXPECT_FALSE(IsLoopback(no)) << no;
   }
+}
+
+// The client side (api/client_channel.h): a token crosses the network only
+// inside TLS, and a client certificate comes with its key.
+TEST(ClientChannelTest, NoTokenInPlaintextOffThisMachine) {
+  api::ClientSecurity security;
+  security.token = NewToken();
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      api::NewChannel("10.1.2.3:50051", security, grpc::ChannelArguments());
+  EXPECT_EQ(channel.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(channel.status().message(),
+            "refusing to send the access token in plaintext to '10.1.2.3:50051', which is not on "
+            "this machine: add --tls (and --tls-ca if the server's certificate is not from a "
+            "public CA)");
+  EXPECT_TRUE(api::NewChannel("localhost:50051", security, grpc::ChannelArguments()).ok());
+  EXPECT_TRUE(api::NewChannel("dns:///127.0.0.1:50051", security, grpc::ChannelArguments()).ok());
+  security.use_tls = true;
+  EXPECT_TRUE(api::NewChannel("10.1.2.3:50051", security, grpc::ChannelArguments()).ok());
+  security.use_tls = false;
+  security.token.clear();
+  EXPECT_TRUE(api::NewChannel("10.1.2.3:50051", security, grpc::ChannelArguments()).ok());
+  security.tls_key_file = "/tmp/client.key";
+  channel = api::NewChannel("localhost:50051", security, grpc::ChannelArguments());
+  EXPECT_EQ(channel.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(channel.status().message(),
+            "--tls-cert and --tls-key go together (a client certificate and its key)");
 }
 
 TEST_F(SecurityTest, TokensFileMistakesNameTheLine) {
@@ -522,6 +612,10 @@ TEST_F(SecurityTest, TokensFileMistakesNameTheLine) {
   EXPECT_EQ(load(absl::StrCat("\n", hash, " a\n")).message(),
             absl::StrCat("--tokens_file: ", path,
                          ":2: expected 'sha256:<64 hex> NAME ROLE' (three fields)"));
+  EXPECT_EQ(load(absl::StrCat(hash, " ops:alice admin\n")).message(),
+            absl::StrCat("--tokens_file: ", path,
+                         ":1: the name 'ops:alice' is not 1 to 64 letters, digits, '-', '_' or "
+                         "'.'"));
   EXPECT_EQ(load("# nothing\n").message(),
             absl::StrCat("--tokens_file: ", path, " lists no token (every call would be refused)"));
   EXPECT_EQ(load(absl::StrCat(hash, "\tci\twrite\n")), absl::OkStatus());

@@ -172,6 +172,51 @@ TEST_F(ServerTest, AppendAndReadBack) {
   EXPECT_EQ(versions, (std::vector<uint64_t>{3, 2, 1, 0}));
 }
 
+TEST_F(ServerTest, ListStreamsByPrefixAPageAtATime) {
+  v1::AppendResponse r;
+  for (const char* stream : {"orders-2", "orders-1", "carts-1", "orders-10", "orders"}) {
+    ASSERT_TRUE(Append(stream, v1::ExpectedVersion::ANY, 0, 2, &r).ok());
+  }
+  ASSERT_TRUE(
+      Append("orders-1", v1::ExpectedVersion::ANY, 0, 1, &r).ok());  // version 2, position 11
+  const auto list = [&](const std::string& prefix, const std::string& after, uint32_t limit,
+                        v1::ListStreamsResponse* out) {
+    v1::ListStreamsRequest req;
+    req.set_prefix(prefix);
+    req.set_after(after);
+    req.set_limit(limit);
+    out->Clear();
+    return streams_->ListStreams(Ctx().get(), req, out);
+  };
+  const auto names = [](const v1::ListStreamsResponse& out) {
+    std::vector<std::string> n;
+    for (const auto& s : out.streams()) n.push_back(s.stream());
+    return n;
+  };
+  v1::ListStreamsResponse out;
+  ASSERT_TRUE(list("", "", 0, &out).ok());
+  EXPECT_THAT(names(out),
+              ::testing::ElementsAre("carts-1", "orders", "orders-1", "orders-10", "orders-2"));
+  EXPECT_EQ(out.next_after(), "");
+  EXPECT_EQ(out.streams(2).last_version(), 2u);
+  EXPECT_EQ(out.streams(2).last_position(), 11u);
+  EXPECT_EQ(out.streams(0).last_version(), 1u);
+  EXPECT_EQ(out.streams(0).last_position(), 6u);
+
+  ASSERT_TRUE(list("orders-", "", 2, &out).ok());
+  EXPECT_THAT(names(out), ::testing::ElementsAre("orders-1", "orders-10"));
+  EXPECT_EQ(out.next_after(), "orders-10");
+  ASSERT_TRUE(list("orders-", out.next_after(), 2, &out).ok());
+  EXPECT_THAT(names(out), ::testing::ElementsAre("orders-2"));
+  EXPECT_EQ(out.next_after(), "");
+  ASSERT_TRUE(list("zz", "", 0, &out).ok());
+  EXPECT_TRUE(out.streams().empty());
+
+  grpc::Status s = list("", "", 1001, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "limit: 1001 is above 1000");
+}
+
 TEST_F(ServerTest, ReadAllSendsEventsInBatchesOfAtMost1024) {
   v1::AppendResponse r;
   for (int i = 0; i < 15; ++i) {
@@ -581,8 +626,8 @@ TEST_F(ServerTest, ReflectionListsEveryService) {
   std::sort(names.begin(), names.end());
   EXPECT_THAT(names, ::testing::ElementsAre("grpc.health.v1.Health",
                                             "grpc.reflection.v1alpha.ServerReflection",
-                                            "strata.v1.LinkCommands", "strata.v1.LinkQueries",
-                                            "strata.v1.ProjectionQueries",
+                                            "strata.v1.Admin", "strata.v1.LinkCommands",
+                                            "strata.v1.LinkQueries", "strata.v1.ProjectionQueries",
                                             "strata.v1.Projections", "strata.v1.Streams"));
 }
 

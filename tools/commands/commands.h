@@ -57,6 +57,9 @@ int RunImport(const Argv& argv);
 const CommandSpec& DemoSpec();
 int RunDemo(const Argv& argv);
 
+const CommandSpec& BackupSpec();
+int RunBackup(const Argv& argv);
+
 const CommandSpec& TokensNewSpec();
 int RunTokensNew(const Argv& argv);
 

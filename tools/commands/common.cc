@@ -203,6 +203,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(const Args& args) {
   c->queries_ = v1::LinkQueries::NewStub(c->channel_);
   c->projections_ = v1::Projections::NewStub(c->channel_);
   c->projection_queries_ = v1::ProjectionQueries::NewStub(c->channel_);
+  c->admin_ = v1::Admin::NewStub(c->channel_);
   return c;
 }
 
@@ -211,6 +212,8 @@ Connection::~Connection() {
   commands_.reset();
   queries_.reset();
   projections_.reset();
+  projection_queries_.reset();
+  admin_.reset();
   channel_.reset();
   if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
 }

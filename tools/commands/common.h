@@ -111,6 +111,7 @@ class Connection {
   v1::LinkQueries::Stub& queries() { return *queries_; }
   v1::Projections::Stub& projections() { return *projections_; }
   v1::ProjectionQueries::Stub& projection_queries() { return *projection_queries_; }
+  v1::Admin::Stub& admin() { return *admin_; }
 
   // A context with the request deadline (--timeout, default 30 s; none when
   // `deadline` is false, for reads that stream the whole log).
@@ -131,6 +132,7 @@ class Connection {
   std::unique_ptr<v1::LinkQueries::Stub> queries_;
   std::unique_ptr<v1::Projections::Stub> projections_;
   std::unique_ptr<v1::ProjectionQueries::Stub> projection_queries_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
   absl::Duration timeout_ = absl::Seconds(30);
   std::string target_;
   std::string server_flag_;

@@ -37,6 +37,7 @@ const std::vector<Command>& Commands() {
       {{"export"}, ExportSpec, RunExport},
       {{"import"}, ImportSpec, RunImport},
       {{"demo"}, DemoSpec, RunDemo},
+      {{"backup"}, BackupSpec, RunBackup},
       {{"tokens", "new"}, TokensNewSpec, RunTokensNew},
   };
   return commands;

@@ -17,18 +17,6 @@
 namespace strata::cli {
 namespace {
 
-// A name for the logs: no spaces (the file's fields are space-separated).
-bool ValidName(const std::string& name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
-        c != '@') {
-      return false;
-    }
-  }
-  return true;
-}
-
 // Appends `line` to `path`, creating it readable by its owner only.
 absl::Status AppendLine(const std::string& path, const std::string& line) {
   const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -36,7 +24,12 @@ absl::Status AppendLine(const std::string& path, const std::string& line) {
     return LocalError(absl::StatusCode::kUnavailable,
                       absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
   }
-  const std::string text = absl::StrCat(line, "\n");
+  // A file whose last line lacks its newline (edited by hand) gets one
+  // first, so the new line is a line of its own.
+  const off_t size = lseek(fd, 0, SEEK_END);
+  char last = '\n';
+  const bool needs_newline = size > 0 && pread(fd, &last, 1, size - 1) == 1 && last != '\n';
+  const std::string text = absl::StrCat(needs_newline ? "\n" : "", line, "\n");
   const bool ok =
       write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   const int saved = errno;
@@ -56,7 +49,8 @@ const CommandSpec& TokensNewSpec() {
       "NAME ROLE [--file F] [--json]",
       "Make an access token: print it once, and its line for stratad's --tokens_file.",
       "ROLE is read (reads, queries, subscriptions, /metrics), write (and appends, commands) or\n"
-      "admin (and rebuild, define, delete). NAME names the token in the server's log. The file\n"
+      "admin (and rebuild, define, delete, stream metadata, backup). NAME names the token in the "
+      "server's log. The file\n"
       "keeps only the token's SHA-256; the token itself is printed here once. stratad reads the\n"
       "file at start: restart it to add or revoke a token (delete its line). Clients send it as\n"
       "'authorization: Bearer TOKEN' (strata --token or $STRATA_TOKEN), KurrentDB clients as\n"
@@ -74,10 +68,9 @@ int RunTokensNew(const Argv& argv) {
   if (!args) return code;
   const std::string& name = args->positional()[0];
   const std::string& role_name = args->positional()[1];
-  if (!ValidName(name)) {
+  if (!server::ValidTokenName(name)) {
     return UsageError(
-        spec,
-        absl::StrCat("NAME '", name, "' must be 1 to 64 letters, digits, '-', '_', '.' or '@'"));
+        spec, absl::StrCat("NAME '", name, "' must be 1 to 64 letters, digits, '-', '_' or '.'"));
   }
   if (!server::ParseRole(role_name).has_value()) {
     return UsageError(spec, absl::StrCat("ROLE '", role_name, "' is not read, write or admin"));

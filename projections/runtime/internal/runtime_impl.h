@@ -131,6 +131,9 @@ class ProjectionRuntime::Impl {
   absl::Status Register(std::shared_ptr<Projection> projection);
   absl::Status Rebuild(const std::string& name);
   absl::Status Drop(const std::string& name);
+  absl::Status Checkpoint(const std::string& dir) const {
+    return internal::WriteCheckpoint(db_.get(), dir);
+  }
   absl::Status WaitFor(const std::string& name, GlobalPosition position, absl::Time deadline);
   std::vector<ProjectionStatus> Status() const;
   absl::Status Read(const std::vector<std::string>& names, std::optional<GlobalPosition> as_of,
