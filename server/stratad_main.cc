@@ -1,17 +1,20 @@
+#include "server/stratad_main.h"
+
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
-#include <pthread.h>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "google/protobuf/stubs/logging.h"
 #include "engine/base/cli_flags.h"
 #include "engine/base/logger.h"
+#include "google/protobuf/stubs/logging.h"
+#include "grpc/support/log.h"
 #include "server/strata_server.h"
-#include "server/stratad_main.h"
 
 ABSL_FLAG(std::string, data_dir, "./data", "Data directory (created when missing).");
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to serve gRPC on (host:port).");
@@ -65,6 +68,17 @@ void ProtobufLog(google::protobuf::LogLevel level, const char* filename, int lin
   ProcessLogger()->Log(ours, "protobuf", absl::StrCat(filename, ":", line, ": ", message));
 }
 
+// gRPC's own log lines (by default "E1204 04:41:33.123 ..." on stderr) in
+// the server's format, so every line of stratad's has one shape.
+void GrpcLog(gpr_log_func_args* args) {
+  const LogLevel ours = args->severity == GPR_LOG_SEVERITY_ERROR  ? LogLevel::kError
+                        : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
+                                                                  : LogLevel::kWarning;
+  ProcessLogger()->Log(ours, "grpc",
+                       absl::StrCat(args->file, ":", args->line, ": ",
+                                    args->message == nullptr ? "" : args->message));
+}
+
 }  // namespace
 
 int StratadMain(int argc, char** argv, rocksdb::Env* env) {
@@ -84,6 +98,7 @@ int StratadMain(int argc, char** argv, rocksdb::Env* env) {
   std::shared_ptr<Logger> logger = log_format == "json" ? JsonLogger() : TextLogger();
   ProcessLogger() = logger;
   google::protobuf::SetLogHandler(&ProtobufLog);
+  gpr_set_log_function(&GrpcLog);
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t signals;
   sigemptyset(&signals);

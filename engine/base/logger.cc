@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/base/json_quote.h"
@@ -26,8 +27,15 @@ class SinkLogger : public Logger {
           ",\"msg\":", JsonQuote(message), "}"));
       return;
     }
-    sink_(absl::StrCat("strata: ", level == LogLevel::kInfo ? "" : LogLevelName(level),
-                       level == LogLevel::kInfo ? "" : ": ", message));
+    // One line whatever the message holds: line breaks written as \n.
+    std::string text;
+    if (message.find_first_of("\r\n") == absl::string_view::npos) {
+      text = std::string(message);
+    } else {
+      text = absl::StrReplaceAll(message, {{"\r", "\\r"}, {"\n", "\\n"}});
+    }
+    sink_(absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                       " ", LogLevelName(level), " ", component, ": ", text));
   }
 
  private:

@@ -25,7 +25,9 @@ class Logger {
   virtual void Log(LogLevel level, absl::string_view component, absl::string_view message) = 0;
 };
 
-// "strata: <message>" lines on stderr; warnings and errors say so. The default.
+// "<UTC time to the millisecond> <level> <component>: <message>" lines on
+// stderr ("2026-12-04T04:41:33.123Z info server: stratad listening on ...");
+// line breaks in a message are written as \n. The default.
 std::shared_ptr<Logger> TextLogger();
 // One JSON object a line on stderr:
 // {"ts":"2026-12-03T07:10:00.123456Z","level":"info","component":"projections","msg":"..."}.

@@ -17,9 +17,16 @@ TEST(LoggerTest, TextLines) {
   auto logger = LineLogger(false, [&](const std::string& l) { lines.push_back(l); });
   logger->Log(LogLevel::kInfo, "server", "listening");
   logger->Log(LogLevel::kError, "log", "write failed");
-  ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0], "strata: listening");
-  EXPECT_EQ(lines[1], "strata: error: write failed");
+  logger->Log(LogLevel::kWarning, "rocksdb", "two\nlines\r");
+  ASSERT_EQ(lines.size(), 3u);
+  const std::regex ts(R"re(^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z )re");
+  for (const std::string& line : lines) {
+    EXPECT_TRUE(std::regex_search(line, ts)) << line;
+    EXPECT_EQ(line.find(' '), 24u) << line;  // after the time
+  }
+  EXPECT_EQ(lines[0].substr(25), "info server: listening");
+  EXPECT_EQ(lines[1].substr(25), "error log: write failed");
+  EXPECT_EQ(lines[2].substr(25), "warning rocksdb: two\\nlines\\r");
 }
 
 TEST(LoggerTest, JsonLinesEscapeEverything) {

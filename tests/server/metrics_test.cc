@@ -350,8 +350,8 @@ TEST(ServerFailureLogTest, DataLossIsLoggedWithTheMethod) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS);
   (*server)->Shutdown();
   absl::MutexLock lock(&mu);
-  EXPECT_THAT(lines, ::testing::Contains(::testing::StartsWith(absl::StrCat(
-                         "strata: error: gRPC /strata.v1.Streams/ReadAll failed: DATA_LOSS: ",
+  EXPECT_THAT(lines, ::testing::Contains(::testing::EndsWith(absl::StrCat(
+                         "Z error server: gRPC /strata.v1.Streams/ReadAll failed: DATA_LOSS: ",
                          s.error_message()))));
 }
 
