@@ -17,7 +17,14 @@ namespace {
 absl::string_view HostOf(absl::string_view host_port) {
   if (absl::StartsWith(host_port, "[")) {
     const size_t close = host_port.find(']');
-    return close == absl::string_view::npos ? host_port : host_port.substr(1, close - 1);
+    if (close == absl::string_view::npos) return host_port;
+    // Only ":PORT" may follow: "[::1]:1,[2001:db8::1]:2" (a list) is no host.
+    const absl::string_view rest = host_port.substr(close + 1);
+    if (!rest.empty() &&
+        (rest[0] != ':' || rest.find_first_not_of("0123456789", 1) != absl::string_view::npos)) {
+      return host_port;
+    }
+    return host_port.substr(1, close - 1);
   }
   const size_t colon = host_port.find(':');
   if (colon == absl::string_view::npos ||

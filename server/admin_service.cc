@@ -52,6 +52,29 @@ AdminService::AdminService(EventLog* log, ProjectionRuntime* runtime, std::strin
   AddBlockingUnary("Backup", Role::kAdmin, executor, &AdminService::Backup);
 }
 
+// FAILED_PRECONDITION when either path cannot be resolved, INVALID_ARGUMENT
+// when `dir` (links resolved) is the data directory or inside it.
+grpc::Status AdminService::CheckOutside(const fs::path& dir) const {
+  std::error_code ec;
+  const fs::path live = fs::weakly_canonical(fs::absolute(data_dir_), ec);
+  if (ec) {
+    return Invalid(
+        grpc::StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("cannot resolve the data directory '", data_dir_, "': ", ec.message()));
+  }
+  const fs::path target = fs::weakly_canonical(dir, ec);
+  if (ec) {
+    return Invalid(grpc::StatusCode::FAILED_PRECONDITION,
+                   absl::StrCat("cannot resolve '", dir.string(), "': ", ec.message()));
+  }
+  if (absl::StartsWith(target.string() + "/", live.string() + "/")) {
+    return Invalid(grpc::StatusCode::INVALID_ARGUMENT,
+                   absl::StrCat("'", dir.string(), "' is inside the server's data directory '",
+                                data_dir_, "'"));
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status AdminService::Backup(grpc::CallbackServerContext* /*context*/,
                                   const strata::v1::BackupRequest* request,
                                   strata::v1::BackupResponse* response) {
@@ -69,15 +92,8 @@ grpc::Status AdminService::Backup(grpc::CallbackServerContext* /*context*/,
   }
   dir = dir.lexically_normal();
   if (!dir.has_filename()) dir = dir.parent_path();  // "/backups/b1/" -> "/backups/b1"
+  if (grpc::Status inside = CheckOutside(dir); !inside.ok()) return inside;
   std::error_code ec;
-  const fs::path live = fs::weakly_canonical(fs::absolute(data_dir_, ec), ec);
-  const fs::path target = fs::weakly_canonical(dir, ec);
-  const std::string live_text = live.string() + "/";
-  if (absl::StartsWith(target.string() + "/", live_text)) {
-    return Invalid(grpc::StatusCode::INVALID_ARGUMENT,
-                   absl::StrCat("'", dir.string(), "' is inside the server's data directory '",
-                                data_dir_, "'"));
-  }
   if (!fs::is_directory(dir.parent_path(), ec)) {
     return Invalid(grpc::StatusCode::FAILED_PRECONDITION,
                    absl::StrCat("the parent directory '", dir.parent_path().string(),
@@ -93,6 +109,11 @@ grpc::Status AdminService::Backup(grpc::CallbackServerContext* /*context*/,
     return Invalid(
         grpc::StatusCode::ALREADY_EXISTS,
         absl::StrCat("'", dir.string(), "' already exists; a backup goes to a new directory"));
+  }
+  // Again now that it exists: a parent swapped for a link meanwhile.
+  if (grpc::Status inside = CheckOutside(dir); !inside.ok()) {
+    fs::remove(dir, ec);
+    return inside;
   }
   // The projection store first: every event its states applied is then in
   // the log's copy, taken after.

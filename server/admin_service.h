@@ -5,6 +5,7 @@
 #ifndef STRATA_SERVER_ADMIN_SERVICE_H_
 #define STRATA_SERVER_ADMIN_SERVICE_H_
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,8 @@ class AdminService final : public RpcService {
                       strata::v1::BackupResponse* response);
 
  private:
+  grpc::Status CheckOutside(const std::filesystem::path& dir) const;
+
   EventLog* log_;
   ProjectionRuntime* runtime_;
   std::string data_dir_;

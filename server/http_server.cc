@@ -1,5 +1,10 @@
 #include "server/http_server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <utility>
@@ -8,12 +13,32 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/address.h"
 #include "httplib.h"
 #include "server/metrics.h"
 #include "server/ui_assets.h"
 
 namespace strata::server {
 namespace {
+
+// httplib's threads (its default pool: 8 on 2 cores, more on bigger ones)
+// that API calls may hold at once.
+constexpr int kMaxApiCalls = 4;
+// The largest request body: a gRPC message's limit, and JSON's overhead.
+constexpr size_t kMaxBody = 16 << 20;
+
+// True for an IPv4 or IPv6 address, with or without a port.
+bool IsIpLiteral(const std::string& host_port) {
+  std::string host = host_port;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') == std::string::npos ? 0 : host.find(']') - 1);
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {
+    host = host.substr(0, host.find(':'));
+  }
+  in_addr v4;
+  in6_addr v6;
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+}
 
 // A request's path or method as it may go into a log line: escaped (a
 // decoded "%0a" must not start a forged line) and cut at 200 bytes.
@@ -61,11 +86,25 @@ class HttpServer::Impl {
     } else {
       server_ = std::make_unique<httplib::Server>();
     }
+    // A request message is at most what the gRPC listener takes, in JSON.
+    server_->set_payload_max_length(kMaxBody);
     server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      // The UI's files are public (the page asks for a token); /api calls
-      // are checked by the gRPC server they go through.
-      if (authorizer_ == nullptr || req.path == "/" || absl::StartsWith(req.path, "/ui/") ||
-          absl::StartsWith(req.path, "/api/")) {
+      const bool api = absl::StartsWith(req.path, "/api/");
+      // Without tokens, a page of any site could reach a loopback server by
+      // DNS rebinding (its own name, then 127.0.0.1): the API then answers
+      // only requests addressed to an IP literal or localhost.
+      if (api && (authorizer_ == nullptr || authorizer_->open()) &&
+          !api::IsLoopback(req.get_header_value("Host")) &&
+          !IsIpLiteral(req.get_header_value("Host"))) {
+        res.status = 403;
+        res.set_content(JsonGateway::ErrorJson(grpc::StatusCode::PERMISSION_DENIED,
+                                               "Host: a server without tokens answers its API "
+                                               "only at an IP address or localhost"),
+                        "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      // The UI's files are public (the page asks for a token).
+      if (authorizer_ == nullptr || req.path == "/" || absl::StartsWith(req.path, "/ui/")) {
         return httplib::Server::HandlerResponse::Unhandled;
       }
       const absl::Status allowed = authorizer_->CheckHeader(
@@ -74,8 +113,16 @@ class HttpServer::Impl {
           absl::StrCat(req.remote_addr, ":", req.remote_port), Role::kRead);
       if (allowed.ok()) return httplib::Server::HandlerResponse::Unhandled;
       res.status = absl::IsPermissionDenied(allowed) ? 403 : 401;
-      if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer, Basic realm=\"stratad\"");
-      res.set_content(absl::StrCat(allowed.message(), "\n"), "text/plain; charset=utf-8");
+      // Bearer only: a Basic challenge makes browsers prompt for a password
+      // on the UI's own fetches (and keep it past the session).
+      if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      if (api) {
+        res.set_content(JsonGateway::ErrorJson(static_cast<grpc::StatusCode>(allowed.code()),
+                                               allowed.message()),
+                        "application/json");
+      } else {
+        res.set_content(absl::StrCat(allowed.message(), "\n"), "text/plain; charset=utf-8");
+      }
       return httplib::Server::HandlerResponse::Handled;
     });
     server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
@@ -145,16 +192,26 @@ class HttpServer::Impl {
       if (!absl::StartsWith(req.get_header_value("Content-Type"), "application/json")) {
         res.status = 415;
         res.set_content(
-            R"({"code":"INVALID_ARGUMENT","message":"Content-Type: send the request as application/json"})",
+            JsonGateway::ErrorJson(grpc::StatusCode::INVALID_ARGUMENT,
+                                   "Content-Type: send the request as application/json"),
             "application/json");
+        return;
+      }
+      // Calls wait up to their deadline: leave threads for /metrics and the
+      // pages.
+      if (api_calls_.fetch_add(1) >= kMaxApiCalls) {
+        api_calls_.fetch_sub(1);
+        res.status = 503;
+        res.set_content(JsonGateway::ErrorJson(grpc::StatusCode::UNAVAILABLE,
+                                               "too many API calls at once; try again"),
+                        "application/json");
         return;
       }
       JsonGateway::Reply reply =
           gateway_->Call(req.matches[1].str(), req.body, req.get_header_value("Authorization"));
+      api_calls_.fetch_sub(1);
       res.status = reply.http_status;
-      if (res.status == 401) {
-        res.set_header("WWW-Authenticate", "Bearer, Basic realm=\"stratad\"");
-      }
+      if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer");
       res.set_content(std::move(reply.json), "application/json");
     });
   }
@@ -170,6 +227,7 @@ class HttpServer::Impl {
   const Authorizer* authorizer_;
   const prometheus::Collectable* metrics_;
   const JsonGateway* gateway_;  // null: no UI, no /api
+  std::atomic<int> api_calls_{0};  // in progress
   std::shared_ptr<Logger> logger_;
   std::unique_ptr<httplib::Server> server_;  // an SSLServer with TLS
   std::thread thread_;

@@ -1,7 +1,7 @@
 #include "server/json_gateway.h"
 
+#include <algorithm>
 #include <chrono>
-#include <functional>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -61,8 +61,7 @@ std::string Quote(absl::string_view text) {
 }
 
 JsonGateway::Reply Error(grpc::StatusCode code, absl::string_view message) {
-  return {JsonGateway::HttpStatus(code), absl::StrCat("{\"code\":\"", api::CodeName(code),
-                                                      "\",\"message\":", Quote(message), "}")};
+  return {JsonGateway::HttpStatus(code), JsonGateway::ErrorJson(code, message)};
 }
 
 // One call of any method as a generic bidi stream: the request, a
@@ -71,7 +70,7 @@ class GenericCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
  public:
   GenericCall(grpc::GenericStub* stub, grpc::ClientContext* context, const std::string& method,
               grpc::ByteBuffer request)
-      : request_(std::move(request)) {
+      : context_(context), request_(std::move(request)) {
     stub->PrepareBidiStreamingCall(context, method, grpc::StubOptions(), this);
     StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&response_);
@@ -84,7 +83,7 @@ class GenericCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
     response_ = grpc::ByteBuffer();
     if (bytes_ > kMaxStreamedBytes) {
       truncated_ = true;
-      context_cancel_();
+      context_->TryCancel();
       return;
     }
     StartRead(&response_);
@@ -93,7 +92,6 @@ class GenericCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
     status_ = status;
     done_.Notify();
   }
-  void set_cancel(std::function<void()> cancel) { context_cancel_ = std::move(cancel); }
   grpc::Status Await() {
     done_.WaitForNotification();
     return status_;
@@ -102,17 +100,21 @@ class GenericCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   bool truncated() const { return truncated_; }
 
  private:
+  grpc::ClientContext* const context_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   std::vector<grpc::ByteBuffer> responses_;
   size_t bytes_ = 0;
   bool truncated_ = false;
-  std::function<void()> context_cancel_ = [] {};
   grpc::Status status_;
   absl::Notification done_;
 };
 
 }  // namespace
+
+std::string JsonGateway::ErrorJson(grpc::StatusCode code, absl::string_view message) {
+  return absl::StrCat("{\"code\":\"", api::CodeName(code), "\",\"message\":", Quote(message), "}");
+}
 
 int JsonGateway::HttpStatus(grpc::StatusCode code) {
   switch (code) {
@@ -127,8 +129,9 @@ int JsonGateway::HttpStatus(grpc::StatusCode code) {
     case grpc::StatusCode::PERMISSION_DENIED:
       return 403;
     case grpc::StatusCode::NOT_FOUND:
-    case grpc::StatusCode::UNIMPLEMENTED:
       return 404;
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return 501;
     case grpc::StatusCode::ALREADY_EXISTS:
     case grpc::StatusCode::ABORTED:
       return 409;
@@ -185,9 +188,18 @@ JsonGateway::Reply JsonGateway::Call(absl::string_view method, absl::string_view
   grpc::GenericStub stub(channel_);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + kDeadline);
-  if (!authorization.empty()) context.AddMetadata("authorization", std::string(authorization));
+  if (!authorization.empty()) {
+    // gRPC takes only printable ASCII in metadata (and aborts on anything
+    // else); HTTP headers may hold more.
+    if (authorization.size() > 4096 ||
+        !std::all_of(authorization.begin(), authorization.end(),
+                     [](char c) { return c >= 0x20 && c <= 0x7e; })) {
+      return Error(grpc::StatusCode::UNAUTHENTICATED,
+                   "authorization is not 'Bearer <token>' (printable ASCII, at most 4096 bytes)");
+    }
+    context.AddMetadata("authorization", std::string(authorization));
+  }
   GenericCall call(&stub, &context, absl::StrCat("/", method), std::move(request_bytes));
-  call.set_cancel([&context] { context.TryCancel(); });
   const grpc::Status status = call.Await();
   if (!status.ok() && !(call.truncated() && status.error_code() == grpc::StatusCode::CANCELLED)) {
     return Error(status.error_code(), status.error_message());

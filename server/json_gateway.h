@@ -36,6 +36,8 @@ class JsonGateway {
 
   // The HTTP status for a gRPC code (INVALID_ARGUMENT 400, NOT_FOUND 404, ...).
   static int HttpStatus(grpc::StatusCode code);
+  // An error's JSON body: {"code":"NOT_FOUND","message":"..."}.
+  static std::string ErrorJson(grpc::StatusCode code, absl::string_view message);
 
  private:
   std::shared_ptr<grpc::Channel> channel_;

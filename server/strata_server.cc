@@ -151,7 +151,9 @@ class StrataServer::Impl {
     if (!options_.http_listen.empty()) {
       metrics_ = std::make_unique<MetricsCollector>(log_.get(), runtime_.get(), grpc_stats_.get(),
                                                     &hub_->stats());
-      gateway_ = std::make_unique<JsonGateway>(server_->InProcessChannel(grpc::ChannelArguments()));
+      grpc::ChannelArguments gateway_args;
+      gateway_args.SetMaxReceiveMessageSize(64 << 20);  // JsonGateway cuts a read at 16 MiB
+      gateway_ = std::make_unique<JsonGateway>(server_->InProcessChannel(gateway_args));
       STRATA_ASSIGN_OR_RETURN(
           http_, HttpServer::Start(options_.http_listen, options_.security, authorizer_.get(),
                                    metrics_.get(), gateway_.get(), options_.logger));

@@ -104,9 +104,11 @@ function showError(error) {
   banner.hidden = false;
 }
 
-function askForToken(message) {
+let tokenDismissed = false;  // not asked again until the Token button
+
+function askForToken(message, fromButton = false) {
   const dialog = $('#token-dialog');
-  if (dialog.open) return;
+  if (dialog.open || (tokenDismissed && !fromButton)) return;
   $('#token-input').value = '';
   $('#token-dialog p').textContent = message || 'This server asks for an access token.';
   dialog.showModal();
@@ -314,7 +316,10 @@ function viewStreams(root, cleanups, stream) {
          events));
   more.addEventListener('click', () => load(false));
 
+  let listing = 0;  // replies to an older listing are dropped
   async function load(fresh) {
+    const mine = fresh ? ++listing : listing;
+    more.disabled = true;
     try {
       if (fresh) {
         after = '';
@@ -322,6 +327,7 @@ function viewStreams(root, cleanups, stream) {
       }
       streamsPrefix = prefix.value;
       const reply = await api('Streams/ListStreams', {prefix: prefix.value, after, limit: 50});
+      if (mine !== listing) return;
       for (const s of reply.streams) {
         list.append(
             el('tr', {
@@ -339,6 +345,8 @@ function viewStreams(root, cleanups, stream) {
       showError(null);
     } catch (e) {
       showError(e);
+    } finally {
+      more.disabled = false;
     }
   }
   load(true);
@@ -381,11 +389,14 @@ function showStream(root, stream) {
          table),
       detail);
 
+  let reads = 0;  // a reply to an earlier read (say, the other direction) is dropped
   async function read() {
+    const mine = ++reads;
     try {
       const request = {stream, backwards, max_count: PAGE};
       if (from !== null) request.from_version = from;
       const got = eventsOf(await api('Streams/ReadStream', request));
+      if (mine !== reads) return;
       table.replaceChildren(...got.map(
           (e) =>
               el('tr', {
@@ -403,6 +414,7 @@ function showStream(root, stream) {
       detail.replaceChildren();
       showError(null);
     } catch (e) {
+      if (mine !== reads) return;
       table.replaceChildren();
       pageInfo.textContent = '';
       showError(e);
@@ -448,7 +460,9 @@ function viewTail(root, cleanups) {
     paused = !paused;
     pause.textContent = paused ? 'Resume' : 'Pause';
   });
+  let epoch = 0;  // a reply from before the filters changed is dropped
   const restart = () => {
+    epoch++;
     last = null;
     body.replaceChildren();
   };
@@ -469,14 +483,22 @@ function viewTail(root, cleanups) {
       event_types: types.value.split(',').map((t) => t.trim()).filter(Boolean)
     };
     // First the newest few, then what follows them.
-    const request = last === null ? {backwards: true, max_count: 50, filter} :
-                                    {from_position: last + 1, max_count: KEEP, filter};
+    const mine = epoch;
+    const first = last === null;
+    const request = first ? {backwards: true, max_count: 50, filter} :
+                            {from_position: last + 1, max_count: KEEP, filter};
     const got = eventsOf(await api('Streams/ReadAll', request));
-    const fresh = last === null ? got : got.slice().reverse();
-    if (last === null)
-      last = got.length ? Number(got[0].position) : 0;
-    else if (got.length)
+    // Nothing matches yet: follow from the head, not from the log's start.
+    const head = first && !got.length ?
+        eventsOf(await api('Streams/ReadAll', {backwards: true, max_count: 1})) :
+        [];
+    if (mine !== epoch) return;
+    const fresh = first ? got : got.slice().reverse();
+    if (first) {
+      last = got.length ? Number(got[0].position) : (head.length ? Number(head[0].position) : 0);
+    } else if (got.length) {
       last = Number(got[got.length - 1].position);
+    }
     const rows = fresh.map((e) => {
       const data = describePayload(e.data);
       return el(
@@ -485,10 +507,11 @@ function viewTail(root, cleanups) {
           el('td', {}, recorded(e)),
           el('td', {class: 'muted'}, data.text.replace(/\s+/g, ' ').slice(0, 80)));
     });
-    if (last !== null && rows.length && body.children.length)
-      body.prepend(...rows);
-    else if (rows.length)
+    if (first) {
       body.append(...rows);
+    } else {
+      body.prepend(...rows);
+    }
     while (body.children.length > KEEP) body.lastChild.remove();
     count.textContent =
         `${body.children.length} events shown, newest first; the newest is at position ${last}`;
@@ -689,7 +712,12 @@ function route() {
   const root = $('#view');
   root.replaceChildren();
   root.dataset.view = name;
-  const arg = parts.length > 1 ? decodeURIComponent(parts.slice(1).join('/')) : undefined;
+  let arg;
+  try {
+    arg = parts.length > 1 ? decodeURIComponent(parts.slice(1).join('/')) : undefined;
+  } catch (_) {
+    arg = parts.slice(1).join('/');  // a malformed %-escape: taken as written
+  }
   VIEWS[name](root, cleanups, arg);
 }
 
@@ -703,12 +731,16 @@ async function updateHead() {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
-  $('#token-button').addEventListener('click', () => askForToken());
+  $('#token-button').addEventListener('click', () => askForToken(undefined, true));
+  $('#token-dialog').addEventListener('cancel', () => {
+    tokenDismissed = true;
+  });
   $('#token-form').addEventListener('submit', (e) => {
     if (e.submitter && e.submitter.value === 'clear')
       sessionStorage.removeItem(TOKEN_KEY);
     else if ($('#token-input').value)
       sessionStorage.setItem(TOKEN_KEY, $('#token-input').value.trim());
+    tokenDismissed = false;
     setTimeout(route, 0);
   });
   window.addEventListener('hashchange', route);

@@ -4,12 +4,14 @@
 // (a streamed read as {"messages": [...]}), errors answer the gRPC code and
 // message with the matching HTTP status, and what the gateway does not offer
 // (unknown methods, Subscribe, another content type) is refused by name.
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
+#include "server/security.h"
 #include "server/strata_server.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -20,8 +22,13 @@ using ::testing::HasSubstr;
 
 class JsonGatewayTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Start({}); }
+
+  void Start(SecurityOptions security) {
+    if (server_ != nullptr) server_->Shutdown(absl::Seconds(5));
+    server_.reset();
     ServerOptions options;
+    options.security = std::move(security);
     options.data_dir = dir_.path();
     options.listen = "127.0.0.1:0";
     options.http_listen = "127.0.0.1:0";
@@ -32,9 +39,10 @@ class JsonGatewayTest : public ::testing::Test {
   }
 
   httplib::Result Post(const std::string& method, const std::string& body,
-                       const std::string& type = "application/json") {
+                       const std::string& type = "application/json",
+                       const httplib::Headers& headers = {}) {
     httplib::Client client("127.0.0.1", server_->http_port());
-    return client.Post(absl::StrCat("/api/", method), body, type);
+    return client.Post(absl::StrCat("/api/", method), headers, body, type);
   }
 
   strata::testing::TempDir dir_;
@@ -103,7 +111,7 @@ TEST_F(JsonGatewayTest, ErrorsCarryTheCodeTheMessageAndTheHttpStatus) {
 
   r = Post("strata.v1.Streams/Subscribe", "{}");
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 404);
+  EXPECT_EQ(r->status, 501);
   EXPECT_THAT(r->body, HasSubstr("\"code\":\"UNIMPLEMENTED\""));
 
   r = Post("strata.v1.Streams/ListStreams", "{}", "text/plain");
@@ -114,6 +122,68 @@ TEST_F(JsonGatewayTest, ErrorsCarryTheCodeTheMessageAndTheHttpStatus) {
   r = Post("strata.v1.Streams/ListStreams", "{}");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
+}
+
+// With tokens, the API asks for one (Bearer only: a Basic challenge would
+// make browsers prompt) and each method keeps its role.
+TEST_F(JsonGatewayTest, TokensAndRolesAreTheGrpcApis) {
+  const std::string read = NewToken(), admin = NewToken();
+  std::ofstream(dir_.Sub("tokens")) << TokenHash(read) << " reader read\n"
+                                    << TokenHash(admin) << " ops admin\n";
+  SecurityOptions security;
+  security.tokens_file = dir_.Sub("tokens");
+  Start(security);
+  httplib::Result r = Post("strata.v1.Streams/ListStreams", "{}");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer");
+  EXPECT_THAT(r->body, HasSubstr(R"({"code":"UNAUTHENTICATED","message":"no access token)"));
+  const auto bearer = [](const std::string& t) {
+    return httplib::Headers{{"Authorization", absl::StrCat("Bearer ", t)}};
+  };
+  r = Post("strata.v1.Streams/ListStreams", "{}", "application/json", bearer(read));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  strata::testing::TempDir elsewhere;  // outside the data directory
+  const std::string backup = absl::StrCat(R"({"dir":")", elsewhere.Sub("b1"), R"("})");
+  r = Post("strata.v1.Admin/Backup", backup, "application/json", bearer(read));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(r->body, R"({"code":"PERMISSION_DENIED","message":"token 'reader' has the role read; )"
+                     R"(/strata.v1.Admin/Backup needs admin"})");
+  r = Post("strata.v1.Admin/Backup", backup, "application/json", bearer(admin));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  // The pages stay public; /metrics does not.
+  httplib::Client client("127.0.0.1", server_->http_port());
+  EXPECT_EQ(client.Get("/")->status, 200);
+  EXPECT_EQ(client.Get("/ui/app.js")->status, 200);
+  EXPECT_EQ(client.Get("/metrics")->status, 401);
+}
+
+// Without tokens: a header gRPC could not carry is refused, not passed on
+// (gRPC would abort the process), and only requests addressed to an IP or
+// localhost are answered (no DNS rebinding from a page of another site).
+TEST_F(JsonGatewayTest, OpenServersGuardTheirHeaders) {
+  httplib::Result r = Post("strata.v1.Streams/ListStreams", "{}", "application/json",
+                           {{"Authorization", "Bearer caf\xc3\xa9"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->body,
+            R"({"code":"UNAUTHENTICATED","message":"authorization is not 'Bearer <token>' )"
+            R"x((printable ASCII, at most 4096 bytes)"})x");
+  r = Post("strata.v1.Streams/ListStreams", "{}", "application/json",
+           {{"Host", "rebound.example:2114"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(r->body,
+            R"({"code":"PERMISSION_DENIED","message":"Host: a server without tokens answers its )"
+            R"(API only at an IP address or localhost"})");
+  for (const char* host : {"localhost:2114", "[::1]:2114", "10.1.2.3"}) {
+    r = Post("strata.v1.Streams/ListStreams", "{}", "application/json", {{"Host", host}});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << host;
+  }
 }
 
 TEST_F(JsonGatewayTest, ThePagesAreServed) {
