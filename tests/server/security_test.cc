@@ -470,7 +470,7 @@ TEST_F(TlsTest, MetricsNeedAReadTokenWhenTokensAreConfigured) {
   httplib::Result none = https.Get("/metrics");
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 401);
-  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer, Basic realm=\"stratad\"");
+  EXPECT_EQ(none->get_header_value("WWW-Authenticate"), "Bearer");
   EXPECT_EQ(none->body,
             "no access token: send 'authorization: Bearer <token>' (KurrentDB clients: the "
             "token's name as the username, the token as the password)\n");
