@@ -618,6 +618,14 @@ function dayChart(days) {
   return svg;
 }
 
+// A RowValue (one of its oneof fields) as text.
+function rowValue(v) {
+  for (const k of ['int64_value', 'double_value', 'string_value', 'bool_value', 'json_value']) {
+    if (k in v) return String(v[k]);
+  }
+  return '';
+}
+
 function viewTime(root, cleanups) {
   const link = el('select', {id: 'time-link'});
   const slider = el('input', {id: 'time-slider', type: 'range', min: 1, max: 1, value: 1});
@@ -625,13 +633,21 @@ function viewTime(root, cleanups) {
   const total = el('div', {id: 'time-total', class: 'value'});
   const breakdown = el('div', {id: 'time-breakdown', class: 'muted'});
   const chart = el('div', {id: 'time-chart-slot'});
+  const projection = el('select', {id: 'time-projection'});
+  const rows = el('tbody');
+  const rowsInfo = el('div', {id: 'time-rows-info', class: 'muted'});
   root.append(
-      el('h1', {}, 'Time travel: a link\'s analytics as of a log position'),
+      el('h1', {}, 'Time travel: the read models as of a log position'),
       el('div', {class: 'row'}, el('label', {}, 'link ', link),
          el('button', {id: 'time-now', type: 'button', onclick: () => toHead()}, 'Now')),
       el('div', {class: 'row'}, el('span', {class: 'muted'}, 'position'), position), slider,
-      el('div', {class: 'card'}, el('h2', {}, 'Clicks in the last 90 days'), total, breakdown,
-         chart));
+      el('div', {class: 'card'}, el('h2', {}, 'A link\'s clicks in the last 90 days'), total,
+         breakdown, chart),
+      el('div', {class: 'card', style: 'margin-top:12px'},
+         el('h2', {}, 'A defined projection\'s rows'),
+         el('div', {class: 'row'}, el('label', {}, 'projection ', projection)), rowsInfo,
+         el('table', {id: 'time-rows'},
+            el('thead', {}, el('tr', {}, el('th', {}, 'key'), el('th', {}, 'values'))), rows)));
   let pending = null;
   slider.addEventListener('input', () => {
     position.textContent = slider.value;
@@ -639,6 +655,7 @@ function viewTime(root, cleanups) {
     pending = setTimeout(query, 80);
   });
   link.addEventListener('change', query);
+  projection.addEventListener('change', queryRows);
 
   async function toHead() {
     const got = eventsOf(await api('Streams/ReadAll', {backwards: true, max_count: 1}));
@@ -649,6 +666,7 @@ function viewTime(root, cleanups) {
     await query();
   }
   async function query() {
+    queryRows();
     if (!link.value) return;
     try {
       const reply = await api('LinkQueries/GetLinkAnalytics', {
@@ -671,6 +689,42 @@ function viewTime(root, cleanups) {
       showError(e);
     }
   }
+  let scans = 0;  // a reply for an earlier position is dropped
+  async function queryRows() {
+    const mine = ++scans;
+    if (!projection.value) {
+      rowsInfo.textContent = 'No defined projection yet (strata projections define FILE).';
+      rows.replaceChildren();
+      return;
+    }
+    try {
+      const reply = await api('ProjectionQueries/Scan', {
+        projection: projection.value,
+        limit: 50,
+        as_of_position: Number(slider.value)
+      });
+      if (mine !== scans) return;
+      const n = reply.rows.length;
+      rowsInfo.textContent = `${n}${reply.next_page_token ? '+' : ''} row${n === 1 ? '' : 's'} ` +
+          `as of position ${reply.position}`;
+      rows.replaceChildren(...reply.rows.map(
+          (r) => el('tr', {}, el('td', {}, r.key.join(' / ')),
+                    el('td', {}, Object.entries(r.values).map(([k, v]) => `${k}=${rowValue(v)}`)
+                                     .join(', ')))));
+    } catch (e) {
+      if (mine !== scans) return;
+      rowsInfo.textContent = '';
+      rows.replaceChildren();
+      showError(e);
+    }
+  }
+  api('Projections/ListProjections', {})
+      .then((reply) => {
+        const names = [...new Set(reply.projections.filter((p) => p.defined).map((p) => p.name))];
+        projection.replaceChildren(...names.map((n) => el('option', {value: n}, n)));
+        queryRows();
+      })
+      .catch(showError);
   (async () => {
     try {
       const reply = await api('Streams/ListStreams', {prefix: 'link-', limit: 200});

@@ -309,6 +309,41 @@ test("time travel: the slider moves the analytics and the chart", async () => {
   assert.equal(barsThen, then);
   assert.equal(await text("#time-position"), String(middle));
   await shot("time-then");
+
+  // A defined projection's rows move with the same slider.
+  await api("Projections/DefineProjection", { definition: {
+    name: "order_status", source: { stream_prefixes: ["order-"] },
+    rules: [{ event_types: ["Placed", "Shipped"],
+              keys: [{ parts: [{ literal: "order" }, { event: "stream_id" }] }],
+              operations: [{ field: "status", last: { event: "event_type" } }] }] } });
+  const put = async (stream, type) => (await api("Streams/Append", { stream,
+    expected_version: { kind: "ANY" },
+    events: [{ type, content_type: "application/json", data: Buffer.from("{}").toString("base64") }] })).last_position;
+  const placed1 = Number(await put("order-1", "Placed"));
+  await put("order-2", "Placed");
+  const shipped1 = Number(await put("order-1", "Shipped"));
+  for (let i = 0; ; i++) {  // applied up to the last event
+    const p = (await api("Projections/ListProjections", {})).projections.find((x) => x.name === "order_status");
+    if (p && p.state === "live" && Number(p.checkpoint) >= shipped1) break;
+    assert.ok(i < 100, `order_status did not catch up: ${JSON.stringify(p)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await page.reload({ waitUntil: "load" });
+  await page.waitForFunction((want) => document.querySelector("#time-slider").max === String(want),
+                             {}, shipped1);
+  const rowsText = () => page.$$eval("#time-rows tbody tr",
+                                     (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  await page.waitForFunction(() => document.querySelector("#time-rows-info").textContent === "2 rows as of position " +
+                             document.querySelector("#time-slider").value);
+  assert.deepEqual(await rowsText(), [["order / 1", "status=Shipped"], ["order / 2", "status=Placed"]]);
+  await shot("time-rows");
+  await page.$eval("#time-slider", (s, v) => {
+    s.value = String(v);
+    s.dispatchEvent(new Event("input"));
+  }, placed1);
+  await page.waitForFunction((p) => document.querySelector("#time-rows-info").textContent ===
+                             `1 row as of position ${p}`, { timeout: 10000 }, placed1);
+  assert.deepEqual(await rowsText(), [["order / 1", "status=Placed"]]);
 });
 
 test("no console errors after the token was given", () => {
