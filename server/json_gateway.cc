@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "api/grpc_status.h"
+#include "engine/base/json_quote.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
@@ -28,37 +29,6 @@ namespace pb = ::google::protobuf;
 constexpr size_t kMaxStreamedBytes = 16 << 20;
 // A call through the gateway ends by then.
 constexpr auto kDeadline = std::chrono::seconds(30);
-
-// A JSON string literal of `text` (UTF-8 passed through).
-std::string Quote(absl::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrCat("\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 JsonGateway::Reply Error(grpc::StatusCode code, absl::string_view message) {
   return {JsonGateway::HttpStatus(code), JsonGateway::ErrorJson(code, message)};
@@ -113,7 +83,7 @@ class GenericCall : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 }  // namespace
 
 std::string JsonGateway::ErrorJson(grpc::StatusCode code, absl::string_view message) {
-  return absl::StrCat("{\"code\":\"", api::CodeName(code), "\",\"message\":", Quote(message), "}");
+  return absl::StrCat("{\"code\":\"", api::CodeName(code), "\",\"message\":", JsonQuote(message), "}");
 }
 
 int JsonGateway::HttpStatus(grpc::StatusCode code) {
