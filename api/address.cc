@@ -58,4 +58,11 @@ bool IsLoopback(absl::string_view host_port) {
   return false;
 }
 
+bool IsIpLiteral(absl::string_view host_port) {
+  const std::string host(HostOf(host_port));
+  in_addr v4;
+  in6_addr v6;
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+}
+
 }  // namespace strata::api

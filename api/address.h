@@ -12,6 +12,10 @@ namespace strata::api {
 // "0177.0.0.1" and "::1:2113" (an IPv6 address, not ::1 with a port) are not.
 bool IsLoopback(absl::string_view host_port);
 
+// True for "HOST:PORT" (or a bare host) whose host is an IPv4 or IPv6
+// address rather than a name.
+bool IsIpLiteral(absl::string_view host_port);
+
 }  // namespace strata::api
 
 #endif  // STRATA_API_ADDRESS_H_

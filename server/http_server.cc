@@ -1,9 +1,5 @@
 #include "server/http_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -26,19 +22,6 @@ namespace {
 constexpr int kMaxApiCalls = 4;
 // The largest request body: a gRPC message's limit, and JSON's overhead.
 constexpr size_t kMaxBody = 16 << 20;
-
-// True for an IPv4 or IPv6 address, with or without a port.
-bool IsIpLiteral(const std::string& host_port) {
-  std::string host = host_port;
-  if (!host.empty() && host.front() == '[') {
-    host = host.substr(1, host.find(']') == std::string::npos ? 0 : host.find(']') - 1);
-  } else if (std::count(host.begin(), host.end(), ':') == 1) {
-    host = host.substr(0, host.find(':'));
-  }
-  in_addr v4;
-  in6_addr v6;
-  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
-}
 
 // A request's path or method as it may go into a log line: escaped (a
 // decoded "%0a" must not start a forged line) and cut at 200 bytes.
@@ -95,7 +78,7 @@ class HttpServer::Impl {
       // only requests addressed to an IP literal or localhost.
       if (api && (authorizer_ == nullptr || authorizer_->open()) &&
           !api::IsLoopback(req.get_header_value("Host")) &&
-          !IsIpLiteral(req.get_header_value("Host"))) {
+          !api::IsIpLiteral(req.get_header_value("Host"))) {
         res.status = 403;
         res.set_content(JsonGateway::ErrorJson(grpc::StatusCode::PERMISSION_DENIED,
                                                "Host: a server without tokens answers its API "
