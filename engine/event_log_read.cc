@@ -46,9 +46,9 @@ absl::StatusOr<std::vector<StreamSummary>> EventLog::Impl::ListStreams(absl::str
   const GlobalPosition head = Head();
   std::vector<StreamSummary> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
-  // Every key of stream s sorts before s + "\x01" (they are s, 0x00, version).
+  // Past every key of a stream: internal::StreamKeyEnd.
   std::string next =
-      after.empty() || after < prefix ? std::string(prefix) : absl::StrCat(after, "\x01");
+      after.empty() || after < prefix ? std::string(prefix) : internal::StreamKeyEnd(after);
   while (out.size() < limit) {
     it->Seek(next);
     if (!it->Valid()) break;
@@ -62,7 +62,7 @@ absl::StatusOr<std::vector<StreamSummary>> EventLog::Impl::ListStreams(absl::str
     if (!absl::StartsWith(stream, prefix)) break;
     StreamSummary summary;
     summary.stream = std::string(stream);
-    next = absl::StrCat(summary.stream, "\x01");
+    next = internal::StreamKeyEnd(summary.stream);
     // Its last version at or below the head.
     it->SeekForPrev(StreamKey(summary.stream, UINT64_MAX));
     bool found = false;
