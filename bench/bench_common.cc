@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "benchmark/benchmark.h"
 #include "engine/event.h"
 #include "engine/event_log.h"
@@ -127,6 +128,9 @@ absl::Status BuildScanLog(const ScanLogLayout& layout, ScanLog* scan) {
 
 void InitProgram(const char* program) {
   ProgramNameSlot() = program;
+  // As stratad (engine/base/cli_flags.h): Debian's Abseil keeps absl::Mutex's
+  // deadlock detection on, whose lock-order graph would be measured too.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   (void)RootDir();  // create it now, so that the atexit below runs after its setup
   std::atexit([] { RemoveDir(RootDir()); });  // also on exit() paths
 }

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "bench/bench_common.h"
 #include "engine/event_log.h"
@@ -112,26 +113,13 @@ std::vector<Click> MakeClicks(int count) {
   return clicks;
 }
 
-std::unique_ptr<EventLog> BuildLog(const std::string& dir, const std::vector<Click>& clicks,
-                                   bool json) {
-  EventLogOptions options;
-  options.durability = Durability::kUnsafeNoSync;
-  options.logger = NullLogger();
-  std::unique_ptr<EventLog> log = OrDie(EventLog::Open(dir, options), "open log");
-  if (!json) {
-    for (int i = 0; i < kLinks; ++i) {
-      const std::string id = absl::StrCat("link", i);
-      NewEvent e;
-      e.type = links::kLinkCreatedType;
-      e.content_type = links::kContentType;
-      e.data = links::EncodeLinkCreated(id, absl::StrCat("https://example.com/", id), "bench");
-      OrDie(log->Append(links::LinkStream(id), ExpectedVersion::Any(), {std::move(e)}), "append");
-    }
-  }
-  for (size_t i = 0; i < clicks.size(); i += kClicksPerAppend) {
+// Appends `clicks` to `log`, `per_append` to a call (one link's stream each),
+// as FlatBuffers link events or, with `json`, as JSON events.
+void AppendClicks(EventLog* log, const std::vector<Click>& clicks, bool json, size_t per_append) {
+  for (size_t i = 0; i < clicks.size(); i += per_append) {
     const std::string id = absl::StrCat("link", clicks[i].link);
     std::vector<NewEvent> batch;
-    for (size_t j = i; j < std::min(clicks.size(), i + kClicksPerAppend); ++j) {
+    for (size_t j = i; j < std::min(clicks.size(), i + per_append); ++j) {
       const Click& c = clicks[j];
       NewEvent e;
       e.type = links::kClickRecordedType;
@@ -148,6 +136,25 @@ std::unique_ptr<EventLog> BuildLog(const std::string& dir, const std::vector<Cli
     const std::string stream = json ? absl::StrCat("jclicks-", id) : links::ClickStream(id);
     OrDie(log->Append(stream, ExpectedVersion::Any(), std::move(batch)), "append");
   }
+}
+
+std::unique_ptr<EventLog> BuildLog(const std::string& dir, const std::vector<Click>& clicks,
+                                   bool json) {
+  EventLogOptions options;
+  options.durability = Durability::kUnsafeNoSync;
+  options.logger = NullLogger();
+  std::unique_ptr<EventLog> log = OrDie(EventLog::Open(dir, options), "open log");
+  if (!json) {
+    for (int i = 0; i < kLinks; ++i) {
+      const std::string id = absl::StrCat("link", i);
+      NewEvent e;
+      e.type = links::kLinkCreatedType;
+      e.content_type = links::kContentType;
+      e.data = links::EncodeLinkCreated(id, absl::StrCat("https://example.com/", id), "bench");
+      OrDie(log->Append(links::LinkStream(id), ExpectedVersion::Any(), {std::move(e)}), "append");
+    }
+  }
+  AppendClicks(log.get(), clicks, json, kClicksPerAppend);
   return log;
 }
 
@@ -172,9 +179,9 @@ v1::ProjectionDefinition ClicksDefinition(const std::string& source_dir, bool js
 std::shared_ptr<Projection> DefinedClicks(const std::string& source_dir, bool json) {
   defined::Definition def =
       OrDie(defined::Compile(ClicksDefinition(source_dir, json)), "compile link_clicks.json");
-  auto views = std::make_shared<const defined::JsonViews>(
+  auto events = std::make_shared<defined::JsonEvents>(
       defined::JsonViews{{links::kContentType, links::EventJson}});
-  return std::make_shared<defined::DefinedProjection>(std::move(def), 1, views);
+  return std::make_shared<defined::DefinedProjection>(std::move(def), 1, events);
 }
 
 // Seconds to build `projection` over `log` from nothing (best of 3).
@@ -453,6 +460,53 @@ on = {Placed = move, Paid = move, Shipped = move, Cancelled = move}
   }
   registry.reset();
   runtime.reset();
+
+  // Live: three defined projections following the same new events, through
+  // one JsonEvents (as the server's registry has them) or each parsing alone.
+  const int live_clicks = std::max(1, clicks_count / 6);
+  std::printf("\nlive: 3 defined clicks projections following %d new JSON clicks (10 per append)\n",
+              live_clicks);
+  std::printf("  %-34s %12s %8s %18s\n", "parsing", "events/s", "seconds", "parses per event");
+  double live_rate[2] = {0, 0};
+  for (const bool shared : {true, false}) {
+    const std::string live_dir = FreshDir("live");
+    auto live_runtime =
+        OrDie(ProjectionRuntime::Open(live_dir, json_log.get(), options), "open runtime");
+    auto events = std::make_shared<defined::JsonEvents>(
+        defined::JsonViews{}, shared ? defined::JsonEvents::kSlotsDefault : 0);
+    std::vector<std::string> names;
+    for (const char* name : {"live_a", "live_b", "live_c"}) {
+      v1::ProjectionDefinition proto = ClicksDefinition(source_dir, /*json=*/true);
+      proto.set_name(name);
+      OrDie(live_runtime->Register(defined::MakeProjection(
+                OrDie(defined::Compile(proto), "compile"), 1, shared ? events : nullptr)),
+            "register");
+      names.push_back(name);
+    }
+    auto wait_all = [&] {
+      for (const std::string& name : names) {
+        OrDie(live_runtime->WaitFor(name, json_log->Head(), absl::Now() + absl::Minutes(10)),
+              "wait");
+      }
+    };
+    wait_all();
+    const uint64_t misses_before = events->misses();
+    const Clock::time_point start = Clock::now();
+    AppendClicks(json_log.get(), MakeClicks(live_clicks), /*json=*/true, 10);
+    wait_all();
+    const double live_s = Seconds(Clock::now() - start);
+    live_rate[shared ? 0 : 1] = live_clicks / live_s;
+    const std::string parses =
+        shared ? absl::StrFormat(
+                     "%.2f", static_cast<double>(events->misses() - misses_before) / live_clicks)
+               : "3 (by design)";
+    std::printf("  %-34s %12.0f %8.2f %18s\n",
+                shared ? "one JsonEvents for all three" : "each projection its own",
+                live_clicks / live_s, live_s, parses.c_str());
+    live_runtime.reset();
+    RemoveDir(live_dir);
+  }
+  std::printf("  shared / own                  %6.2f\n", live_rate[0] / live_rate[1]);
   fb_log.reset();
   json_log.reset();
   RemoveDir(RootDir());

@@ -11,13 +11,10 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "engine/base/macros.h"
-#include "projections/defined/json.h"
 #include "projections/defined/rows.h"
 
 namespace strata::defined {
 namespace {
-
-constexpr absl::string_view kJsonContentType = "application/json";
 
 absl::Status Bad(absl::string_view path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
@@ -96,40 +93,34 @@ class Staging {
   size_t used_ = 0;
 };
 
-// One event's lazily parsed documents.
+// One event's documents, parsed on first use (or by another projection
+// reading the same event through the same JsonEvents).
 class EventDocs {
  public:
-  EventDocs(const EventView& event, const JsonViews* views) : event_(event), views_(views) {}
+  EventDocs(const EventView& event, JsonEvents* events) : event_(event), events_(events) {}
 
   // The value at `pointer`; Bad (naming `path`) when missing or unreadable.
   absl::StatusOr<Value> Find(const std::string& path, bool metadata, const std::string& pointer) {
-    thread_local JsonReader data_reader;
-    thread_local JsonReader metadata_reader;
-    JsonReader& reader = metadata ? metadata_reader : data_reader;
-    bool& ready = metadata ? metadata_ready_ : data_ready_;
+    if (parsed_ == nullptr) parsed_ = events_->For(event_);
     const char* doc = metadata ? "metadata" : "data";
-    if (!ready) {
-      absl::string_view text = event_.metadata;
-      if (!metadata) {
-        thread_local std::string viewed;
-        absl::StatusOr<std::optional<absl::string_view>> data =
-            DataAsJson(event_, views_, &viewed);
-        if (!data.ok()) {
-          if (data.status().code() != absl::StatusCode::kInvalidArgument) return data.status();
-          return Bad(path, data.status().message());
-        }
-        if (!data->has_value()) {
-          return Bad(path, absl::StrCat("data has content type '",
-                                        absl::CHexEscape(event_.content_type.substr(0, 64)),
-                                        "', not application/json"));
-        }
-        text = **data;
+    const ParsedJson* json = nullptr;
+    if (metadata) {
+      json = &parsed_->Metadata(event_);
+    } else {
+      absl::StatusOr<const ParsedJson*> data = parsed_->Data(event_);
+      if (!data.ok()) {
+        if (data.status().code() != absl::StatusCode::kInvalidArgument) return data.status();
+        return Bad(path, data.status().message());
       }
-      if (text.empty()) return Bad(path, absl::StrCat(doc, " is empty, not JSON"));
-      reader.Reset(text);
-      ready = true;
+      if (*data == nullptr) {
+        return Bad(path, absl::StrCat("data has content type '",
+                                      absl::CHexEscape(event_.content_type.substr(0, 64)),
+                                      "', not application/json"));
+      }
+      json = *data;
     }
-    absl::StatusOr<std::optional<Value>> v = reader.Find(pointer);
+    if (json->empty()) return Bad(path, absl::StrCat(doc, " is empty, not JSON"));
+    absl::StatusOr<std::optional<Value>> v = json->Find(pointer);
     if (!v.ok()) return Bad(path, absl::StrCat(doc, ": ", v.status().message()));
     if (!v->has_value()) {
       return Bad(path, absl::StrCat(doc, " has nothing at ", pointer.empty() ? "\"\"" : pointer));
@@ -139,9 +130,8 @@ class EventDocs {
 
  private:
   const EventView& event_;
-  const JsonViews* views_;
-  bool data_ready_ = false;
-  bool metadata_ready_ = false;
+  JsonEvents* const events_;
+  std::shared_ptr<ParsedEvent> parsed_;
 };
 
 Value Attribute(EventAttribute attribute, const EventView& e) {
@@ -450,9 +440,15 @@ absl::Status ApplyRule(const Rule& rule, const EventView& e, EventDocs& docs, Sc
 
 }  // namespace
 
+DefinedProjection::DefinedProjection(Definition definition, ProjectionVersion version,
+                                     std::shared_ptr<JsonEvents> events)
+    : definition_(std::move(definition)),
+      version_(version),
+      events_(JsonEvents::OrUnshared(std::move(events))) {}
+
 absl::Status DefinedProjection::Apply(const EventView& event, ProjectionWriter& writer) {
   if (!definition_.Reads(event)) return absl::OkStatus();
-  EventDocs docs(event, views_.get());
+  EventDocs docs(event, events_.get());
   thread_local Scratch scratch;
   scratch.staging.Reset(&writer);
   scratch.part_text.resize(std::max(scratch.part_text.size(), definition_.key_part_slots));
@@ -466,22 +462,6 @@ absl::Status DefinedProjection::Apply(const EventView& event, ProjectionWriter& 
   if (bad.ok()) return scratch.staging.Flush();
   if (bad.code() != absl::StatusCode::kInvalidArgument) return bad;  // a storage error
   return BadEvent(definition_, event, bad, writer);
-}
-
-absl::StatusOr<std::optional<absl::string_view>> DataAsJson(const EventView& event,
-                                                           const JsonViews* views,
-                                                           std::string* viewed) {
-  if (absl::StartsWith(event.content_type, kJsonContentType)) return event.data;
-  if (views == nullptr) return std::nullopt;
-  auto view = views->find(event.content_type);
-  if (view == views->end()) return std::nullopt;
-  absl::StatusOr<std::string> json = view->second(event);
-  if (!json.ok()) {
-    if (json.status().code() != absl::StatusCode::kInvalidArgument) return json.status();
-    return absl::InvalidArgumentError(absl::StrCat("data: ", json.status().message()));
-  }
-  *viewed = *std::move(json);
-  return absl::string_view(*viewed);
 }
 
 absl::Status BadEvent(const Definition& definition, const EventView& event,

@@ -2,7 +2,8 @@
 // runtime builds, cuts over, time-travels and rebuilds it like any other.
 //
 // Each event the source reads is parsed at most once (data and metadata each,
-// lazily, with simdjson On-Demand) for all of the definition's rules. Data is
+// lazily, with simdjson) for all of the definition's rules, and for all the
+// other defined projections reading it through the same JsonEvents. Data is
 // read when its content type is application/json, or one of the JsonViews
 // given (the link domain's FlatBuffers events, say). Every
 // key and value of every rule is computed before anything is written, into a
@@ -16,30 +17,15 @@
 #ifndef STRATA_PROJECTIONS_DEFINED_DEFINED_PROJECTION_H_
 #define STRATA_PROJECTIONS_DEFINED_DEFINED_PROJECTION_H_
 
-#include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "projections/defined/definition.h"
+#include "projections/defined/json_events.h"
 #include "projections/projection.h"
 
 namespace strata::defined {
-
-// A content type other than JSON whose events defined projections can read:
-// the function gives an event's data as a JSON text (InvalidArgument when it
-// cannot, which makes the event a bad one).
-using JsonView = std::function<absl::StatusOr<std::string>(const EventView&)>;
-using JsonViews = std::map<std::string, JsonView, std::less<>>;
-
-// The event's data as JSON text: the data itself when its content type is
-// application/json, else what the view for its content type gives (kept in
-// *viewed); nullopt when there is neither. A view's InvalidArgument comes back
-// as InvalidArgument "data: ..."; its other errors as they are.
-absl::StatusOr<std::optional<absl::string_view>> DataAsJson(const EventView& event,
-                                                           const JsonViews* views,
-                                                           std::string* viewed);
 
 // What a definition does with a bad event (`bad`, InvalidArgument): under
 // "fail" the error naming the position; under "skip" OK after counting it in
@@ -49,11 +35,12 @@ absl::Status BadEvent(const Definition& definition, const EventView& event,
 
 class DefinedProjection : public Projection {
  public:
-  // `views` (may be null) lets rules read the data of events of those content
-  // types as if it were JSON.
+  // `events` (shared with the other defined projections of the log) parses
+  // the events and knows the views that let rules read the data of other
+  // content types as if it were JSON. Null: a JsonEvents of its own, without
+  // views, that keeps nothing.
   DefinedProjection(Definition definition, ProjectionVersion version,
-                    std::shared_ptr<const JsonViews> views = nullptr)
-      : definition_(std::move(definition)), version_(version), views_(std::move(views)) {}
+                    std::shared_ptr<JsonEvents> events = nullptr);
 
   std::string name() const override { return definition_.name; }
   ProjectionVersion version() const override { return version_; }
@@ -67,7 +54,7 @@ class DefinedProjection : public Projection {
  private:
   const Definition definition_;
   const ProjectionVersion version_;
-  const std::shared_ptr<const JsonViews> views_;
+  const std::shared_ptr<JsonEvents> events_;
 };
 
 }  // namespace strata::defined

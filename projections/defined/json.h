@@ -1,14 +1,18 @@
 // Reading JSON for defined projections, with simdjson.
 //
-// JsonReader indexes one JSON text once (simdjson On-Demand) and then answers
-// any number of JSON pointer lookups on it, each converted to a Value at once
-// (numbers: integers that fit int64 as kInt, others as kDouble; objects,
-// arrays and null as their JSON text).
+// ParsedJson holds one JSON text parsed whole (simdjson's DOM, which validates
+// all of it) and answers any number of JSON pointer lookups on it, each
+// converted to a Value (numbers: integers that fit int64 as kInt, others as
+// kDouble; objects and arrays as their minified JSON text; null as "null").
+// Once parsed it does not change, so any number of threads may read it: an
+// event read by several defined projections is parsed once (json_events.h).
 //
-// Thread-safety: a JsonReader belongs to one thread; ParseJsonValue is pure.
+// Thread-safety: Parse needs exclusive access; the const methods may run on
+// any number of threads at once. ParseJsonValue is pure.
 #ifndef STRATA_PROJECTIONS_DEFINED_JSON_H_
 #define STRATA_PROJECTIONS_DEFINED_JSON_H_
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,27 +22,43 @@
 #include "absl/strings/string_view.h"
 #include "projections/defined/value.h"
 
+namespace simdjson::dom {
+class element;
+}  // namespace simdjson::dom
+
 namespace strata::defined {
 
 // The whole of `text` as one value; InvalidArgument when it is not JSON.
 absl::StatusOr<Value> ParseJsonValue(absl::string_view text);
 
-class JsonReader {
+class ParsedJson {
  public:
-  JsonReader();
-  ~JsonReader();
-  JsonReader(const JsonReader&) = delete;
-  JsonReader& operator=(const JsonReader&) = delete;
+  ParsedJson();
+  ~ParsedJson();
+  ParsedJson(const ParsedJson&) = delete;
+  ParsedJson& operator=(const ParsedJson&) = delete;
 
-  // Indexes `text` (copied). The error, if it is not JSON, comes from Find.
-  void Reset(absl::string_view text);
+  // Parses `text`, replacing what was parsed before (its memory is reused).
+  void Parse(absl::string_view text);
+  // Whether the text parsed was empty (status() is then an error too).
+  bool empty() const { return empty_; }
+  // OK, or InvalidArgument "invalid JSON: ..." when the text is not JSON.
+  const absl::Status& status() const { return status_; }
   // The value at `pointer` ("" is the whole text), or nullopt when nothing is
-  // there. InvalidArgument when the text is not valid JSON ("invalid JSON: ...").
-  absl::StatusOr<std::optional<Value>> Find(absl::string_view pointer);
+  // there; status() when the text is not JSON.
+  absl::StatusOr<std::optional<Value>> Find(absl::string_view pointer) const;
+  // The root of the parsed text; only when status() is OK.
+  simdjson::dom::element root() const;
+  // Memory held for the parsed form, in bytes (an estimate from simdjson's
+  // capacity), and its release (nothing is parsed after it).
+  size_t capacity_bytes() const;
+  void Release();
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  struct Document;
+  std::unique_ptr<Document> doc_;
+  absl::Status status_ = absl::FailedPreconditionError("nothing parsed");
+  bool empty_ = true;
 };
 
 }  // namespace strata::defined

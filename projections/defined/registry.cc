@@ -151,8 +151,8 @@ absl::Status DefinitionRegistry::Load() {
                                           compiled.status().ToString()));
         continue;
       }
-      absl::Status s = runtime_->Register(
-          MakeProjection(*std::move(compiled), d.projection_version, options_.json_views));
+      absl::Status s =
+          runtime_->Register(MakeProjection(*std::move(compiled), d.projection_version, events_));
       // An older version the store has already replaced is refused: fine.
       if (!s.ok() && !(s.code() == absl::StatusCode::kFailedPrecondition && !newest)) return s;
     }
@@ -226,8 +226,7 @@ absl::StatusOr<DefineResult> DefinitionRegistry::Define(
     h.deleted = false;
     h.canonical = canonical;
   }
-  STRATA_RETURN_IF_ERROR(
-      runtime_->Register(MakeProjection(std::move(compiled), version, options_.json_views)));
+  STRATA_RETURN_IF_ERROR(runtime_->Register(MakeProjection(std::move(compiled), version, events_)));
   options_.logger->Log(LogLevel::kInfo, "projections",
                        absl::StrCat("defined projection ", name, " v", version, " (position ",
                                     appended.last_position, ")"));

@@ -119,7 +119,11 @@ class DefinitionRegistry {
 
  private:
   DefinitionRegistry(EventLog* log, ProjectionRuntime* runtime, RegistryOptions options)
-      : log_(log), runtime_(runtime), options_(std::move(options)) {}
+      : log_(log),
+        runtime_(runtime),
+        options_(std::move(options)),
+        events_(std::make_shared<JsonEvents>(options_.json_views != nullptr ? *options_.json_views
+                                                                            : JsonViews{})) {}
   absl::Status Load();
   // Appends `record` as JSON to "$projections" as an event of `type`.
   absl::StatusOr<AppendResult> AppendRecord(const char* type,
@@ -136,6 +140,9 @@ class DefinitionRegistry {
   EventLog* const log_;
   ProjectionRuntime* const runtime_;
   const RegistryOptions options_;
+  // Every defined projection of the log reads events through this one, so an
+  // event is parsed once for all of them.
+  const std::shared_ptr<JsonEvents> events_;
   absl::Mutex define_mu_;  // serializes Define and Delete (held across the append)
   mutable absl::Mutex mu_;
   std::map<std::string, History> histories_ ABSL_GUARDED_BY(mu_);

@@ -166,6 +166,9 @@ class ScriptProjection::Vm {
     return absl::OkStatus();
   }
 
+  // Pushes a parsed JSON text as Lua values (null as nil).
+  absl::Status PushParsed(const ParsedJson& json) { return PushElement(json.root(), 0); }
+
   // Pushes the JSON text `json` as Lua values (null as nil).
   absl::Status PushJson(absl::string_view json) {
     simdjson::dom::element root;
@@ -468,8 +471,10 @@ absl::Status CheckScript(const ScriptSpec& script, absl::string_view name) {
 }
 
 ScriptProjection::ScriptProjection(Definition definition, ProjectionVersion version,
-                                   std::shared_ptr<const JsonViews> views)
-    : definition_(std::move(definition)), version_(version), views_(std::move(views)) {}
+                                   std::shared_ptr<JsonEvents> events)
+    : definition_(std::move(definition)),
+      version_(version),
+      events_(JsonEvents::OrUnshared(std::move(events))) {}
 
 ScriptProjection::~ScriptProjection() = default;
 
@@ -489,7 +494,7 @@ void ScriptProjection::Return(std::unique_ptr<Vm> vm) {
 namespace {
 
 // Pushes the event table for the handlers.
-absl::Status PushEvent(ScriptProjection::Vm& vm, const EventView& e, const JsonViews* views) {
+absl::Status PushEvent(ScriptProjection::Vm& vm, const EventView& e, JsonEvents& events) {
   lua_State* L = vm.L();
   lua_createtable(L, 0, 8);
   lua_pushinteger(L, static_cast<lua_Integer>(e.position));
@@ -503,16 +508,22 @@ absl::Status PushEvent(ScriptProjection::Vm& vm, const EventView& e, const JsonV
   lua_pushinteger(L, e.recorded_at_us);
   lua_setfield(L, -2, "recorded_at");
   // data: JSON, or a JSON view, else nil.
-  std::string viewed;
-  STRATA_ASSIGN_OR_RETURN(std::optional<absl::string_view> data, DataAsJson(e, views, &viewed));
-  if (data.has_value() && !data->empty()) {
-    absl::Status s = vm.PushJson(*data);
+  const std::shared_ptr<ParsedEvent> parsed = events.For(e);
+  STRATA_ASSIGN_OR_RETURN(const ParsedJson* data, parsed->Data(e));
+  if (data != nullptr && !data->empty()) {
+    absl::Status s = data->status();
+    if (s.ok()) s = vm.PushParsed(*data);
     if (!s.ok()) return Bad(absl::StrCat("data: ", s.message()));
     lua_setfield(L, -2, "data");
   }
+  // metadata: when it is JSON, else nil.
   if (!e.metadata.empty()) {
-    if (vm.PushJson(e.metadata).ok()) {
+    const ParsedJson& metadata = parsed->Metadata(e);
+    const int top = lua_gettop(L);
+    if (metadata.status().ok() && vm.PushParsed(metadata).ok()) {
       lua_setfield(L, -2, "metadata");
+    } else {
+      lua_settop(L, top);
     }
   }
   return absl::OkStatus();
@@ -565,13 +576,13 @@ absl::Status ScriptProjection::Apply(const EventView& event, ProjectionWriter& w
     Vm* vm;
     const ScriptSpec* script;
     const EventView* event;
-    const JsonViews* views;
+    JsonEvents* events;
     ProjectionWriter* writer;
     bool handled = false;
     absl::Status result;
     std::string state_json;
     std::string row;
-  } call{vm.get(), &script, &event, views_.get(), &writer, false, {}, {}, {}};
+  } call{vm.get(), &script, &event, events_.get(), &writer, false, {}, {}, {}};
   lua_pushcfunction(L, [](lua_State* L) -> int {
     Call& c = *static_cast<Call*>(lua_touserdata(L, 1));
     lua_settop(L, 0);
@@ -586,7 +597,7 @@ absl::Status ScriptProjection::Apply(const EventView& event, ProjectionWriter& w
     if (!c.handled) return 0;
     const int handler = lua_gettop(L);
     c.result = [&]() -> absl::Status {
-      STRATA_RETURN_IF_ERROR(PushEvent(vm, *c.event, c.views));
+      STRATA_RETURN_IF_ERROR(PushEvent(vm, *c.event, *c.events));
       const int event_index = lua_gettop(L);
       STRATA_ASSIGN_OR_RETURN(std::string partition,
                               PartitionOf(vm, *c.script, *c.event, event_index));
@@ -668,11 +679,11 @@ absl::Status ScriptProjection::Apply(const EventView& event, ProjectionWriter& w
 }
 
 std::shared_ptr<Projection> MakeProjection(Definition definition, ProjectionVersion version,
-                                           std::shared_ptr<const JsonViews> views) {
+                                           std::shared_ptr<JsonEvents> events) {
   if (definition.script.has_value()) {
-    return std::make_shared<ScriptProjection>(std::move(definition), version, std::move(views));
+    return std::make_shared<ScriptProjection>(std::move(definition), version, std::move(events));
   }
-  return std::make_shared<DefinedProjection>(std::move(definition), version, std::move(views));
+  return std::make_shared<DefinedProjection>(std::move(definition), version, std::move(events));
 }
 
 }  // namespace strata::defined

@@ -59,8 +59,9 @@ absl::Status CheckScript(const ScriptSpec& script, absl::string_view name);
 
 class ScriptProjection : public Projection {
  public:
+  // `events` as for DefinedProjection (null: one of its own that keeps nothing).
   ScriptProjection(Definition definition, ProjectionVersion version,
-                   std::shared_ptr<const JsonViews> views = nullptr);
+                   std::shared_ptr<JsonEvents> events = nullptr);
   ~ScriptProjection() override;
 
   std::string name() const override { return definition_.name; }
@@ -78,7 +79,7 @@ class ScriptProjection : public Projection {
 
   const Definition definition_;
   const ProjectionVersion version_;
-  const std::shared_ptr<const JsonViews> views_;
+  const std::shared_ptr<JsonEvents> events_;
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Vm>> idle_ ABSL_GUARDED_BY(mu_);
 };
@@ -86,7 +87,7 @@ class ScriptProjection : public Projection {
 // The projection `definition` describes: a ScriptProjection when it has a
 // script, else a DefinedProjection.
 std::shared_ptr<Projection> MakeProjection(Definition definition, ProjectionVersion version,
-                                           std::shared_ptr<const JsonViews> views);
+                                           std::shared_ptr<JsonEvents> events);
 
 }  // namespace strata::defined
 

@@ -183,6 +183,39 @@ struct Placed {
   StreamVersion stream_version = 0;
 };
 
+// Where the log would put `events`: positions from 1, versions per stream.
+inline std::vector<Placed> PlaceOrders(const std::vector<OrderEvent>& events) {
+  std::vector<Placed> placed;
+  std::map<std::string, StreamVersion> versions;
+  for (size_t i = 0; i < events.size(); ++i) {
+    placed.push_back({static_cast<GlobalPosition>(i + 1), ++versions[events[i].stream]});
+  }
+  return placed;
+}
+
+// `e` as the log would hand it to a projection at `p`.
+inline EventView OrderView(const OrderEvent& e, const Placed& p) {
+  EventView view;
+  view.position = p.position;
+  view.stream = e.stream;
+  view.stream_version = p.stream_version;
+  view.type = e.type;
+  view.content_type = "application/json";
+  view.data = e.data;
+  view.metadata = e.metadata;
+  view.recorded_at_us = e.recorded_at_us;
+  return view;
+}
+
+// Every row of a defined projection's state, in key order.
+inline std::vector<defined::Row> AllRows(const StateReader& state) {
+  defined::ScanRange range;
+  range.limit = 1'000'000;
+  absl::StatusOr<defined::ScanResult> scanned = defined::ScanRows(state, range);
+  EXPECT_TRUE(scanned.ok()) << scanned.status();
+  return scanned.ok() ? scanned->rows : std::vector<defined::Row>{};
+}
+
 inline std::string FormatUtc(int64_t micros, const char* format) {
   const time_t secs = static_cast<time_t>(micros / 1'000'000);
   std::tm tm{};

@@ -37,9 +37,9 @@ std::shared_ptr<Projection> Defined(const std::string& file) {
   absl::StatusOr<defined::Definition> def =
       defined::Compile(testing::ParseDefinition(ReadExample(file)));
   EXPECT_TRUE(def.ok()) << def.status();
-  auto views = std::make_shared<const defined::JsonViews>(
+  auto events = std::make_shared<defined::JsonEvents>(
       defined::JsonViews{{links::kContentType, links::EventJson}});
-  return std::make_shared<defined::DefinedProjection>(*def, 1, views);
+  return std::make_shared<defined::DefinedProjection>(*def, 1, events);
 }
 
 TEST(DefinedLinksTest, ShippedDefinitionsEqualTheBuiltInReadModelsKeyForKey) {

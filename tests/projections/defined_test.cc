@@ -18,6 +18,7 @@
 namespace strata::defined {
 namespace {
 
+using ::strata::testing::AllRows;
 using ::strata::testing::FoldOrders;
 using ::strata::testing::GenerateOrders;
 using ::strata::testing::MapWriter;
@@ -63,9 +64,9 @@ TEST(ValueTest, RoundTripsEveryType) {
   EXPECT_EQ(DecodeValue("").status().code(), absl::StatusCode::kDataLoss);
 }
 
-TEST(JsonReaderTest, FindsEveryKindAndReportsMissingAndInvalid) {
-  JsonReader reader;
-  reader.Reset(R"({"a":{"b":[10,"x",true,null,2.5,{"c":1}]},"big":18446744073709551615,
+TEST(ParsedJsonTest, FindsEveryKindAndReportsMissingAndInvalid) {
+  ParsedJson reader;
+  reader.Parse(R"({"a":{"b":[10,"x",true,null,2.5,{ "c" : 1 }]},"big":18446744073709551615,
                   "t~/":3})");
   auto find = [&](const std::string& p) { return reader.Find(p); };
   EXPECT_EQ(**find("/a/b/0"), Value::Int(10));
@@ -78,8 +79,15 @@ TEST(JsonReaderTest, FindsEveryKindAndReportsMissingAndInvalid) {
   EXPECT_EQ(**find("/t~0~1"), Value::Int(3));
   EXPECT_EQ(*find("/a/missing"), std::nullopt);
   EXPECT_EQ(*find("/a/b/9"), std::nullopt);
-  reader.Reset("{\"a\": ");
+  EXPECT_FALSE(reader.empty());
+  reader.Parse("{\"a\": ");
   EXPECT_THAT(find("/a").status().message(), HasSubstr("invalid JSON"));
+  // The whole text is checked, not only the path to the field read.
+  reader.Parse(R"({"a":1,"b":})");
+  EXPECT_THAT(find("/a").status().message(), HasSubstr("invalid JSON"));
+  reader.Parse("");
+  EXPECT_TRUE(reader.empty());
+  EXPECT_FALSE(reader.status().ok());
 }
 
 struct Refused {
@@ -202,32 +210,12 @@ TEST(CompileTest, CanonicalIgnoresDefaultsAndMapOrder) {
 // would number them.
 absl::Status ApplyAll(const std::vector<OrderEvent>& events, DefinedProjection& projection,
                       MapWriter& writer, std::vector<Placed>* placed) {
-  std::map<std::string, StreamVersion> versions;
+  *placed = testing::PlaceOrders(events);
   for (size_t i = 0; i < events.size(); ++i) {
-    const OrderEvent& e = events[i];
-    Placed p{static_cast<GlobalPosition>(i + 1), ++versions[e.stream]};
-    placed->push_back(p);
-    EventView view;
-    view.position = p.position;
-    view.stream = e.stream;
-    view.stream_version = p.stream_version;
-    view.type = e.type;
-    view.content_type = "application/json";
-    view.data = e.data;
-    view.metadata = e.metadata;
-    view.recorded_at_us = e.recorded_at_us;
-    absl::Status s = projection.Apply(view, writer);
+    absl::Status s = projection.Apply(testing::OrderView(events[i], (*placed)[i]), writer);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
-}
-
-std::vector<Row> AllRows(const StateReader& state) {
-  ScanRange range;
-  range.limit = 1'000'000;
-  absl::StatusOr<ScanResult> scanned = ScanRows(state, range);
-  EXPECT_TRUE(scanned.ok()) << scanned.status();
-  return scanned.ok() ? scanned->rows : std::vector<Row>{};
 }
 
 TEST(DefinedProjectionTest, FoldEqualsIndependentFoldAndSkipsBadEvents) {

@@ -1,0 +1,182 @@
+// JsonEvents: an event read by several defined projections through one
+// JsonEvents is parsed once; identity, eviction, the memory bound and
+// concurrent first reads.
+#include "projections/defined/json_events.h"
+
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "projections/defined/defined_projection.h"
+#include "projections/defined/definition.h"
+#include "projections/defined/rows.h"
+#include "tests/projections/counter_projection.h"
+#include "tests/projections/defined_fixtures.h"
+
+namespace strata::defined {
+namespace {
+
+using ::strata::testing::AllRows;
+using ::strata::testing::FoldOrders;
+using ::strata::testing::GenerateOrders;
+using ::strata::testing::MapWriter;
+using ::strata::testing::OrderEvent;
+using ::strata::testing::OrdersDefinitionJson;
+using ::strata::testing::OrderView;
+using ::strata::testing::ParseDefinition;
+using ::strata::testing::Placed;
+using ::strata::testing::PlaceOrders;
+
+EventView JsonEvent(GlobalPosition position, const std::string& data) {
+  EventView e;
+  e.position = position;
+  e.stream = "s-1";
+  e.type = "T";
+  e.content_type = "application/json";
+  e.data = data;
+  return e;
+}
+
+// Folds `events` into each projection in turn, event by event, as live
+// workers do; returns each projection's rows.
+std::vector<std::vector<Row>> FoldTogether(const std::vector<OrderEvent>& events,
+                                           const std::vector<DefinedProjection*>& projections) {
+  std::vector<MapWriter> writers(projections.size());
+  const std::vector<Placed> placed = PlaceOrders(events);
+  for (size_t i = 0; i < events.size(); ++i) {
+    const EventView view = OrderView(events[i], placed[i]);
+    for (size_t j = 0; j < projections.size(); ++j) {
+      EXPECT_TRUE(projections[j]->Apply(view, writers[j]).ok());
+    }
+  }
+  std::vector<std::vector<Row>> rows;
+  for (const MapWriter& w : writers) rows.push_back(AllRows(w));
+  return rows;
+}
+
+TEST(JsonEventsTest, ProjectionsSharingItParseEachEventOnce) {
+  absl::StatusOr<Definition> a = Compile(ParseDefinition(OrdersDefinitionJson("orders", "skip")));
+  absl::StatusOr<Definition> b = Compile(ParseDefinition(OrdersDefinitionJson("again", "skip")));
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::vector<OrderEvent> events = GenerateOrders(2000, 11, 40);
+
+  // Alone: how many events the definition parses.
+  auto alone = std::make_shared<JsonEvents>();
+  DefinedProjection only(*a, 1, alone);
+  const std::vector<Row> expected_rows = FoldTogether(events, {&only})[0];
+  const uint64_t parsed_alone = alone->misses();
+  ASSERT_GT(parsed_alone, 1000u);
+  EXPECT_EQ(alone->hits(), 0u);
+  EXPECT_EQ(expected_rows,
+            FoldOrders(events, PlaceOrders(events), events.size(), /*skip=*/true).Rows());
+
+  // Two projections through one JsonEvents: the second reads what the first
+  // parsed, and both fold exactly as alone.
+  auto shared = std::make_shared<JsonEvents>();
+  DefinedProjection first(*a, 1, shared);
+  DefinedProjection second(*b, 1, shared);
+  const std::vector<std::vector<Row>> rows = FoldTogether(events, {&first, &second});
+  EXPECT_EQ(rows[0], expected_rows);
+  EXPECT_EQ(rows[1], expected_rows);
+  EXPECT_EQ(shared->misses(), parsed_alone);
+  EXPECT_EQ(shared->hits(), parsed_alone);
+
+  // Without a shared one (null), each projection parses for itself.
+  DefinedProjection own_a(*a, 1);
+  DefinedProjection own_b(*b, 1);
+  const std::vector<std::vector<Row>> own = FoldTogether(events, {&own_a, &own_b});
+  EXPECT_EQ(own[0], expected_rows);
+  EXPECT_EQ(own[1], expected_rows);
+}
+
+TEST(JsonEventsTest, KeepsAnEventByPositionAndIdentityAndReplacesItsSlot) {
+  JsonEvents events({}, /*slots=*/4);
+  const std::string one = R"({"n":1})";
+  const std::string two = R"({"n":2})";
+  std::shared_ptr<ParsedEvent> p1 = events.For(JsonEvent(1, one));
+  absl::StatusOr<const ParsedJson*> d1 = p1->Data(JsonEvent(1, one));
+  ASSERT_TRUE(d1.ok());
+  EXPECT_EQ(**(*d1)->Find("/n"), Value::Int(1));
+  EXPECT_EQ(events.For(JsonEvent(1, one)), p1);
+  EXPECT_EQ(events.hits(), 1u);
+  // Same position, another event (another log, say): not the same.
+  EventView other = JsonEvent(1, two);
+  other.event_id = EventId::Random();
+  std::shared_ptr<ParsedEvent> p_other = events.For(other);
+  EXPECT_NE(p_other, p1);
+  EXPECT_EQ(**(*p_other->Data(other))->Find("/n"), Value::Int(2));
+  // Position 5 takes slot 1 again; position 2 has a slot of its own.
+  p1.reset();
+  p_other.reset();
+  std::shared_ptr<ParsedEvent> p5 = events.For(JsonEvent(5, two));
+  EXPECT_EQ(**(*p5->Data(JsonEvent(5, two)))->Find("/n"), Value::Int(2));
+  EXPECT_NE(events.For(JsonEvent(1, one)), p5);
+  EXPECT_EQ(events.misses(), 3u + 1u);
+  EXPECT_GT(events.bytes(), 0u);
+}
+
+TEST(JsonEventsTest, DataOfOtherContentTypesErrorsAndViews) {
+  JsonViews views;
+  views["application/x-view"] = [](const EventView& e) -> absl::StatusOr<std::string> {
+    if (e.data == "bad") return absl::InvalidArgumentError("not a view of it");
+    return absl::StrCat(R"({"viewed":")", e.data, R"("})");
+  };
+  JsonEvents events(std::move(views));
+  EventView binary = JsonEvent(1, "\x01\x02");
+  binary.content_type = "application/octet-stream";
+  EXPECT_EQ(*events.For(binary)->Data(binary), nullptr);
+  EventView viewed = JsonEvent(2, "abc");
+  viewed.content_type = "application/x-view";
+  EXPECT_EQ(**(*events.For(viewed)->Data(viewed))->Find("/viewed"), Value::String("abc"));
+  EventView refused = JsonEvent(3, "bad");
+  refused.content_type = "application/x-view";
+  absl::StatusOr<const ParsedJson*> d = events.For(refused)->Data(refused);
+  EXPECT_EQ(d.status(), absl::InvalidArgumentError("data: not a view of it"));
+  EventView broken = JsonEvent(4, R"({"a":1,)");
+  broken.metadata = R"({"m":true})";
+  std::shared_ptr<ParsedEvent> parsed = events.For(broken);
+  EXPECT_FALSE((*parsed->Data(broken))->status().ok());
+  EXPECT_EQ(**parsed->Metadata(broken).Find("/m"), Value::Bool(true));
+}
+
+TEST(JsonEventsTest, BeyondItsBytesNothingMoreIsKept) {
+  JsonEvents events({}, /*slots=*/16, /*bytes_max=*/1);
+  const std::string data = R"({"n":1})";
+  std::shared_ptr<ParsedEvent> first = events.For(JsonEvent(1, data));
+  ASSERT_TRUE(first->Data(JsonEvent(1, data)).ok());
+  EXPECT_GE(events.bytes(), 1u);
+  std::shared_ptr<ParsedEvent> second = events.For(JsonEvent(2, data));
+  ASSERT_TRUE(second->Data(JsonEvent(2, data)).ok());
+  // Over the bound: position 2 was parsed for its caller alone.
+  EXPECT_NE(events.For(JsonEvent(2, data)), second);
+  EXPECT_EQ(events.For(JsonEvent(1, data)), first);
+  const size_t kept = events.bytes();
+  first.reset();
+  second.reset();
+  EXPECT_EQ(events.bytes(), kept);  // the slot still holds position 1
+}
+
+TEST(JsonEventsTest, ConcurrentFirstReadersParseOnce) {
+  JsonEvents events;
+  std::string data = "{";
+  for (int i = 0; i < 2000; ++i) absl::StrAppend(&data, i ? "," : "", "\"k", i, "\":", i);
+  data += "}";
+  const EventView e = JsonEvent(42, data);
+  std::vector<std::thread> threads;
+  std::vector<const ParsedJson*> seen(8);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      absl::StatusOr<const ParsedJson*> d = events.For(e)->Data(e);
+      seen[t] = d.ok() ? *d : nullptr;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(events.misses(), 1u);
+  EXPECT_EQ(events.hits(), 7u);
+  for (const ParsedJson* p : seen) EXPECT_EQ(p, seen[0]);
+  EXPECT_EQ(**seen[0]->Find("/k1999"), Value::Int(1999));
+}
+
+}  // namespace
+}  // namespace strata::defined
