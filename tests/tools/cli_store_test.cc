@@ -245,7 +245,8 @@ TEST_F(CliStoreTest, ImportReportsTheFirstBadLineAndWritesNothing) {
   };
   const Case cases[] = {
       {R"({"position":3,"stream":"orders-2")",
-       "not valid JSON at byte 34: unexpected end of input in an object"},
+       "not valid JSON: The JSON document has an improper structure: missing or superfluous "
+       "commas, braces, missing keys, etc."},
       {Normalize(lines[2], "00000000-0000-4000-8000-000000000003", "xyz"),
        "event_id: 'xyz' is not a UUID"},
       {Normalize(lines[2], R"("version":0)", R"("version":4)"),

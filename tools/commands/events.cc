@@ -48,47 +48,47 @@ absl::Status FieldError(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
-absl::StatusOr<std::string> StringField(const JsonValue& line, const char* field) {
-  const JsonValue* v = line.Find(field);
+absl::StatusOr<std::string> StringField(const JsonObject& line, const char* field) {
+  const JsonMember* v = line.Find(field);
   if (v == nullptr) return FieldError(field, "missing");
-  if (v->type != JsonValue::Type::kString) return FieldError(field, "must be a string");
+  if (v->type != JsonMember::Type::kString) return FieldError(field, "must be a string");
   return v->string_value;
 }
 
-absl::StatusOr<uint64_t> UintField(const JsonValue& line, const char* field) {
-  const JsonValue* v = line.Find(field);
+absl::StatusOr<uint64_t> UintField(const JsonObject& line, const char* field) {
+  const JsonMember* v = line.Find(field);
   if (v == nullptr) return FieldError(field, "missing");
   uint64_t out = 0;
   const bool digits_only = !v->raw.empty() && std::all_of(v->raw.begin(), v->raw.end(), [](char c) {
     return c >= '0' && c <= '9';
   });
-  if (v->type != JsonValue::Type::kNumber || !digits_only || !absl::SimpleAtoi(v->raw, &out)) {
+  if (v->type != JsonMember::Type::kNumber || !digits_only || !absl::SimpleAtoi(v->raw, &out)) {
     return FieldError(field, "must be a non-negative integer");
   }
   return out;
 }
 
 // Reads data or metadata: `key` or `key`_base64, exactly one of them.
-absl::StatusOr<std::string> PayloadField(const JsonValue& line, const std::string& key,
+absl::StatusOr<std::string> PayloadField(const JsonObject& line, const std::string& key,
                                          bool json_type) {
-  const JsonValue* plain = line.Find(key);
+  const JsonMember* plain = line.Find(key);
   const std::string b64_key = key + "_base64";
-  const JsonValue* b64 = line.Find(b64_key);
+  const JsonMember* b64 = line.Find(b64_key);
   if (plain != nullptr && b64 != nullptr) {
     return FieldError(key, absl::StrCat("given twice (also as ", b64_key, ")"));
   }
   if (b64 != nullptr) {
-    if (b64->type != JsonValue::Type::kString) return FieldError(b64_key, "must be a string");
+    if (b64->type != JsonMember::Type::kString) return FieldError(b64_key, "must be a string");
     std::optional<std::string> bytes = Base64Decode(b64->string_value);
     if (!bytes.has_value()) return FieldError(b64_key, "not valid base64");
     return *bytes;
   }
   if (plain == nullptr) return FieldError(key, "missing");
   if (json_type) {
-    if (plain->type == JsonValue::Type::kNull) return std::string();
+    if (plain->type == JsonMember::Type::kNull) return std::string();
     return std::string(plain->raw);
   }
-  if (plain->type != JsonValue::Type::kString) {
+  if (plain->type != JsonMember::Type::kString) {
     return FieldError(key, "must be a base64 string for a content type other than JSON");
   }
   std::optional<std::string> bytes = Base64Decode(plain->string_value);
@@ -132,21 +132,14 @@ std::string EventToJsonLine(const RecordedEvent& e) {
 }
 
 absl::StatusOr<ImportedEvent> ParseEventLine(absl::string_view text) {
-  absl::StatusOr<JsonValue> parsed = ParseJson(text);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("not valid JSON ", parsed.status().message()));
-  }
-  const JsonValue& line = *parsed;
-  if (line.type != JsonValue::Type::kObject) {
-    return absl::InvalidArgumentError("not a JSON object");
-  }
+  STRATA_ASSIGN_OR_RETURN(JsonObject line, ParseJsonObject(text));
   static const std::set<std::string> kKnown = {
       "position",    "stream",   "version",         "event_id", "type",       "content_type",
       "recorded_at", "metadata", "metadata_base64", "data",     "data_base64"};
   std::set<std::string> seen;
-  for (const auto& [key, value] : line.members) {
-    if (kKnown.count(key) == 0) return FieldError(key, "unknown field");
-    if (!seen.insert(key).second) return FieldError(key, "given twice");
+  for (const JsonMember& m : line.members) {
+    if (kKnown.count(m.key) == 0) return FieldError(m.key, "unknown field");
+    if (!seen.insert(m.key).second) return FieldError(m.key, "given twice");
   }
   ImportedEvent out;
   STRATA_ASSIGN_OR_RETURN(out.position, UintField(line, "position"));

@@ -1,11 +1,12 @@
-// A strict JSON (RFC 8259) parser for the strata CLI's import: it keeps each
-// value's exact source text (so embedded JSON payloads round-trip byte for
-// byte), decodes strings, and checks UTF-8. Thread-safe (pure functions).
+// JSON for the strata CLI's import, read with simdjson: a line is checked
+// whole by simdjson's DOM parser (RFC 8259, UTF-8 in strings, nesting depth),
+// then its members are read with On-Demand, which gives each value's exact
+// source text, so embedded JSON payloads round-trip byte for byte.
+// Thread-safe (each thread has its own parsers).
 #ifndef STRATA_TOOLS_COMMANDS_JSON_H_
 #define STRATA_TOOLS_COMMANDS_JSON_H_
 
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -13,35 +14,29 @@
 
 namespace strata::cli {
 
-struct JsonMember;
-
-struct JsonValue {
-  enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
-  Type type = Type::kNull;
-  absl::string_view raw;     // the value's exact text; points into the parsed input
-  std::string string_value;  // kString: the decoded string
-  bool bool_value = false;
-  std::vector<JsonMember> members;  // kObject, in input order
-  std::vector<JsonValue> elements;                         // kArray
-
-  // The member named `key`, or null.
-  const JsonValue* Find(absl::string_view key) const;
-};
-
-// A member of an object. (A struct, not std::pair: a pair of an incomplete
-// JsonValue inside JsonValue itself is not valid C++, and clang refuses it.)
+// One member of a JSON object.
 struct JsonMember {
-  std::string key;
-  JsonValue value;
+  enum class Type { kNull, kBool, kNumber, kString, kArray, kObject };
+  std::string key;  // decoded
+  Type type = Type::kNull;
+  std::string raw;           // the value's exact text
+  std::string string_value;  // kString: the decoded string
 };
 
-// Deepest nesting of arrays and objects accepted by ParseJson.
+struct JsonObject {
+  std::vector<JsonMember> members;  // in input order, duplicates kept
+
+  // The first member named `key`, or null.
+  const JsonMember* Find(absl::string_view key) const;
+};
+
+// Deepest nesting of arrays and objects accepted.
 inline constexpr int kJsonDepthMax = 256;
 
-// Parses one JSON text: a value with optional whitespace around it.
-// InvalidArgument with the reason and the byte offset ("at byte 17: ...").
-// The result's `raw` views point into `text`, which must outlive it.
-absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
+// Parses one JSON text that must be an object, with optional whitespace
+// around it. InvalidArgument "not valid JSON: <simdjson's reason>" or "not a
+// JSON object".
+absl::StatusOr<JsonObject> ParseJsonObject(absl::string_view text);
 
 // True when `bytes` can be embedded verbatim as a value in one NDJSON line and
 // read back byte for byte: it is valid JSON (UTF-8, nesting at most
