@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libsimdjson-dev
+  libcli11-dev
   liblua5.4-dev
   libre2-dev
   prometheus-cpp-dev libcpp-httplib-dev

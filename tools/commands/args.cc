@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -10,8 +12,8 @@
 namespace strata::cli {
 namespace {
 
-std::string Normalize(std::string name) {
-  std::replace(name.begin(), name.end(), '_', '-');
+std::string Underscored(std::string name) {
+  std::replace(name.begin(), name.end(), '-', '_');
   return name;
 }
 
@@ -35,13 +37,6 @@ std::vector<FlagSpec> AllFlags(const CommandSpec& spec) {
     break;
   }
   return flags;
-}
-
-std::optional<FlagSpec> FindFlag(const CommandSpec& spec, const std::string& name) {
-  for (const FlagSpec& f : AllFlags(spec)) {
-    if (f.name == name) return f;
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -94,62 +89,66 @@ absl::StatusOr<std::optional<double>> Args::GetDouble(const std::string& name) c
 }
 
 absl::StatusOr<Args> ParseArgs(const CommandSpec& spec, const std::vector<std::string>& argv) {
+  // CLI11 reads the words; the checks and messages that follow are Strata's.
+  CLI::App app;
+  app.set_help_flag();
+  CLI::Option* help = app.add_flag("-h,--help");
+  std::vector<std::pair<const FlagSpec, CLI::Option*>> options;
+  std::map<std::string, const FlagSpec*> by_cli_name;
+  const std::vector<FlagSpec> flags = AllFlags(spec);
+  for (const FlagSpec& f : flags) {
+    // Dashes and underscores are the same: --data-dir is --data_dir.
+    std::string names = absl::StrCat("--", f.name);
+    if (std::string under = Underscored(f.name); under != f.name) {
+      absl::StrAppend(&names, ",--", under);
+    }
+    CLI::Option* o = f.value_name.empty() ? app.add_flag(names) : app.add_option(names);
+    // Repeats are counted here, so "given more than once" names the flag.
+    o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    options.emplace_back(f, o);
+    by_cli_name[o->get_name()] = &f;
+  }
+  std::vector<std::string> positional;  // counted below, for Strata's messages
+  app.add_option("arguments", positional)->expected(0, CLI::detail::expected_max_vector_size);
+  std::vector<std::string> reversed(argv.rbegin(), argv.rend());  // CLI11 pops from the back
+  try {
+    app.parse(reversed);
+  } catch (const CLI::ExtrasError&) {
+    const std::vector<std::string> extras = app.remaining();
+    const std::string first = extras.empty() ? std::string() : extras.front();
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown flag '", first.substr(0, first.find('=')), "'"));
+  } catch (const CLI::ParseError& e) {
+    // "--max: 1 required N missing": a flag without its value.
+    const std::string what = e.what();
+    const auto it = by_cli_name.find(what.substr(0, what.find(':')));
+    if (it != by_cli_name.end() && !it->second->value_name.empty() &&
+        absl::StrContains(what, "missing")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", it->second->name, " needs a value (", it->second->value_name, ")"));
+    }
+    return absl::InvalidArgumentError(what);
+  }
   Args args;
-  bool flags_done = false;
-  for (size_t i = 0; i < argv.size(); ++i) {
-    const std::string& a = argv[i];
-    if (flags_done || a.size() < 2 || a[0] != '-') {
-      args.positional_.push_back(a);
-      continue;
+  args.help_ = help->count() > 0;
+  for (const auto& [f, o] : options) {
+    if (o->count() == 0) continue;
+    if (o->count() > 1 && !f.repeated) {
+      return absl::InvalidArgumentError(absl::StrCat("--", f.name, " given more than once"));
     }
-    if (a == "--") {
-      flags_done = true;
-      continue;
-    }
-    if (a == "-h" || a == "--help") {
-      args.help_ = true;
-      continue;
-    }
-    if (a[1] != '-') {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", a, "'"));
-    }
-    std::string body = a.substr(2);
-    std::optional<std::string> inline_value;
-    if (size_t eq = body.find('='); eq != std::string::npos) {
-      inline_value = body.substr(eq + 1);
-      body = body.substr(0, eq);
-    }
-    const std::string name = Normalize(body);
-    const std::optional<FlagSpec> flag = FindFlag(spec, name);
-    if (!flag.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag '--", body, "'"));
-    }
-    std::string value;
-    if (flag->value_name.empty()) {
-      value = inline_value.value_or("true");
+    std::vector<std::string> values = o->results();
+    if (f.value_name.empty()) {
+      const std::string& value = values.back();
       if (value != "true" && value != "false") {
         return absl::InvalidArgumentError(
-            absl::StrCat("--", name, " takes no value (or =true, =false), not '", value, "'"));
+            absl::StrCat("--", f.name, " takes no value (or =true, =false), not '", value, "'"));
       }
-      if (value == "false") {
-        args.values_.erase(name);
-        continue;
-      }
-    } else if (inline_value.has_value()) {
-      value = *inline_value;
-    } else {
-      if (i + 1 >= argv.size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--", name, " needs a value (", flag->value_name, ")"));
-      }
-      value = argv[++i];
+      if (value == "false") continue;
+      values = {"true"};
     }
-    std::vector<std::string>& values = args.values_[name];
-    if (!values.empty() && !flag->repeated) {
-      return absl::InvalidArgumentError(absl::StrCat("--", name, " given more than once"));
-    }
-    values.push_back(std::move(value));
+    args.values_[f.name] = std::move(values);
   }
+  args.positional_ = std::move(positional);
   if (args.help_) return args;
   const size_t n = args.positional_.size();
   if (n < spec.positional_min) {

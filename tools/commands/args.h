@@ -1,8 +1,9 @@
-// Command-line parsing for the strata CLI's subcommands: `--flag value`,
-// `--flag=value`, boolean `--flag`, repeated flags, positional arguments and
-// `--` to end the flags. Dashes and underscores in flag names are the same
-// (`--data_dir` is `--data-dir`). Each subcommand describes itself with a
-// CommandSpec, which also renders its --help text. Not thread-safe; values.
+// Command-line parsing for the strata CLI's subcommands, on CLI11: `--flag
+// value`, `--flag=value`, boolean `--flag` (or `--flag=false`), repeated
+// flags, positional arguments and `--` to end the flags. Dashes and
+// underscores in flag names are the same (`--data_dir` is `--data-dir`). Each
+// subcommand describes itself with a CommandSpec, from which its CLI11 options
+// are made and its --help text is rendered. Not thread-safe; values.
 #ifndef STRATA_TOOLS_COMMANDS_ARGS_H_
 #define STRATA_TOOLS_COMMANDS_ARGS_H_
 
