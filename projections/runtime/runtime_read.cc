@@ -95,16 +95,15 @@ absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::Fold(
 }
 
 absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::ReaderAsOf(
-    const Generation& g, const rocksdb::Snapshot* snapshot, GlobalPosition position) const {
+    const Generation& g, const rocksdb::Snapshot* view, GlobalPosition position) const {
   std::shared_ptr<Projection> projection;
   {
     absl::MutexLock lock(&mu_);
     projection = g.projection;
   }
   STRATA_ASSIGN_OR_RETURN(GlobalPosition base,
-                          projections_internal::FindSnapshot(db_.get(), g.cf, snapshot, position));
-  auto reader =
-      std::make_unique<OverlaidReader<HistoryStateReader>>(db_.get(), g.cf, snapshot, base);
+                          projections_internal::FindSnapshot(db_.get(), g.cf, view, position));
+  auto reader = std::make_unique<OverlaidReader<HistoryStateReader>>(db_.get(), g.cf, view, base);
   if (base == position) return reader;
   if (projection == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -163,16 +162,17 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
     return absl::OutOfRangeError(
         absl::StrCat("as_of_position ", *as_of, " is beyond the head (", log_->Head(), ")"));
   }
-  // A secondary (read-only) instance changes only when told to catch up, so
-  // it needs no snapshot for one consistent view (and has none to give).
-  const rocksdb::Snapshot* snapshot = options_.read_only ? nullptr : db_->GetSnapshot();
+  // One RocksDB read view (a rocksdb::Snapshot) for every reader of the
+  // answer. A secondary (read-only) instance changes only when told to catch
+  // up, so it needs none (and has none to give).
+  const rocksdb::Snapshot* view = options_.read_only ? nullptr : db_->GetSnapshot();
   struct Release {
     rocksdb::DB* db;
     const rocksdb::Snapshot* s;
     ~Release() {
       if (s != nullptr) db->ReleaseSnapshot(s);
     }
-  } release{db_.get(), snapshot};
+  } release{db_.get(), view};
 
   std::vector<GlobalPosition> checkpoints;
   for (const auto& g : gens) {
@@ -181,7 +181,7 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
       continue;
     }
     STRATA_ASSIGN_OR_RETURN(GlobalPosition cp,
-                            projections_internal::ReadCheckpoint(db_.get(), g->cf, snapshot));
+                            projections_internal::ReadCheckpoint(db_.get(), g->cf, view));
     checkpoints.push_back(cp);
   }
   const GlobalPosition position =
@@ -193,10 +193,9 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
       STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r, Fold(*code[i], position));
       owned.push_back(std::move(r));
     } else if (checkpoints[i] == position) {
-      owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, snapshot));
+      owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, view));
     } else {
-      STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r,
-                              ReaderAsOf(*gens[i], snapshot, position));
+      STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r, ReaderAsOf(*gens[i], view, position));
       owned.push_back(std::move(r));
     }
     readers.push_back(owned.back().get());

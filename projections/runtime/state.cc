@@ -60,9 +60,9 @@ class CounterMergeOperator : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "strata.u64add"; }
 };
 
-rocksdb::ReadOptions ReadAt(const rocksdb::Snapshot* snapshot) {
+rocksdb::ReadOptions ReadAt(const rocksdb::Snapshot* view) {
   rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot;
+  ro.snapshot = view;
   return ro;
 }
 
@@ -87,9 +87,9 @@ std::shared_ptr<rocksdb::MergeOperator> NewCounterMergeOperator() {
 }
 
 absl::StatusOr<GlobalPosition> ReadCheckpoint(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                                              const rocksdb::Snapshot* snapshot) {
+                                              const rocksdb::Snapshot* view) {
   std::string value;
-  rocksdb::Status s = db->Get(ReadAt(snapshot), cf, kMetaCheckpoint, &value);
+  rocksdb::Status s = db->Get(ReadAt(view), cf, kMetaCheckpoint, &value);
   if (s.IsNotFound()) return 0;
   STRATA_RETURN_IF_ERROR(FromRocksDb(s, "read projection checkpoint"));
   if (value.size() != 8) return absl::DataLossError("projection checkpoint is malformed");
@@ -97,9 +97,9 @@ absl::StatusOr<GlobalPosition> ReadCheckpoint(rocksdb::DB* db, rocksdb::ColumnFa
 }
 
 absl::StatusOr<GlobalPosition> FindSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                                            const rocksdb::Snapshot* snapshot,
+                                            const rocksdb::Snapshot* view,
                                             GlobalPosition position) {
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ReadAt(snapshot), cf));
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ReadAt(view), cf));
   it->SeekForPrev(SnapshotKey(position));
   GlobalPosition found = 0;
   if (it->Valid()) {
@@ -115,7 +115,7 @@ absl::StatusOr<GlobalPosition> FindSnapshot(rocksdb::DB* db, rocksdb::ColumnFami
 
 absl::StatusOr<std::optional<std::string>> CurrentStateReader::Get(absl::string_view key) const {
   std::string value;
-  rocksdb::Status s = db_->Get(ReadAt(snapshot_), cf_, StateKey(key), &value);
+  rocksdb::Status s = db_->Get(ReadAt(view_), cf_, StateKey(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   STRATA_RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("read projection key '", key, "'")));
   return value;
@@ -124,7 +124,7 @@ absl::StatusOr<std::optional<std::string>> CurrentStateReader::Get(absl::string_
 absl::Status CurrentStateReader::ScanFrom(absl::string_view prefix, absl::string_view start,
                                           const StateVisitor& visit) const {
   const std::string bound = StateKey(prefix);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(snapshot_), cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(view_), cf_));
   for (it->Seek(StateKey(std::max(prefix, start))); it->Valid() && it->key().starts_with(bound);
        it->Next()) {
     absl::string_view key = ToView(it->key()).substr(1);
@@ -136,7 +136,7 @@ absl::Status CurrentStateReader::ScanFrom(absl::string_view prefix, absl::string
 absl::StatusOr<std::optional<std::string>> HistoryStateReader::Get(absl::string_view key) const {
   if (at_ == 0) return std::nullopt;  // before the first event, every key is absent
   const std::string lower = HistoryKey(key, 0);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(snapshot_), cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(view_), cf_));
   it->SeekForPrev(HistoryKey(key, at_));
   std::optional<std::string> out;
   if (it->Valid() && it->key().compare(ToSlice(lower)) >= 0 &&
@@ -153,7 +153,7 @@ absl::Status HistoryStateReader::ScanFrom(absl::string_view prefix, absl::string
                                           const StateVisitor& visit) const {
   if (at_ == 0) return absl::OkStatus();
   const std::string start = absl::StrCat("h", prefix);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(snapshot_), cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(view_), cf_));
   // Entries of one key are contiguous (keys hold no NUL) and ordered by
   // snapshot position: keep the last one at or below at_.
   std::string current_key;

@@ -39,11 +39,10 @@ using internal::FromRocksDb;  // the one RocksDB -> absl status mapping
 
 // The checkpoint stored in `cf` (0 when none).
 absl::StatusOr<GlobalPosition> ReadCheckpoint(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                                              const rocksdb::Snapshot* snapshot);
+                                              const rocksdb::Snapshot* view);
 // The newest snapshot position <= `position` (0 when none).
 absl::StatusOr<GlobalPosition> FindSnapshot(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                                            const rocksdb::Snapshot* snapshot,
-                                            GlobalPosition position);
+                                            const rocksdb::Snapshot* view, GlobalPosition position);
 
 // A state with no keys: where a fold starts. Thread-safe.
 class EmptyStateReader : public StateReader {
@@ -56,12 +55,17 @@ class EmptyStateReader : public StateReader {
   }
 };
 
-// Current state ('s' keys), optionally at a RocksDB snapshot. Thread-safe.
+// Words: a "snapshot" in this code is a time-travel snapshot (the state of
+// every key changed since the previous one, stored every K positions); a
+// RocksDB snapshot (rocksdb::Snapshot), a consistent read of the store, is a
+// "view".
+
+// Current state ('s' keys), optionally in a read view. Thread-safe.
 class CurrentStateReader : public StateReader {
  public:
   CurrentStateReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                     const rocksdb::Snapshot* snapshot)
-      : db_(db), cf_(cf), snapshot_(snapshot) {}
+                     const rocksdb::Snapshot* view)
+      : db_(db), cf_(cf), view_(view) {}
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
   absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
                         const StateVisitor& visit) const override;
@@ -69,15 +73,15 @@ class CurrentStateReader : public StateReader {
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
-  const rocksdb::Snapshot* snapshot_;
+  const rocksdb::Snapshot* view_;
 };
 
 // State as of a durable snapshot position ('h' keys). Thread-safe.
 class HistoryStateReader : public StateReader {
  public:
   HistoryStateReader(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                     const rocksdb::Snapshot* snapshot, GlobalPosition at)
-      : db_(db), cf_(cf), snapshot_(snapshot), at_(at) {}
+                     const rocksdb::Snapshot* view, GlobalPosition at)
+      : db_(db), cf_(cf), view_(view), at_(at) {}
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const override;
   absl::Status ScanFrom(absl::string_view prefix, absl::string_view start,
                         const StateVisitor& visit) const override;
@@ -85,7 +89,7 @@ class HistoryStateReader : public StateReader {
  private:
   rocksdb::DB* db_;
   rocksdb::ColumnFamilyHandle* cf_;
-  const rocksdb::Snapshot* snapshot_;
+  const rocksdb::Snapshot* view_;
   GlobalPosition at_;
 };
 

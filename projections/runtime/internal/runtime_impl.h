@@ -170,8 +170,6 @@ class ProjectionRuntime::Impl {
   void WakeWorkers();
   // Asks g's worker to stop, wakes it and waits for it.
   void StopWorker(Generation& g);
-  // A reader of `g` exactly at `position`: the durable snapshot at or below it
-  // plus a replay of the events after it.
   // Applies the events after `after` up to `to` to `overlay`.
   absl::Status Replay(Projection& projection, GlobalPosition after, GlobalPosition to,
                       OverlayWriter& overlay) const;
@@ -179,8 +177,10 @@ class ProjectionRuntime::Impl {
   // over the log's first `position` events in memory.
   absl::StatusOr<std::unique_ptr<StateReader>> Fold(Projection& projection,
                                                     GlobalPosition position) const;
+  // A reader of `g` exactly at `position`, in `view`: the durable snapshot at
+  // or below it plus a replay of the events after it.
   absl::StatusOr<std::unique_ptr<StateReader>> ReaderAsOf(const Generation& g,
-                                                          const rocksdb::Snapshot* snapshot,
+                                                          const rocksdb::Snapshot* view,
                                                           GlobalPosition position) const;
 
   const std::string dir_;
