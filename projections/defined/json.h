@@ -47,7 +47,11 @@ class ParsedJson {
   // The value at `pointer` ("" is the whole text), or nullopt when nothing is
   // there; status() when the text is not JSON.
   absl::StatusOr<std::optional<Value>> Find(absl::string_view pointer) const;
-  // The root of the parsed text; only when status() is OK.
+  // Whether the text has a DOM: false when status() is not OK, and for valid
+  // JSON holding a number simdjson's DOM cannot (an integer beyond 64 bits,
+  // 1e400), whose fields Find reads one by one instead.
+  bool has_dom() const { return status_.ok() && fallback_.empty(); }
+  // The root of the parsed text; only when has_dom().
   simdjson::dom::element root() const;
   // Memory held for the parsed form, in bytes (an estimate from simdjson's
   // capacity), and its release (nothing is parsed after it).
@@ -57,6 +61,7 @@ class ParsedJson {
  private:
   struct Document;
   std::unique_ptr<Document> doc_;
+  std::string fallback_;  // the text, when it has no DOM
   absl::Status status_ = absl::FailedPreconditionError("nothing parsed");
   bool empty_ = true;
 };

@@ -120,13 +120,20 @@ std::shared_ptr<ParsedEvent> JsonEvents::For(const EventView& event) {
     return slot.event;
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
+  if (bytes() >= bytes_max_) {
+    // Over the memory bound: free the slot's previous event if nobody else
+    // holds it, and parse this one for its caller alone.
+    if (slot.event != nullptr && slot.event.use_count() == 1) slot.event.reset();
+    return std::make_shared<ParsedEvent>(&views_, nullptr);
+  }
   if (slot.event != nullptr && slot.event.use_count() == 1) {
     // Nobody else holds the slot's previous event, and nobody can take it
-    // without this lock: its memory serves the new one.
+    // without this lock: its memory serves the new one. (The fence orders the
+    // last holder's reads of it, which released its count, before our writes.)
+    std::atomic_thread_fence(std::memory_order_acquire);
     slot.event->Reuse(event);
     return slot.event;
   }
-  if (bytes() >= bytes_max_) return std::make_shared<ParsedEvent>(&views_, nullptr);
   slot.event = std::make_shared<ParsedEvent>(&views_, this);
   slot.event->Reuse(event);
   return slot.event;

@@ -118,10 +118,11 @@ class JsonEvents {
 
   const JsonViews views_;
   const size_t bytes_max_;
-  std::vector<Slot> slots_;
   std::atomic<size_t> bytes_{0};
   std::atomic<uint64_t> hits_{0};
   std::atomic<uint64_t> misses_{0};
+  // Last: its events count their bytes in bytes_ until they are destroyed.
+  std::vector<Slot> slots_;
 };
 
 }  // namespace strata::defined

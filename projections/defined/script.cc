@@ -167,7 +167,10 @@ class ScriptProjection::Vm {
   }
 
   // Pushes a parsed JSON text as Lua values (null as nil).
-  absl::Status PushParsed(const ParsedJson& json) { return PushElement(json.root(), 0); }
+  absl::Status PushParsed(const ParsedJson& json) {
+    if (!json.has_dom()) return Bad("invalid JSON: a number beyond what a Lua number holds");
+    return PushElement(json.root(), 0);
+  }
 
   // Pushes the JSON text `json` as Lua values (null as nil).
   absl::Status PushJson(absl::string_view json) {

@@ -88,6 +88,16 @@ TEST(ParsedJsonTest, FindsEveryKindAndReportsMissingAndInvalid) {
   reader.Parse("");
   EXPECT_TRUE(reader.empty());
   EXPECT_FALSE(reader.status().ok());
+  // Valid JSON with a number beyond 64 bits: no DOM, but its other fields read.
+  reader.Parse(R"({"big":123456789012345678901234567890,"n":2,"o":{"x":[1, 2]}})");
+  ASSERT_TRUE(reader.status().ok()) << reader.status();
+  EXPECT_FALSE(reader.has_dom());
+  EXPECT_EQ(**find("/n"), Value::Int(2));
+  EXPECT_EQ(**find("/o/x"), Value::Json("[1, 2]"));
+  EXPECT_EQ(*find("/missing"), std::nullopt);
+  EXPECT_FALSE(find("/big").ok());
+  reader.Parse(R"({"big":123456789012345678901234567890,"n":01})");
+  EXPECT_FALSE(reader.status().ok());
 }
 
 struct Refused {

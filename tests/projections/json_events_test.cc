@@ -28,7 +28,8 @@ using ::strata::testing::ParseDefinition;
 using ::strata::testing::Placed;
 using ::strata::testing::PlaceOrders;
 
-EventView JsonEvent(GlobalPosition position, const std::string& data) {
+// (`data` must outlive the view: a literal or a named string.)
+EventView JsonEvent(GlobalPosition position, absl::string_view data) {
   EventView e;
   e.position = position;
   e.stream = "s-1";

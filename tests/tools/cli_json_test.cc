@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "engine/base/json_check.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tools/commands/json.h"
@@ -14,9 +15,11 @@ namespace {
 using ::testing::HasSubstr;
 using Type = JsonMember::Type;
 
+// `depth` arrays, one inside the other, the innermost holding 1.
 std::string Nested(int depth) {
   std::string s;
   for (int i = 0; i < depth; ++i) s += '[';
+  s += '1';
   for (int i = 0; i < depth; ++i) s += ']';
   return s;
 }
@@ -49,6 +52,34 @@ TEST(CliJsonTest, MembersKeepTheirOrderTypesAndExactText) {
   absl::StatusOr<JsonObject> empty = ParseJsonObject("{}");
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->members.empty());
+}
+
+TEST(CliJsonTest, NumbersBeyondSixtyFourBitsAreJsonToo) {
+  // simdjson's DOM cannot hold these; they are valid JSON all the same, and
+  // an export of an older Strata may carry them.
+  absl::StatusOr<JsonObject> o =
+      ParseJsonObject(R"({"a":123456789012345678901234567890,"b":[1e400,-0.5E-2],"c":"x"})");
+  ASSERT_TRUE(o.ok()) << o.status();
+  ASSERT_EQ(o->members.size(), 3u);
+  EXPECT_EQ(o->members[0].raw, "123456789012345678901234567890");
+  EXPECT_EQ(o->members[1].raw, "[1e400,-0.5E-2]");
+  EXPECT_EQ(o->members[2].string_value, "x");
+  EXPECT_TRUE(IsEmbeddableJson(R"({"id":123456789012345678901234567890})"));
+  EXPECT_TRUE(IsEmbeddableJson("123456789012345678901234567890"));
+  for (const char* bad :
+       {R"({"a":123456789012345678901234567890,})", R"({"a":123456789012345678901234567890} x)",
+        R"({"a":123456789012345678901234567890,"b":01})", R"({"a":1e400,"b":1.})",
+        R"({"a":1e400,"b":-})", R"({"a":1e})"}) {
+    EXPECT_FALSE(ParseJsonObject(bad).ok()) << bad;
+    EXPECT_FALSE(IsEmbeddableJson(bad)) << bad;
+  }
+  for (const char* yes :
+       {"0", "-0", "12", "1.5", "-1.5e-3", "1E+9", "123456789012345678901234567890"}) {
+    EXPECT_TRUE(IsJsonNumber(yes)) << yes;
+  }
+  for (const char* no : {"", "-", "01", "1.", ".5", "+1", "1e", "1e+", "0x1", "1 "}) {
+    EXPECT_FALSE(IsJsonNumber(no)) << no;
+  }
 }
 
 TEST(CliJsonTest, RefusesWhatIsNotOneJsonObject) {

@@ -108,16 +108,25 @@ absl::StatusOr<Args> ParseArgs(const CommandSpec& spec, const std::vector<std::s
     options.emplace_back(f, o);
     by_cli_name[o->get_name()] = &f;
   }
-  std::vector<std::string> positional;  // counted below, for Strata's messages
-  app.add_option("arguments", positional)->expected(0, CLI::detail::expected_max_vector_size);
-  std::vector<std::string> reversed(argv.rbegin(), argv.rend());  // CLI11 pops from the back
+  // Words CLI11 does not take are positional arguments (or unknown flags),
+  // kept as they are: a positional option would have CLI11 split "[a,b]".
+  app.allow_extras();
+  // Everything after the first "--" is positional, whatever it looks like.
+  const auto dashes = std::find(argv.begin(), argv.end(), "--");
+  std::vector<std::string> words;
+  for (auto it = argv.begin(); it != dashes; ++it) {
+    // CLI11 reads "--flag=" (an empty value) as "take the next word": spell
+    // the empty value out.
+    if (it->size() > 3 && it->rfind("--", 0) == 0 && it->back() == '=') {
+      words.push_back(it->substr(0, it->size() - 1));
+      words.emplace_back();
+      continue;
+    }
+    words.push_back(*it);
+  }
+  std::vector<std::string> reversed(words.rbegin(), words.rend());  // CLI11 pops from the back
   try {
     app.parse(reversed);
-  } catch (const CLI::ExtrasError&) {
-    const std::vector<std::string> extras = app.remaining();
-    const std::string first = extras.empty() ? std::string() : extras.front();
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown flag '", first.substr(0, first.find('=')), "'"));
   } catch (const CLI::ParseError& e) {
     // "--max: 1 required N missing": a flag without its value.
     const std::string what = e.what();
@@ -148,7 +157,14 @@ absl::StatusOr<Args> ParseArgs(const CommandSpec& spec, const std::vector<std::s
     }
     args.values_[f.name] = std::move(values);
   }
-  args.positional_ = std::move(positional);
+  for (const std::string& word : app.remaining()) {
+    if (word.size() >= 2 && word[0] == '-') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '", word.substr(0, word.find('=')), "'"));
+    }
+    args.positional_.push_back(word);
+  }
+  if (dashes != argv.end()) args.positional_.insert(args.positional_.end(), dashes + 1, argv.end());
   if (args.help_) return args;
   const size_t n = args.positional_.size();
   if (n < spec.positional_min) {

@@ -2,26 +2,16 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "engine/base/json_check.h"
 #include "simdjson.h"
 
 namespace strata::cli {
 namespace {
 
-namespace dom = simdjson::dom;
 namespace od = simdjson::ondemand;
 
-absl::Status NotJson(simdjson::error_code code) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("not valid JSON: ", simdjson::error_message(code)));
-}
-
-// Checks the whole of `text` with the DOM parser, nesting at most `depth`.
-simdjson::error_code Validate(absl::string_view text, size_t depth, dom::element* root) {
-  thread_local dom::parser parser;
-  if (parser.max_depth() != depth || parser.capacity() < text.size()) {
-    if (auto e = parser.allocate(std::max(text.size(), parser.capacity()), depth); e) return e;
-  }
-  return parser.parse(text.data(), text.size()).get(*root);
+absl::Status NotJson(absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("not valid JSON: ", why));
 }
 
 std::string Trimmed(std::string_view raw) {
@@ -83,9 +73,7 @@ const JsonMember* JsonObject::Find(absl::string_view key) const {
 }
 
 absl::StatusOr<JsonObject> ParseJsonObject(absl::string_view text) {
-  dom::element root;
-  if (auto e = Validate(text, kJsonDepthMax, &root); e) return NotJson(e);
-  if (!root.is_object()) return absl::InvalidArgumentError("not a JSON object");
+  if (absl::Status s = CheckJson(text, kJsonDepthMax); !s.ok()) return NotJson(s.message());
   thread_local od::parser parser;
   const simdjson::padded_string padded(text.data(), text.size());
   od::document doc;
@@ -93,6 +81,7 @@ absl::StatusOr<JsonObject> ParseJsonObject(absl::string_view text) {
   JsonObject out;
   simdjson::error_code e = parser.iterate(padded).get(doc);
   if (!e) e = doc.get_object().get(object);
+  if (e == simdjson::INCORRECT_TYPE) return absl::InvalidArgumentError("not a JSON object");
   if (!e) {
     for (auto field : object) {
       if ((e = field.error())) break;
@@ -106,7 +95,7 @@ absl::StatusOr<JsonObject> ParseJsonObject(absl::string_view text) {
       out.members.push_back(std::move(m));
     }
   }
-  if (e) return NotJson(e);
+  if (e) return NotJson(simdjson::error_message(e));
   return out;
 }
 
@@ -116,8 +105,7 @@ bool IsEmbeddableJson(absl::string_view bytes) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return false;
   }
   if (bytes.find_first_of("\r\n") != absl::string_view::npos) return false;
-  dom::element root;
-  return Validate(bytes, kJsonDepthMax - 8, &root) == simdjson::SUCCESS;
+  return CheckJson(bytes, kJsonDepthMax - 8).ok();
 }
 
 }  // namespace strata::cli
