@@ -108,6 +108,13 @@ absl::StatusOr<Value> Convert(V& v) {
   return absl::InvalidArgumentError("invalid JSON: unknown value type");
 }
 
+// Whether a JSON pointer lookup's error means "nothing there" (a missing
+// field or index, or /a/b where /a is a number) rather than bad JSON.
+bool NothingAt(simdjson::error_code e) {
+  return e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS ||
+         e == simdjson::INCORRECT_TYPE;
+}
+
 // One parser per thread: its buffers are reused from parse to parse, and the
 // parsed form goes into the caller's document.
 dom::parser& ThreadParser() {
@@ -159,10 +166,7 @@ absl::StatusOr<std::optional<Value>> ParsedJson::Find(absl::string_view pointer)
     od::value v;
     const simdjson::error_code e =
         doc.at_pointer(std::string_view(pointer.data(), pointer.size())).get(v);
-    if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS ||
-        e == simdjson::INCORRECT_TYPE) {
-      return std::nullopt;
-    }
+    if (NothingAt(e)) return std::nullopt;
     if (e) return JsonError(e);
     absl::StatusOr<Value> out = Convert(v);
     if (!out.ok()) return out.status();
@@ -171,8 +175,7 @@ absl::StatusOr<std::optional<Value>> ParsedJson::Find(absl::string_view pointer)
   dom::element v;
   const simdjson::error_code e =
       doc_->root.at_pointer(std::string_view(pointer.data(), pointer.size())).get(v);
-  if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS) return std::nullopt;
-  if (e == simdjson::INCORRECT_TYPE) return std::nullopt;  // e.g. /a/b where /a is a number
+  if (NothingAt(e)) return std::nullopt;
   if (e) return JsonError(e);
   return std::optional<Value>(ValueOf(v));
 }

@@ -93,8 +93,7 @@ absl::StatusOr<Args> ParseArgs(const CommandSpec& spec, const std::vector<std::s
   CLI::App app;
   app.set_help_flag();
   CLI::Option* help = app.add_flag("-h,--help");
-  std::vector<std::pair<const FlagSpec, CLI::Option*>> options;
-  std::map<std::string, const FlagSpec*> by_cli_name;
+  std::vector<std::pair<const FlagSpec*, CLI::Option*>> options;
   const std::vector<FlagSpec> flags = AllFlags(spec);
   for (const FlagSpec& f : flags) {
     // Dashes and underscores are the same: --data-dir is --data_dir.
@@ -105,8 +104,7 @@ absl::StatusOr<Args> ParseArgs(const CommandSpec& spec, const std::vector<std::s
     CLI::Option* o = f.value_name.empty() ? app.add_flag(names) : app.add_option(names);
     // Repeats are counted here, so "given more than once" names the flag.
     o->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    options.emplace_back(f, o);
-    by_cli_name[o->get_name()] = &f;
+    options.emplace_back(&f, o);
   }
   // Words CLI11 does not take are positional arguments (or unknown flags),
   // kept as they are: a positional option would have CLI11 split "[a,b]".
@@ -130,11 +128,12 @@ absl::StatusOr<Args> ParseArgs(const CommandSpec& spec, const std::vector<std::s
   } catch (const CLI::ParseError& e) {
     // "--max: 1 required N missing": a flag without its value.
     const std::string what = e.what();
-    const auto it = by_cli_name.find(what.substr(0, what.find(':')));
-    if (it != by_cli_name.end() && !it->second->value_name.empty() &&
-        absl::StrContains(what, "missing")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", it->second->name, " needs a value (", it->second->value_name, ")"));
+    for (const auto& [f, o] : options) {
+      if (o->get_name() == what.substr(0, what.find(':')) && !f->value_name.empty() &&
+          absl::StrContains(what, "missing")) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", f->name, " needs a value (", f->value_name, ")"));
+      }
     }
     return absl::InvalidArgumentError(what);
   }
@@ -142,20 +141,20 @@ absl::StatusOr<Args> ParseArgs(const CommandSpec& spec, const std::vector<std::s
   args.help_ = help->count() > 0;
   for (const auto& [f, o] : options) {
     if (o->count() == 0) continue;
-    if (o->count() > 1 && !f.repeated) {
-      return absl::InvalidArgumentError(absl::StrCat("--", f.name, " given more than once"));
+    if (o->count() > 1 && !f->repeated) {
+      return absl::InvalidArgumentError(absl::StrCat("--", f->name, " given more than once"));
     }
     std::vector<std::string> values = o->results();
-    if (f.value_name.empty()) {
+    if (f->value_name.empty()) {
       const std::string& value = values.back();
       if (value != "true" && value != "false") {
         return absl::InvalidArgumentError(
-            absl::StrCat("--", f.name, " takes no value (or =true, =false), not '", value, "'"));
+            absl::StrCat("--", f->name, " takes no value (or =true, =false), not '", value, "'"));
       }
       if (value == "false") continue;
       values = {"true"};
     }
-    args.values_[f.name] = std::move(values);
+    args.values_[f->name] = std::move(values);
   }
   for (const std::string& word : app.remaining()) {
     if (word.size() >= 2 && word[0] == '-') {
