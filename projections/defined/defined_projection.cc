@@ -101,7 +101,7 @@ class EventDocs {
 
   // The value at `pointer`; Bad (naming `path`) when missing or unreadable.
   absl::StatusOr<Value> Find(const std::string& path, bool metadata, const std::string& pointer) {
-    if (parsed_ == nullptr) parsed_ = events_->For(event_);
+    if (!parsed_) parsed_ = events_->For(event_);
     const char* doc = metadata ? "metadata" : "data";
     const ParsedJson* json = nullptr;
     if (metadata) {
@@ -131,7 +131,7 @@ class EventDocs {
  private:
   const EventView& event_;
   JsonEvents* const events_;
-  std::shared_ptr<ParsedEvent> parsed_;
+  ParsedEventRef parsed_;
 };
 
 Value Attribute(EventAttribute attribute, const EventView& e) {

@@ -111,32 +111,54 @@ std::shared_ptr<JsonEvents> JsonEvents::OrUnshared(std::shared_ptr<JsonEvents> e
   return events != nullptr ? std::move(events) : std::make_shared<JsonEvents>(JsonViews{}, 0);
 }
 
-std::shared_ptr<ParsedEvent> JsonEvents::For(const EventView& event) {
-  if (slots_.empty()) return std::make_shared<ParsedEvent>(&views_, nullptr);
+ParsedEventRef::ParsedEventRef(std::shared_ptr<ParsedEvent> event) : event_(std::move(event)) {
+  if (event_ != nullptr) event_->holders_.fetch_add(1, std::memory_order_relaxed);
+}
+
+ParsedEventRef& ParsedEventRef::operator=(ParsedEventRef&& other) noexcept {
+  if (this != &other) {
+    reset();
+    event_ = std::move(other.event_);
+  }
+  return *this;
+}
+
+ParsedEventRef::~ParsedEventRef() { reset(); }
+
+void ParsedEventRef::reset() {
+  if (event_ == nullptr) return;
+  // Release: this holder's reads of the event come before any reuse of it.
+  event_->holders_.fetch_sub(1, std::memory_order_release);
+  event_.reset();
+}
+
+ParsedEventRef JsonEvents::For(const EventView& event) {
+  if (slots_.empty()) return ParsedEventRef(std::make_shared<ParsedEvent>(&views_, nullptr));
   Slot& slot = slots_[event.position % slots_.size()];
   absl::MutexLock lock(&slot.mu);
+  // Nobody holds the slot's previous event, and nobody can take it without
+  // this lock: its memory may serve another. (Acquire: the last holder's reads
+  // of it come before whatever follows.)
+  const bool unheld =
+      slot.event != nullptr && slot.event->holders_.load(std::memory_order_acquire) == 0;
   if (slot.event != nullptr && slot.event->Holds(event)) {
     hits_.fetch_add(1, std::memory_order_relaxed);
-    return slot.event;
+    return ParsedEventRef(slot.event);
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
   if (bytes() >= bytes_max_) {
-    // Over the memory bound: free the slot's previous event if nobody else
-    // holds it, and parse this one for its caller alone.
-    if (slot.event != nullptr && slot.event.use_count() == 1) slot.event.reset();
-    return std::make_shared<ParsedEvent>(&views_, nullptr);
+    // Over the memory bound: free the slot's previous event if nobody holds
+    // it, and parse this one for its caller alone.
+    if (unheld) slot.event.reset();
+    return ParsedEventRef(std::make_shared<ParsedEvent>(&views_, nullptr));
   }
-  if (slot.event != nullptr && slot.event.use_count() == 1) {
-    // Nobody else holds the slot's previous event, and nobody can take it
-    // without this lock: its memory serves the new one. (The fence orders the
-    // last holder's reads of it, which released its count, before our writes.)
-    std::atomic_thread_fence(std::memory_order_acquire);
+  if (unheld) {
     slot.event->Reuse(event);
-    return slot.event;
+  } else {
+    slot.event = std::make_shared<ParsedEvent>(&views_, this);
+    slot.event->Reuse(event);
   }
-  slot.event = std::make_shared<ParsedEvent>(&views_, this);
-  slot.event->Reuse(event);
-  return slot.event;
+  return ParsedEventRef(slot.event);
 }
 
 }  // namespace strata::defined

@@ -42,6 +42,7 @@ using JsonView = std::function<absl::StatusOr<std::string>(const EventView&)>;
 using JsonViews = std::map<std::string, JsonView, std::less<>>;
 
 class JsonEvents;
+class ParsedEventRef;
 
 // One event's parsed data and metadata, shared by its readers.
 class ParsedEvent {
@@ -60,6 +61,7 @@ class ParsedEvent {
 
  private:
   friend class JsonEvents;
+  friend class ParsedEventRef;
   // Whether this holds `event` (by position, id and sizes).
   bool Holds(const EventView& event) const;
   // Makes this one for `event`, keeping its memory.
@@ -73,6 +75,10 @@ class ParsedEvent {
   EventId event_id_{};
   size_t data_size_ = 0;
   size_t metadata_size_ = 0;
+  // How many ParsedEventRefs hold this: JsonEvents reuses its memory for
+  // another event only at 0. Each holder's release (a decrement) orders its
+  // reads before the reuse, which reads the count with acquire.
+  std::atomic<uint32_t> holders_{0};
   absl::Mutex mu_;
   bool data_done_ ABSL_GUARDED_BY(mu_) = false;
   bool metadata_done_ ABSL_GUARDED_BY(mu_) = false;
@@ -80,6 +86,29 @@ class ParsedEvent {
   bool data_absent_ = false;
   ParsedJson data_;
   ParsedJson metadata_;
+};
+
+// A reader's hold on one ParsedEvent: while any is held, JsonEvents does not
+// reuse that event's memory for another. Move-only.
+class ParsedEventRef {
+ public:
+  ParsedEventRef() = default;
+  explicit ParsedEventRef(std::shared_ptr<ParsedEvent> event);
+  ParsedEventRef(ParsedEventRef&& other) noexcept = default;
+  ParsedEventRef& operator=(ParsedEventRef&& other) noexcept;
+  ~ParsedEventRef();
+
+  ParsedEvent* get() const { return event_.get(); }
+  ParsedEvent* operator->() const { return event_.get(); }
+  explicit operator bool() const { return event_ != nullptr; }
+  // Lets the event go (this holds nothing after).
+  void reset();
+  friend bool operator==(const ParsedEventRef& a, const ParsedEventRef& b) {
+    return a.get() == b.get();
+  }
+
+ private:
+  std::shared_ptr<ParsedEvent> event_;
 };
 
 class JsonEvents {
@@ -99,7 +128,7 @@ class JsonEvents {
 
   // The parsed form of `event`: the one another reader already made when it is
   // still kept, else a new one (kept for the next reader while memory allows).
-  std::shared_ptr<ParsedEvent> For(const EventView& event);
+  ParsedEventRef For(const EventView& event);
 
   const JsonViews& views() const { return views_; }
   // What the ring holds now, in bytes of parsed form.

@@ -511,7 +511,7 @@ absl::Status PushEvent(ScriptProjection::Vm& vm, const EventView& e, JsonEvents&
   lua_pushinteger(L, e.recorded_at_us);
   lua_setfield(L, -2, "recorded_at");
   // data: JSON, or a JSON view, else nil.
-  const std::shared_ptr<ParsedEvent> parsed = events.For(e);
+  const ParsedEventRef parsed = events.For(e);
   STRATA_ASSIGN_OR_RETURN(const ParsedJson* data, parsed->Data(e));
   if (data != nullptr && !data->empty()) {
     absl::Status s = data->status();

@@ -95,7 +95,7 @@ TEST(JsonEventsTest, KeepsAnEventByPositionAndIdentityAndReplacesItsSlot) {
   JsonEvents events({}, /*slots=*/4);
   const std::string one = R"({"n":1})";
   const std::string two = R"({"n":2})";
-  std::shared_ptr<ParsedEvent> p1 = events.For(JsonEvent(1, one));
+  ParsedEventRef p1 = events.For(JsonEvent(1, one));
   absl::StatusOr<const ParsedJson*> d1 = p1->Data(JsonEvent(1, one));
   ASSERT_TRUE(d1.ok());
   EXPECT_EQ(**(*d1)->Find("/n"), Value::Int(1));
@@ -104,13 +104,16 @@ TEST(JsonEventsTest, KeepsAnEventByPositionAndIdentityAndReplacesItsSlot) {
   // Same position, another event (another log, say): not the same.
   EventView other = JsonEvent(1, two);
   other.event_id = EventId::Random();
-  std::shared_ptr<ParsedEvent> p_other = events.For(other);
+  ParsedEventRef p_other = events.For(other);
   EXPECT_NE(p_other, p1);
   EXPECT_EQ(**(*p_other->Data(other))->Find("/n"), Value::Int(2));
-  // Position 5 takes slot 1 again; position 2 has a slot of its own.
+  // Position 5 takes slot 1 again, reusing the unheld event there; position
+  // 1 then gets a new one, as p5 is held.
+  ParsedEvent* const slot1 = p_other.get();
   p1.reset();
   p_other.reset();
-  std::shared_ptr<ParsedEvent> p5 = events.For(JsonEvent(5, two));
+  ParsedEventRef p5 = events.For(JsonEvent(5, two));
+  EXPECT_EQ(p5.get(), slot1);
   EXPECT_EQ(**(*p5->Data(JsonEvent(5, two)))->Find("/n"), Value::Int(2));
   EXPECT_NE(events.For(JsonEvent(1, one)), p5);
   EXPECT_EQ(events.misses(), 3u + 1u);
@@ -136,7 +139,7 @@ TEST(JsonEventsTest, DataOfOtherContentTypesErrorsAndViews) {
   EXPECT_EQ(d.status(), absl::InvalidArgumentError("data: not a view of it"));
   EventView broken = JsonEvent(4, R"({"a":1,)");
   broken.metadata = R"({"m":true})";
-  std::shared_ptr<ParsedEvent> parsed = events.For(broken);
+  ParsedEventRef parsed = events.For(broken);
   EXPECT_FALSE((*parsed->Data(broken))->status().ok());
   EXPECT_EQ(**parsed->Metadata(broken).Find("/m"), Value::Bool(true));
 }
@@ -144,10 +147,10 @@ TEST(JsonEventsTest, DataOfOtherContentTypesErrorsAndViews) {
 TEST(JsonEventsTest, BeyondItsBytesNothingMoreIsKept) {
   JsonEvents events({}, /*slots=*/16, /*bytes_max=*/1);
   const std::string data = R"({"n":1})";
-  std::shared_ptr<ParsedEvent> first = events.For(JsonEvent(1, data));
+  ParsedEventRef first = events.For(JsonEvent(1, data));
   ASSERT_TRUE(first->Data(JsonEvent(1, data)).ok());
   EXPECT_GE(events.bytes(), 1u);
-  std::shared_ptr<ParsedEvent> second = events.For(JsonEvent(2, data));
+  ParsedEventRef second = events.For(JsonEvent(2, data));
   ASSERT_TRUE(second->Data(JsonEvent(2, data)).ok());
   // Over the bound: position 2 was parsed for its caller alone.
   EXPECT_NE(events.For(JsonEvent(2, data)), second);
@@ -177,6 +180,32 @@ TEST(JsonEventsTest, ConcurrentFirstReadersParseOnce) {
   EXPECT_EQ(events.hits(), 7u);
   for (const ParsedJson* p : seen) EXPECT_EQ(p, seen[0]);
   EXPECT_EQ(**seen[0]->Find("/k1999"), Value::Int(1999));
+}
+
+// Readers on several threads walk positions that share few slots, so slots
+// are reused while others read: each reader must see its own event's values
+// (and under ThreadSanitizer, no reuse may race a holder's reads).
+TEST(JsonEventsTest, SlotsReusedUnderConcurrentReaders) {
+  JsonEvents events({}, /*slots=*/2);
+  std::vector<std::string> data;
+  for (int p = 0; p < 64; ++p) data.push_back(absl::StrCat(R"({"p":)", p, "}"));
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 200; ++round) {
+        for (int p = 0; p < 64; ++p) {
+          const EventView e = JsonEvent(p, data[p]);
+          ParsedEventRef parsed = events.For(e);
+          absl::StatusOr<const ParsedJson*> d = parsed->Data(e);
+          if (!d.ok() || **(*d)->Find("/p") != Value::Int(p)) ++wrong[t];
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong, std::vector<int>(4, 0));
+  EXPECT_EQ(events.hits() + events.misses(), 4u * 200u * 64u);
 }
 
 }  // namespace
