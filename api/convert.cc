@@ -18,6 +18,7 @@ void ToProto(RecordedEvent&& in, strata::v1::RecordedEvent* out) {
   out->set_data(std::move(in.data));
   out->set_metadata(std::move(in.metadata));
   out->set_recorded_at(in.recorded_at_us);
+  if (in.index_version.has_value()) out->set_index_version(*in.index_version);
 }
 
 void ToProto(const EventView& in, strata::v1::RecordedEvent* out) {
@@ -91,6 +92,7 @@ absl::StatusOr<RecordedEvent> FromProto(const strata::v1::RecordedEvent& in) {
   out.data = in.data();
   out.metadata = in.metadata();
   out.recorded_at_us = in.recorded_at();
+  if (in.has_index_version()) out.index_version = in.index_version();
   return out;
 }
 

@@ -68,6 +68,10 @@ struct RecordedEvent {
   std::string data;
   std::string metadata;
   int64_t recorded_at_us = 0;  // commit time, microseconds since the Unix epoch
+  // Read through an index stream ("$ce-<category>", "$et-<type>";
+  // engine/index_streams.h): the event's version there. The rest is the
+  // original event's.
+  std::optional<StreamVersion> index_version;
 
   // The bytes a read's size bounds count (LogCursor::Next, streamed messages).
   size_t payload_bytes() const { return data.size() + metadata.size(); }

@@ -13,6 +13,7 @@
 #include "engine/base/hook_point.h"
 #include "engine/base/macros.h"
 #include "engine/base/validate.h"
+#include "engine/index_streams.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/event_log_impl.h"
 #include "engine/log_cursor.h"
@@ -24,6 +25,7 @@ namespace strata {
 
 using internal::kCfEventIds;
 using internal::kCfEvents;
+using internal::kCfIndexes;
 using internal::kCfStreams;
 std::string ExpectedVersion::ToString() const {
   switch (kind_) {
@@ -108,6 +110,18 @@ absl::Status EventLog::Impl::Open() {
       {kCfStreams, make_cf(true, 4096)},
       {kCfEventIds, make_cf(true, 4096)},
   };
+  // `indexes` came later: a log written before has none, which a read-write
+  // open creates (and fills, IndexOldEvents) and a read-only one leaves be.
+  bool with_indexes = !options_.read_only;
+  if (options_.read_only) {
+    std::vector<std::string> names;
+    rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, data_dir_, &names);
+    if (!listed.ok()) {
+      return FromRocksDb(listed, absl::StrCat("open event log '", data_dir_, "'"));
+    }
+    with_indexes = std::find(names.begin(), names.end(), kCfIndexes) != names.end();
+  }
+  if (with_indexes) cfs.push_back({kCfIndexes, make_cf(false, 4096)});
   if (options_.read_only) {
     STRATA_ASSIGN_OR_RETURN(secondary_dir_, internal::SecondaryDir::Make());
     STRATA_RETURN_IF_ERROR(internal::OpenSecondary(db_options, data_dir_, *secondary_dir_, cfs,
@@ -121,6 +135,7 @@ absl::Status EventLog::Impl::Open() {
   events_cf_ = handles_[1];
   streams_cf_ = handles_[2];
   ids_cf_ = handles_[3];
+  if (with_indexes) indexes_cf_ = handles_[4];
 
   // Recover the head: the last key of `events`. O(1), no replay.
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
@@ -145,6 +160,17 @@ absl::Status EventLog::Impl::Open() {
   {
     absl::MutexLock lock(&head_mu_);
     head_guarded_ = head;
+  }
+  if (indexes_cf_ != nullptr) {
+    std::string state;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), indexes_cf_, ToSlice(internal::kIndexesStateKey), &state);
+    if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s, "read the index state");
+    indexes_complete_ = s.ok() && state == internal::kIndexesComplete;
+    if (!indexes_complete_ && !options_.read_only) {
+      STRATA_RETURN_IF_ERROR(IndexOldEvents(head));
+      indexes_complete_ = true;
+    }
   }
   if (options_.read_only) return absl::OkStatus();
   HookPoint("recovery.after_open");
@@ -261,6 +287,17 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& data
 
 namespace {
 
+// Index streams and their metastreams are the log's own: no appends, no
+// deletions, no metadata.
+absl::Status CheckNotIndexStream(absl::string_view stream) {
+  const absl::string_view owner = StreamOfMetastream(stream).value_or(stream);
+  if (!ParseIndexStream(owner).has_value()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("stream: '", stream.substr(0, 64), "' is an index stream ('",
+                   kCategoryStreamPrefix, "<category>', '", kEventTypeStreamPrefix,
+                   "<type>'), which the log keeps itself; it is read-only"));
+}
+
 // An append to a metastream holds valid $metadata events only (and, for an
 // import, the tombstone).
 absl::Status CheckMetastreamAppend(absl::string_view stream, const std::vector<NewEvent>& events,
@@ -291,6 +328,7 @@ absl::Status CheckMetastreamAppend(absl::string_view stream, const std::vector<N
 absl::Status CheckAppend(absl::string_view stream, const std::vector<NewEvent>& events,
                          const Limits& limits, bool tombstone_allowed) {
   STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
+  STRATA_RETURN_IF_ERROR(CheckNotIndexStream(stream));
   STRATA_RETURN_IF_ERROR(internal::ValidateEvents(events, limits));
   return CheckMetastreamAppend(stream, events, tombstone_allowed);
 }
@@ -352,6 +390,7 @@ absl::StatusOr<AppendResult> EventLog::Append(absl::string_view stream, Expected
 void EventLog::DeleteStreamAsync(absl::string_view stream, ExpectedVersion expected,
                                  DeleteMode mode, AppendCallback done) {
   absl::Status valid = internal::ValidateStreamName(stream);
+  if (valid.ok()) valid = CheckNotIndexStream(stream);
   if (valid.ok() && absl::StartsWith(stream, kMetastreamPrefix)) {
     valid = absl::InvalidArgumentError(absl::StrCat(
         "stream: '", stream.substr(0, 64), "' is a metastream; delete the stream it describes"));
@@ -421,7 +460,8 @@ absl::StatusOr<StreamInfo> EventLog::GetStreamInfo(
 absl::StatusOr<std::optional<StreamVersion>> EventLog::StreamLastVersion(
     absl::string_view stream) const {
   STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
-  return impl_->StoredLastVersion(stream);
+  STRATA_ASSIGN_OR_RETURN(const Impl::VersionKeys keys, impl_->KeysOf(stream));
+  return impl_->StoredLastVersion(keys);
 }
 
 absl::StatusOr<std::vector<StreamSummary>> EventLog::ListStreams(absl::string_view prefix,

@@ -9,20 +9,34 @@
 #include "absl/strings/str_cat.h"
 #include "engine/base/macros.h"
 #include "engine/base/validate.h"
+#include "engine/index_streams.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/event_log_impl.h"
 #include "engine/stream_metadata.h"
 
 namespace strata {
 
+absl::StatusOr<EventLog::Impl::VersionKeys> EventLog::Impl::KeysOf(absl::string_view stream) const {
+  const std::optional<IndexStream> index = ParseIndexStream(stream);
+  if (!index.has_value()) return VersionKeys{streams_cf_, std::string(stream)};
+  if (!indexes_complete_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "'", stream.substr(0, 64), "' is an index stream, and event log '", data_dir_,
+        "' was opened read-only before its events were indexed; open it once read-write (start "
+        "stratad on it) to index them"));
+  }
+  return VersionKeys{indexes_cf_,
+                     internal::IndexKeyName(static_cast<char>(index->kind), index->name)};
+}
+
 absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredLastVersion(
-    absl::string_view stream) const {
-  const std::string end = internal::StreamKeyEnd(stream);
+    const VersionKeys& keys) const {
+  const std::string end = internal::StreamKeyEnd(keys.name);
   const rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf_));
-  it->SeekForPrev(StreamKey(stream, UINT64_MAX));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, keys.cf));
+  it->SeekForPrev(StreamKey(keys.name, UINT64_MAX));
   std::optional<StreamVersion> head;
   if (it->Valid()) {
     absl::string_view key_stream;
@@ -30,11 +44,11 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredLastVersion(
     const rocksdb::Slice key = it->key();
     if (internal::ParseStreamKey(absl::string_view(key.data(), key.size()), &key_stream,
                                  &version) &&
-        key_stream == stream) {
+        key_stream == keys.name) {
       head = version;
     }
   }
-  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read head of '", stream, "'")));
+  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read head of '", keys.name, "'")));
   return head;
 }
 
@@ -177,35 +191,35 @@ absl::Status EventLog::Impl::Scan(const ReadAllOptions& options, const EventVisi
   return absl::OkStatus();
 }
 
-absl::StatusOr<GlobalPosition> EventLog::Impl::PositionOfVersion(absl::string_view stream,
+absl::StatusOr<GlobalPosition> EventLog::Impl::PositionOfVersion(const VersionKeys& keys,
                                                                  StreamVersion version) const {
   std::string value;
   rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), streams_cf_, StreamKey(stream, version), &value);
+      db_->Get(rocksdb::ReadOptions(), keys.cf, StreamKey(keys.name, version), &value);
   STRATA_RETURN_IF_ERROR(
-      FromRocksDb(s, absl::StrCat("read stream '", stream, "' version ", version)));
+      FromRocksDb(s, absl::StrCat("read stream '", keys.name, "' version ", version)));
   if (value.size() != 8) {
     return absl::DataLossError(
-        absl::StrCat("stream index entry '", stream, "' version ", version, " is malformed"));
+        absl::StrCat("stream index entry '", keys.name, "' version ", version, " is malformed"));
   }
   return GetBigEndian64(value.data());
 }
 
 absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::LastVersionAsOf(
-    absl::string_view stream, GlobalPosition limit) const {
-  STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredLastVersion(stream));
+    const VersionKeys& keys, GlobalPosition limit) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredLastVersion(keys));
   if (!head.has_value()) return head;
-  STRATA_ASSIGN_OR_RETURN(GlobalPosition head_position, PositionOfVersion(stream, *head));
+  STRATA_ASSIGN_OR_RETURN(GlobalPosition head_position, PositionOfVersion(keys, *head));
   if (head_position <= limit) return head;
   // Committed after `limit`: versions rise with positions, so binary-search
   // the stream index (O(log n) point reads, not a scan).
-  STRATA_ASSIGN_OR_RETURN(GlobalPosition first_position, PositionOfVersion(stream, 0));
+  STRATA_ASSIGN_OR_RETURN(GlobalPosition first_position, PositionOfVersion(keys, 0));
   if (first_position > limit) return std::nullopt;
   StreamVersion lo = 0;  // invariant: position(lo) <= limit < position(hi)
   StreamVersion hi = *head;
   while (hi - lo > 1) {
     const StreamVersion mid = lo + (hi - lo) / 2;
-    STRATA_ASSIGN_OR_RETURN(GlobalPosition mid_position, PositionOfVersion(stream, mid));
+    STRATA_ASSIGN_OR_RETURN(GlobalPosition mid_position, PositionOfVersion(keys, mid));
     if (mid_position <= limit) {
       lo = mid;
     } else {
@@ -252,13 +266,14 @@ absl::StatusOr<StreamInfo> EventLog::Impl::InfoAsOf(absl::string_view stream, Gl
                                                     bool last_version_wanted,
                                                     bool with_metadata) const {
   StreamInfo info;
+  STRATA_ASSIGN_OR_RETURN(const VersionKeys keys, KeysOf(stream));
   // The flag after the limit: a metastream committed at or before the limit
-  // set it before the head passed it.
-  if (with_metadata && has_metastreams_.load(std::memory_order_acquire)) {
+  // set it before the head passed it. (Index streams have no metadata.)
+  if (with_metadata && keys.cf == streams_cf_ && has_metastreams_.load(std::memory_order_acquire)) {
     STRATA_RETURN_IF_ERROR(LoadMetadata(stream, limit, &info));
   }
   if (!last_version_wanted && !info.metadata.has_value()) return info;
-  STRATA_ASSIGN_OR_RETURN(info.last_version, LastVersionAsOf(stream, limit));
+  STRATA_ASSIGN_OR_RETURN(info.last_version, LastVersionAsOf(keys, limit));
   info.soft_deleted = info.last_version.has_value() && info.metadata.has_value() &&
                       info.metadata->truncate_before.value_or(0) > *info.last_version;
   return info;
@@ -281,14 +296,16 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
   std::vector<RecordedEvent> out;
   if (options.max_count == 0 || limit == 0) return out;
   const bool forward = options.direction == ReadDirection::kForward;
+  STRATA_ASSIGN_OR_RETURN(const VersionKeys keys, KeysOf(stream));
+  const std::optional<IndexStream> index = ParseIndexStream(stream);
 
   // The versions its metadata lets readers see: [first, last], recorded at
   // or after min_recorded_us.
   StreamVersion first = 0;
   StreamVersion last = UINT64_MAX;
   int64_t min_recorded_us = INT64_MIN;
-  const bool metadata =
-      options.apply_metadata && has_metastreams_.load(std::memory_order_acquire);
+  const bool metadata = options.apply_metadata && !index.has_value() &&
+                        has_metastreams_.load(std::memory_order_acquire);
   if (metadata || !forward) {
     // A forward read needs the last version only to apply metadata.
     STRATA_ASSIGN_OR_RETURN(const StreamInfo info,
@@ -321,8 +338,8 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
       forward ? std::max(options.from_version, first) : std::min(options.from_version, last);
   if (forward ? next > last : next < first) return out;
 
-  const std::string lower_key = StreamKey(stream, first);
-  const std::string upper_key = internal::StreamKeyEnd(stream);
+  const std::string lower_key = StreamKey(keys.name, first);
+  const std::string upper_key = internal::StreamKeyEnd(keys.name);
   const rocksdb::Slice upper(upper_key);
   std::string scratch;
   EventView view;
@@ -330,16 +347,17 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
   while (out.size() < options.max_count) {
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf_));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, keys.cf));
     if (forward) {
-      it->Seek(StreamKey(stream, next));
+      it->Seek(StreamKey(keys.name, next));
     } else {
-      it->SeekForPrev(StreamKey(stream, next));
+      it->SeekForPrev(StreamKey(keys.name, next));
     }
     const uint64_t want = options.max_count - out.size();
-    std::vector<std::string> keys;
+    std::vector<std::string> positions;
+    std::vector<StreamVersion> versions;
     StreamVersion last_read = next;
-    for (; it->Valid() && keys.size() < want; forward ? it->Next() : it->Prev()) {
+    for (; it->Valid() && positions.size() < want; forward ? it->Next() : it->Prev()) {
       const rocksdb::Slice key = it->key();
       if (key.compare(lower_key) < 0) break;  // backward past the first visible version
       const rocksdb::Slice value = it->value();
@@ -353,21 +371,22 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
         continue;  // committed after this read started
       }
       last_read = GetBigEndian64(key.data() + key.size() - 8);
-      keys.push_back(PositionKey(position));
+      positions.push_back(PositionKey(position));
+      versions.push_back(last_read);
     }
     STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read stream '", stream, "'")));
 
-    std::vector<rocksdb::Slice> key_slices(keys.begin(), keys.end());
-    std::vector<rocksdb::PinnableSlice> values(keys.size());
-    std::vector<rocksdb::Status> statuses(keys.size());
-    if (!keys.empty()) {
-      db_->MultiGet(rocksdb::ReadOptions(), events_cf_, keys.size(), key_slices.data(),
+    std::vector<rocksdb::Slice> key_slices(positions.begin(), positions.end());
+    std::vector<rocksdb::PinnableSlice> values(positions.size());
+    std::vector<rocksdb::Status> statuses(positions.size());
+    if (!positions.empty()) {
+      db_->MultiGet(rocksdb::ReadOptions(), events_cf_, positions.size(), key_slices.data(),
                     values.data(), statuses.data());
     }
-    out.reserve(out.size() + keys.size());
+    out.reserve(out.size() + positions.size());
     size_t hidden = 0;
-    for (size_t i = 0; i < keys.size(); ++i) {
-      const GlobalPosition position = GetBigEndian64(keys[i].data());
+    for (size_t i = 0; i < positions.size(); ++i) {
+      const GlobalPosition position = GetBigEndian64(positions[i].data());
       if (statuses[i].IsNotFound()) {
         return absl::DataLossError(absl::StrCat("stream '", stream, "' refers to position ",
                                                 position, ", which is missing"));
@@ -375,20 +394,21 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
       STRATA_RETURN_IF_ERROR(FromRocksDb(statuses[i], absl::StrCat("read position ", position)));
       STRATA_RETURN_IF_ERROR(DecodeRecord(absl::string_view(values[i].data(), values[i].size()),
                                           position, &scratch, &view));
-      if (view.stream != stream) {
-        return absl::DataLossError(absl::StrCat("stream index of '", stream,
-                                                "' points at position ", position,
-                                                ", which belongs to '", view.stream, "'"));
+      if (index.has_value() ? !index->Holds(view.stream, view.type) : view.stream != stream) {
+        return absl::DataLossError(absl::StrCat(
+            "stream index of '", stream, "' points at position ", position, ", which belongs to '",
+            view.stream, "'", index.has_value() ? " (not in that index)" : ""));
       }
       if (view.recorded_at_us < min_recorded_us) {
         ++hidden;  // older than $maxAge
         continue;
       }
       out.push_back(view.ToRecorded());
+      if (index.has_value()) out.back().index_version = versions[i];
     }
     // Done at the stream's end (fewer keys than wanted) or when nothing was
     // hidden (then `want` events were added).
-    if (hidden == 0 || keys.size() < want) break;
+    if (hidden == 0 || positions.size() < want) break;
     if (forward ? last_read >= last : last_read <= first) break;
     next = forward ? last_read + 1 : last_read - 1;
   }

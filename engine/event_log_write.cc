@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "engine/base/hook_point.h"
 #include "engine/base/macros.h"
+#include "engine/index_streams.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/event_log_impl.h"
 #include "engine/stream_metadata.h"
@@ -102,9 +105,90 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::CurrentLastVersion(
   if (auto it = last_version_cache_.find(stream); it != last_version_cache_.end()) {
     return it->second;
   }
-  STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head, StoredLastVersion(stream));
+  STRATA_ASSIGN_OR_RETURN(std::optional<StreamVersion> head,
+                          StoredLastVersion(VersionKeys{streams_cf_, stream}));
   CacheSet(last_version_cache_, options_.stream_head_cache_max, stream, head);
   return head;
+}
+
+absl::Status EventLog::Impl::LoadIndexNext(
+    const std::string& key_name, absl::flat_hash_map<std::string, StreamVersion>& next) const {
+  if (next.contains(key_name)) return absl::OkStatus();
+  if (auto cached = index_next_cache_.find(key_name); cached != index_next_cache_.end()) {
+    next.emplace(key_name, cached->second);
+    return absl::OkStatus();
+  }
+  STRATA_ASSIGN_OR_RETURN(const std::optional<StreamVersion> last,
+                          StoredLastVersion(VersionKeys{indexes_cf_, key_name}));
+  next.emplace(key_name, last.has_value() ? *last + 1 : 0);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> EventLog::Impl::AddIndexEntries(
+    const EventView& event, rocksdb::WriteBatch& batch,
+    absl::flat_hash_map<std::string, StreamVersion>& next) const {
+  const absl::InlinedVector<std::string, 2> names =
+      internal::IndexKeyNamesOf(event.stream, event.type);
+  for (const std::string& name : names) STRATA_RETURN_IF_ERROR(LoadIndexNext(name, next));
+  const std::string position_key = PositionKey(event.position);
+  for (const std::string& name : names) {
+    StreamVersion& version = next.find(name)->second;
+    batch.Put(indexes_cf_, StreamKey(name, version), position_key);
+    ++version;
+  }
+  return names.size();
+}
+
+absl::Status EventLog::Impl::IndexOldEvents(GlobalPosition head) {
+  std::string state;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), indexes_cf_, ToSlice(internal::kIndexesStateKey), &state);
+  if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s, "read the index state");
+  GlobalPosition done = 0;  // indexed up to here
+  if (s.ok()) {
+    if (state.size() != 8) return absl::DataLossError("the index state is malformed");
+    done = GetBigEndian64(state.data());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const GlobalPosition first = done + 1;
+  if (done < head) {
+    options_.logger->Log(LogLevel::kInfo, "log",
+                         absl::StrCat("indexing events ", done + 1, " to ", head,
+                                      " by category and type (once, for $ce- and $et- streams)"));
+  }
+  // In batches, each with the state it brings the index to, so that an
+  // interrupted run resumes where it stopped.
+  constexpr uint64_t kBatchEvents = 10'000;
+  absl::flat_hash_map<std::string, StreamVersion> next;
+  while (done < head) {
+    rocksdb::WriteBatch batch;
+    ReadAllOptions o;
+    o.from_position = done + 1;
+    o.as_of_position = std::min(head, done + kBatchEvents);
+    absl::Status added = absl::OkStatus();
+    STRATA_RETURN_IF_ERROR(Scan(o, [&](const EventView& e) {
+      added = AddIndexEntries(e, batch, next).status();
+      return added.ok();
+    }));
+    STRATA_RETURN_IF_ERROR(added);
+    done = *o.as_of_position;
+    batch.Put(indexes_cf_, ToSlice(internal::kIndexesStateKey), PositionKey(done));
+    STRATA_RETURN_IF_ERROR(FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "index"));
+    // Written: later lookups find these versions in the store.
+    if (next.size() > options_.stream_head_cache_max) next.clear();
+  }
+  STRATA_RETURN_IF_ERROR(FromRocksDb(
+      db_->Put(rocksdb::WriteOptions(), indexes_cf_, ToSlice(internal::kIndexesStateKey),
+               ToSlice(internal::kIndexesComplete)),
+      "index"));
+  if (first <= head) {
+    options_.logger->Log(
+        LogLevel::kInfo, "log",
+        absl::StrFormat(
+            "indexed events %d to %d in %.3f s", first, head,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<EventLog::Impl::StoredEvent>> EventLog::Impl::FindEventId(
@@ -262,6 +346,10 @@ AppendResult EventLog::Impl::AddEvents(const std::string& stream, StreamVersion 
     group.batch.Put(events_cf_, position_key, internal::EncodeRecord(view));
     group.batch.Put(streams_cf_, StreamKey(stream, view.stream_version), position_key);
     group.batch.Put(ids_cf_, ToSlice(view.event_id.AsBytes()), position_key);
+    // Cannot fail: AddToGroup loaded the versions of its indexes.
+    const absl::StatusOr<size_t> indexed = AddIndexEntries(view, group.batch, group.index_next);
+    STRATA_CHECK(indexed.ok());
+    group.index_entries += *indexed;
     group.ids[view.event_id] = GroupEvent{group.next, view.stream_version, &stream, &e};
     ++group.next;
   }
@@ -316,6 +404,16 @@ void EventLog::Impl::AddToGroup(PendingAppend& append, Group& group) {
     return;
   }
   if (!deletion) {
+    // The versions of the indexes it adds to, first, so that nothing can
+    // fail once its events are in the batch.
+    for (const NewEvent& e : append.events) {
+      for (const std::string& name : internal::IndexKeyNamesOf(append.stream, e.type)) {
+        if (absl::Status loaded = LoadIndexNext(name, group.index_next); !loaded.ok()) {
+          append.result = loaded;
+          return;
+        }
+      }
+    }
     append.result =
         AddEvents(append.stream, current->has_value() ? **current + 1 : 0, append.events, group);
     append.wrote = true;
@@ -353,8 +451,9 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
   }
   rocksdb::WriteBatch& batch = group.batch;
   const GlobalPosition next = group.next;
-  // Every position handed out is written, with its stream and id index entries.
-  STRATA_CHECK(batch.Count() == 3 * (next - next_position_));
+  // Every position handed out is written, with its stream, id and index
+  // entries.
+  STRATA_CHECK(batch.Count() == 3 * (next - next_position_) + group.index_entries);
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.durability == Durability::kSync;
@@ -391,6 +490,9 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
       }
       for (const std::string& stream : group.tombstoned) {
         CacheSet(tombstone_cache_, options_.stream_head_cache_max, stream, true);
+      }
+      for (auto& [name, version] : group.index_next) {
+        CacheSet(index_next_cache_, options_.stream_head_cache_max, name, version);
       }
       HookPoint("append.after_write");
       Publish(next - 1);

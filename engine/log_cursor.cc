@@ -75,7 +75,7 @@ absl::Status LogCursor::Next(size_t max_events, std::vector<RecordedEvent>* page
       if (!events.ok()) return events.status();
       for (RecordedEvent& e : *events) {
         bytes += e.payload_bytes();
-        last = e.stream_version;
+        last = e.index_version.value_or(e.stream_version);
         page->push_back(std::move(e));
         ++got;
         full = bytes >= max_bytes;

@@ -3,6 +3,7 @@
 #include "engine/verify.h"
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -11,9 +12,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "engine/base/macros.h"
-#include "engine/internal/codec.h"
 #include "engine/base/rocksdb_setup.h"
 #include "engine/base/rocksdb_status.h"
+#include "engine/internal/codec.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 
@@ -22,6 +23,7 @@ namespace {
 
 using internal::kCfEventIds;
 using internal::kCfEvents;
+using internal::kCfIndexes;
 using internal::kCfStreams;
 
 absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
@@ -60,6 +62,18 @@ struct Digests {
   uint64_t streams_index = 0;
   uint64_t ids_from_events = 0;
   uint64_t ids_index = 0;
+  // Per index stream (by `indexes` key name): its entries, as the events
+  // imply them and as `indexes` holds them.
+  struct Index {
+    uint64_t implied_entries = 0;
+    uint64_t held_entries = 0;
+    uint64_t implied = 0;
+    uint64_t held = 0;
+  };
+  std::map<std::string, Index> indexes;
+  // Events that did not decode: which indexes they belong to is unknown, so
+  // no index is compared (the events finding names the cause).
+  uint64_t undecodable_events = 0;
 };
 
 uint64_t Digest(absl::string_view key, absl::string_view position) {
@@ -115,6 +129,13 @@ class ReadOnlyLog::Impl {
       if (cfs[i].name == kCfEvents) events_ = handles_[i];
       if (cfs[i].name == kCfStreams) streams_ = handles_[i];
       if (cfs[i].name == kCfEventIds) ids_ = handles_[i];
+      if (cfs[i].name == kCfIndexes) indexes_ = handles_[i];
+    }
+    if (indexes_ != nullptr) {
+      // Checked once complete; until then the next read-write open adds to it.
+      std::string state;
+      s = db_->Get(rocksdb::ReadOptions(), indexes_, ToSlice(internal::kIndexesStateKey), &state);
+      if (!s.ok() || state != internal::kIndexesComplete) indexes_ = nullptr;
     }
     if (events_ != nullptr) {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
@@ -189,6 +210,7 @@ class ReadOnlyLog::Impl {
                  &digests);
     VerifyStreams(&report, &findings, {true, false}, &version_gaps, &digests);
     VerifyEventIds(&report, &findings, {true, false}, &digests);
+    if (indexes_ != nullptr) VerifyIndexes(&report, &findings, &digests);
     const bool streams_differ = digests.streams_from_events != digests.streams_index;
     const bool ids_differ = digests.ids_from_events != digests.ids_index;
     if (streams_differ || ids_differ) {
@@ -287,7 +309,10 @@ class ReadOnlyLog::Impl {
       EventView view;
       absl::Status d = internal::DecodeRecord(ToView(it->value()), position, &scratch, &view);
       if (!d.ok()) {
-        if (structural) findings->Add(absl::StrCat("events: ", d.message()));
+        if (structural) {
+          findings->Add(absl::StrCat("events: ", d.message()));
+          ++digests->undecodable_events;
+        }
         continue;
       }
       const std::string stream_key = internal::StreamKey(view.stream, view.stream_version);
@@ -295,6 +320,13 @@ class ReadOnlyLog::Impl {
       if (structural) {
         digests->streams_from_events += Digest(stream_key, position_key);
         digests->ids_from_events += Digest(view.event_id.AsBytes(), position_key);
+        if (indexes_ != nullptr) {
+          for (const std::string& name : internal::IndexKeyNamesOf(view.stream, view.type)) {
+            Digests::Index& index = digests->indexes[name];
+            index.implied +=
+                Digest(internal::StreamKey(name, index.implied_entries++), position_key);
+          }
+        }
       }
       if (streams.lookups) {
         const std::string where =
@@ -445,6 +477,40 @@ class ReadOnlyLog::Impl {
     }
   }
 
+  // Adds up the digest of each index stream's entries, and names each index
+  // whose entries differ from those the events imply.
+  void VerifyIndexes(LogVerifyReport* report, Findings* findings, Digests* digests) const {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, indexes_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const absl::string_view key = ToView(it->key());
+      if (key == internal::kIndexesStateKey) continue;
+      absl::string_view name;
+      StreamVersion version = 0;
+      if (!internal::ParseStreamKey(key, &name, &version) || name.empty()) {
+        findings->Add(absl::StrCat("indexes: malformed key ", Printable(key)));
+        continue;
+      }
+      ++report->index_entries;
+      Digests::Index& index = digests->indexes[std::string(name)];
+      ++index.held_entries;
+      index.held += Digest(key, ToView(it->value()));
+    }
+    if (!it->status().ok()) {
+      findings->Add(absl::StrCat("indexes: reading stopped: ", it->status().ToString()));
+      return;
+    }
+    if (digests->undecodable_events > 0) return;
+    for (const auto& [name, index] : digests->indexes) {
+      if (index.implied == index.held && index.implied_entries == index.held_entries) continue;
+      findings->Add(absl::StrCat(
+          "index stream '", internal::IndexStreamOfKeyName(name), "' holds ", index.held_entries,
+          " entries where the events imply ", index.implied_entries,
+          index.held_entries == index.implied_entries ? ", and they differ from those" : ""));
+    }
+  }
+
   static std::string DescribePosition(absl::string_view value) {
     if (value.size() != 8) return absl::StrCat("a malformed position ", Printable(value));
     return absl::StrCat("position ", internal::GetBigEndian64(value.data()));
@@ -457,6 +523,8 @@ class ReadOnlyLog::Impl {
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
   rocksdb::ColumnFamilyHandle* streams_ = nullptr;
   rocksdb::ColumnFamilyHandle* ids_ = nullptr;
+  // Null when absent or not complete (a log written before index streams).
+  rocksdb::ColumnFamilyHandle* indexes_ = nullptr;
   GlobalPosition head_ = 0;
   absl::Status head_status_;
 };

@@ -32,8 +32,9 @@ struct LogVerifyReport {
   uint64_t streams = 0;         // distinct streams in the `streams` index
   uint64_t stream_entries = 0;  // entries of the `streams` index
   uint64_t event_ids = 0;       // entries of the `event_ids` index
+  uint64_t index_entries = 0;   // entries of the index streams ($ce-, $et-)
   // One line per problem, naming what is wrong and where, in the order found:
-  // RocksDB checksums, then `events`, `streams`, `event_ids`.
+  // RocksDB checksums, then `events`, `streams`, `event_ids`, `indexes`.
   std::vector<std::string> findings;
   uint64_t findings_omitted = 0;  // beyond findings_max
   bool ok() const { return findings.empty() && findings_omitted == 0; }
@@ -65,12 +66,13 @@ class ReadOnlyLog {
   // dense from 1; every record decodes and its CRC and position match; every
   // event has its `streams` and `event_ids` entries pointing back at it; every
   // index entry points at an event with that stream and version (or id);
-  // stream versions dense from 0. Problems are findings, not errors; an error
-  // is returned only when the check itself cannot run. One sequential pass
-  // over each column family compares order-independent digests of the index
-  // entries the events imply with those the indexes hold; only an index
-  // whose digest differs is joined with the events by point lookups, to name
-  // each difference.
+  // stream versions dense from 0; each index stream ($ce-, $et-) holds
+  // exactly the entries its events imply (compared by digest, the differing
+  // index named; a log not yet indexed is not checked there). Problems are findings, not errors; an
+  // error is returned only when the check itself cannot run. One sequential pass over each column
+  // family compares order-independent digests of the index entries the events imply with those the
+  // indexes hold; only an index whose digest differs is joined with the events by point lookups, to
+  // name each difference.
   LogVerifyReport Verify(const LogVerifyOptions& options = {}) const;
 
   class Impl;

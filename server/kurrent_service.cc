@@ -14,6 +14,7 @@
 #include "api/grpc_status.h"
 #include "engine/base/coding.h"
 #include "engine/base/validate.h"
+#include "engine/index_streams.h"
 #include "engine/log_cursor.h"
 #include "re2/re2.h"
 #include "server/event_writer.h"
@@ -84,12 +85,8 @@ void ToUuid(const EventId& id, bool structured, es::UUID* out) {
       static_cast<int64_t>(internal::GetBigEndian64(raw.data() + 8)));
 }
 
-// A stored event as a ReadResp (KurrentDB's "created" is 100 ns ticks since
-// the Unix epoch).
-void ToReadResp(RecordedEvent&& e, bool structured_ids, ReadResp* out) {
-  out->Clear();
-  ReadResp::ReadEvent* read = out->mutable_event();
-  ReadResp::ReadEvent::RecordedEvent* r = read->mutable_event();
+void ToRecordedEvent(RecordedEvent&& e, bool structured_ids,
+                     ReadResp::ReadEvent::RecordedEvent* r) {
   ToUuid(e.event_id, structured_ids, r->mutable_id());
   r->mutable_stream_identifier()->set_stream_name(std::move(e.stream));
   r->set_stream_revision(e.stream_version);
@@ -101,24 +98,71 @@ void ToReadResp(RecordedEvent&& e, bool structured_ids, ReadResp* out) {
   metadata["created"] = absl::StrCat(e.recorded_at_us * 10);
   r->set_custom_metadata(std::move(e.metadata));
   r->set_data(std::move(e.data));
+}
+
+// The link KurrentDB would keep in `index_stream` ($ce-, $et-) for `e`, read
+// through it: type "$>", data "<version>@<stream>". Its id is the
+// original's with the index's kind mixed in and the UUID version 8 (so it is
+// stable, and not the original's).
+RecordedEvent LinkTo(const RecordedEvent& e, const std::string& index_stream) {
+  RecordedEvent link;
+  link.position = e.position;
+  link.stream = index_stream;
+  link.stream_version = *e.index_version;
+  link.event_id = e.event_id;
+  link.event_id.bytes[0] ^= static_cast<uint8_t>(index_stream.size() > 1 ? index_stream[1] : 0);
+  link.event_id.bytes[6] = (link.event_id.bytes[6] & 0x0f) | 0x80;
+  link.event_id.bytes[8] = (link.event_id.bytes[8] & 0x3f) | 0x80;
+  link.type = "$>";
+  link.data = absl::StrCat(e.stream_version, "@", e.stream);
+  link.recorded_at_us = e.recorded_at_us;
+  return link;
+}
+
+// A stored event as a ReadResp (KurrentDB's "created" is 100 ns ticks since
+// the Unix epoch). An event read through an index stream is its link there,
+// with the event itself when `resolve_links`.
+void ToReadResp(RecordedEvent&& e, bool structured_ids, const std::string& index_stream,
+                bool resolve_links, ReadResp* out) {
+  out->Clear();
+  ReadResp::ReadEvent* read = out->mutable_event();
   read->set_commit_position(e.position);
+  if (e.index_version.has_value()) {
+    RecordedEvent link = LinkTo(e, index_stream);
+    if (!resolve_links) {
+      ToRecordedEvent(std::move(link), structured_ids, read->mutable_event());
+      return;
+    }
+    ToRecordedEvent(std::move(link), structured_ids, read->mutable_link());
+  }
+  ToRecordedEvent(std::move(e), structured_ids, read->mutable_event());
 }
 
 // ---- reads ----
 
 // Which events of a read the client sees, beyond what the cursor selects.
 struct EventFilter {
-  std::string exact_stream;  // a stream subscription follows the whole log
-  bool by_type = false;      // else by stream name
+  // A stream subscription follows the whole log: the stream's events, or an
+  // index stream's (index_kind set; index_name its category or type).
+  std::string exact_stream;
+  std::optional<IndexKind> index_kind;
+  std::string index_name;
+  bool by_type = false;  // else by stream name
   // A stream subscription's revision: only later events (set when the
   // subscription starts at a revision).
   std::optional<StreamVersion> after_version;
   std::vector<std::string> prefixes;
   std::unique_ptr<RE2> regex;
 
+  // Whether the client sees `e` (once it has its index version, if any).
   bool Matches(const RecordedEvent& e) const {
+    if (index_kind.has_value() && !IndexStream{*index_kind, index_name}.Holds(e.stream, e.type)) {
+      return false;
+    }
     if (!exact_stream.empty() && e.stream != exact_stream) return false;
-    if (after_version.has_value() && e.stream_version <= *after_version) return false;
+    if (after_version.has_value() && e.index_version.value_or(e.stream_version) <= *after_version) {
+      return false;
+    }
     const std::string& name = by_type ? e.type : e.stream;
     if (!prefixes.empty()) {
       bool any = false;
@@ -138,12 +182,16 @@ struct KurrentEncoder {
   // Fixed when the call starts.
   bool subscription = false;
   bool structured_ids = false;
+  bool resolve_links = false;
+  std::string index_stream;  // the index stream ($ce-, $et-) read, if one
   std::string subscription_id;
   std::shared_ptr<const EventFilter> filter;  // null: every event the cursor reads
   uint64_t checkpoint_interval = 0;           // 0: no checkpoints
   // Accept's own.
   uint64_t remaining = UINT64_MAX;  // a filtered read's count
   uint64_t scanned = 0;             // since the last checkpoint
+  // An index stream's subscription: the version of the next event in it.
+  std::optional<StreamVersion> next_index_version;
 
   bool Prologue(ReadResp* m) {
     if (!subscription) return false;
@@ -158,6 +206,11 @@ struct KurrentEncoder {
     for (RecordedEvent& e : *page) {
       if (remaining == 0) break;
       const GlobalPosition position = e.position;
+      // The follower reads the whole log: it numbers an index's events.
+      if (next_index_version.has_value() && filter->index_kind.has_value() &&
+          IndexStream{*filter->index_kind, filter->index_name}.Holds(e.stream, e.type)) {
+        e.index_version = (*next_index_version)++;
+      }
       if (filter->Matches(e)) {
         kept.push_back(std::move(e));
         --remaining;
@@ -183,7 +236,7 @@ struct KurrentEncoder {
       m->mutable_checkpoint()->set_prepare_position(e.position);
       return;
     }
-    ToReadResp(std::move(e), structured_ids, m);
+    ToReadResp(std::move(e), structured_ids, index_stream, resolve_links, m);
   }
 
   bool CaughtUp(GlobalPosition, ReadResp* m) const {
@@ -344,6 +397,7 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
   KurrentEncoder encoder;
   encoder.subscription = subscription;
   encoder.structured_ids = options.uuid_option().has_structured();
+  encoder.resolve_links = options.resolve_links();
   if (subscription) encoder.subscription_id = EventId::Random().ToString();
   const uint64_t count = options.has_count() ? options.count() : UINT64_MAX;
 
@@ -379,11 +433,21 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
       return Reject<ReadResp>(
           StreamDeleted(context, stream, TombstonedError(stream, *info->tombstoned_at)));
     }
+    const std::optional<IndexStream> index = ParseIndexStream(stream);
+    if (index.has_value()) encoder.index_stream = stream;
     if (subscription) {
       // Catch-up from after the given revision, then live: the whole log
       // from the position of that revision, narrowed to the stream.
       auto exact = std::make_shared<EventFilter>();
-      exact->exact_stream = stream;
+      ReadFilter narrow;
+      if (index.has_value()) {
+        exact->index_kind = index->kind;
+        exact->index_name = std::string(index->name);
+        narrow = index->Narrowing();
+      } else {
+        exact->exact_stream = stream;
+        narrow.stream_prefix = stream;
+      }
       GlobalPosition after = 0;
       if (s.has_end()) {
         after = log_->Head();
@@ -407,8 +471,12 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
       if (const StreamVersion first = info->first_visible_version(); first > 0) {
         exact->after_version = std::max(exact->after_version.value_or(0), first - 1);
       }
-      ReadFilter narrow;
-      narrow.stream_prefix = stream;
+      if (index.has_value()) {
+        // The follower numbers the index's events after `after`.
+        absl::StatusOr<StreamInfo> at = log_->GetStreamInfo(stream, after);
+        if (!at.ok()) return Reject<ReadResp>(at.status());
+        encoder.next_index_version = at->last_version.has_value() ? *at->last_version + 1 : 0;
+      }
       encoder.filter = std::move(exact);
       return StartReader(log_->Follow(after, narrow), hub_, std::move(encoder));
     }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "engine/index_streams.h"
 #include "schemas/event_record_generated.h"
 
 namespace strata::internal {
@@ -72,6 +73,31 @@ std::string StreamKey(absl::string_view stream, StreamVersion version) {
   key.push_back('\0');
   PutBigEndian64(&key, version);
   return key;
+}
+
+std::string IndexKeyName(char kind, absl::string_view name) {
+  std::string out(1, kind);
+  out.append(name.data(), name.size());
+  return out;
+}
+
+absl::InlinedVector<std::string, 2> IndexKeyNamesOf(absl::string_view stream,
+                                                    absl::string_view type) {
+  absl::InlinedVector<std::string, 2> names;
+  if (!IsIndexedStream(stream)) return names;
+  names.push_back(IndexKeyName(static_cast<char>(IndexKind::kEventType), type));
+  if (const std::optional<absl::string_view> category = CategoryOf(stream)) {
+    names.push_back(IndexKeyName(static_cast<char>(IndexKind::kCategory), *category));
+  }
+  return names;
+}
+
+std::string IndexStreamOfKeyName(absl::string_view key_name) {
+  if (key_name.empty()) return "";
+  const absl::string_view prefix = key_name[0] == static_cast<char>(IndexKind::kCategory)
+                                       ? kCategoryStreamPrefix
+                                       : kEventTypeStreamPrefix;
+  return absl::StrCat(prefix, key_name.substr(1));
 }
 
 std::string StreamKeyEnd(absl::string_view stream) {

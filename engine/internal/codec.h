@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "engine/base/coding.h"
@@ -19,6 +20,23 @@ namespace strata::internal {
 inline constexpr char kCfEvents[] = "events";
 inline constexpr char kCfStreams[] = "streams";
 inline constexpr char kCfEventIds[] = "event_ids";
+inline constexpr char kCfIndexes[] = "indexes";
+
+// `indexes` keys: StreamKey(IndexKeyName(kind, name), version) for the
+// entries of an index stream (engine/index_streams.h); one byte, the kind,
+// then the category or type.
+std::string IndexKeyName(char kind, absl::string_view name);
+// The `indexes` key names of an event of `stream` with `type`: none, or its
+// type's and, when its stream has a category, that one's.
+absl::InlinedVector<std::string, 2> IndexKeyNamesOf(absl::string_view stream,
+                                                    absl::string_view type);
+// The index stream ("$ce-order") of an `indexes` key name.
+std::string IndexStreamOfKeyName(absl::string_view key_name);
+// `indexes` key of the index's state: absent or 8 bytes (big-endian, the
+// position up to which old events are indexed, while an older log is being
+// indexed at open) or kIndexesComplete.
+inline constexpr absl::string_view kIndexesStateKey = "\x01state";
+inline constexpr absl::string_view kIndexesComplete = "complete";
 
 // `events` key: the position, 8 bytes big-endian.
 std::string PositionKey(GlobalPosition position);

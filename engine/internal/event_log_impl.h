@@ -86,12 +86,23 @@ class EventLog::Impl {
   absl::StatusOr<std::vector<RecordedEvent>> ReadStream(absl::string_view stream,
                                                         const ReadStreamOptions& options) const;
   absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
-  absl::StatusOr<std::optional<StreamVersion>> StoredLastVersion(absl::string_view stream) const;
+
+  // Where a stream's versions are indexed: keys StreamKey(name, version) of
+  // `cf`, `streams` for a stream's own, `indexes` for an index stream's
+  // (engine/index_streams.h). FailedPrecondition for an index stream of a
+  // log opened read-only before it was ever indexed.
+  struct VersionKeys {
+    rocksdb::ColumnFamilyHandle* cf;
+    std::string name;
+  };
+  absl::StatusOr<VersionKeys> KeysOf(absl::string_view stream) const;
+  // The last version stored, committed or not.
+  absl::StatusOr<std::optional<StreamVersion>> StoredLastVersion(const VersionKeys& keys) const;
   absl::StatusOr<std::vector<StreamSummary>> ListStreams(absl::string_view prefix,
                                                          absl::string_view after,
                                                          size_t limit) const;
-  // The stream's last version among the events at positions <= limit.
-  absl::StatusOr<std::optional<StreamVersion>> LastVersionAsOf(absl::string_view stream,
+  // The last version among the events at positions <= limit.
+  absl::StatusOr<std::optional<StreamVersion>> LastVersionAsOf(const VersionKeys& keys,
                                                                GlobalPosition limit) const;
   // With !last_version_wanted, last_version is looked up only when metadata
   // is in force (which needs it); with !with_metadata, none is looked up.
@@ -148,6 +159,8 @@ class EventLog::Impl {
     absl::flat_hash_map<EventId, GroupEvent> ids;
     absl::flat_hash_set<std::string> tombstoned;                  // streams
     absl::flat_hash_map<std::string, std::string> metadata_json;  // stream -> last $metadata
+    absl::flat_hash_map<std::string, StreamVersion> index_next;   // index key name -> version
+    size_t index_entries = 0;
   };
 
   void WriterLoop();
@@ -174,8 +187,21 @@ class EventLog::Impl {
   absl::StatusOr<std::optional<StreamVersion>> CurrentLastVersion(
       const std::string& stream,
       const absl::flat_hash_map<std::string, std::optional<StreamVersion>>& group_heads);
-  absl::StatusOr<GlobalPosition> PositionOfVersion(absl::string_view stream,
+  absl::StatusOr<GlobalPosition> PositionOfVersion(const VersionKeys& keys,
                                                    StreamVersion version) const;
+  // Adds the index entries of `event` (engine/index_streams.h) to `batch`;
+  // `next` holds the next version of each index (by key name), loaded by
+  // LoadIndexNext on first use. Returns how many.
+  absl::StatusOr<size_t> AddIndexEntries(
+      const EventView& event, rocksdb::WriteBatch& batch,
+      absl::flat_hash_map<std::string, StreamVersion>& next) const;
+  // Puts the next version of the index `key_name` in `next` unless there:
+  // index_next_cache_'s, else the store's.
+  absl::Status LoadIndexNext(const std::string& key_name,
+                             absl::flat_hash_map<std::string, StreamVersion>& next) const;
+  // At open: indexes the events of a log written before index streams
+  // existed, resuming where an interrupted run stopped.
+  absl::Status IndexOldEvents(GlobalPosition head);
   void Publish(GlobalPosition head);
   int64_t NowUs() const {
     return options_.clock_us ? options_.clock_us() : absl::ToUnixMicros(absl::Now());
@@ -187,6 +213,9 @@ class EventLog::Impl {
   rocksdb::ColumnFamilyHandle* events_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* streams_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* ids_cf_ = nullptr;
+  // Null when the log was opened read-only before it was ever indexed.
+  rocksdb::ColumnFamilyHandle* indexes_cf_ = nullptr;
+  bool indexes_complete_ = false;  // every event is indexed (set at open)
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<internal::SecondaryDir> secondary_dir_;  // read-only: the secondary's files
 
@@ -199,6 +228,7 @@ class EventLog::Impl {
   GlobalPosition next_position_ = 1;
   absl::flat_hash_map<std::string, std::optional<StreamVersion>> last_version_cache_;
   absl::flat_hash_map<std::string, bool> tombstone_cache_;
+  absl::flat_hash_map<std::string, StreamVersion> index_next_cache_;
   absl::Status write_error_;  // sticky: set when a write failed
 
   LogStats stats_;

@@ -266,6 +266,42 @@ function suite(name, lib, Client, scheme) {
       assert.deepEqual(checkpoints.slice(0, 2), [2n, 4n]);
     });
 
+    test("$ce- and $et- streams: links to a category's and a type's events", async () => {
+      // order-1 at positions 1, 2, 3 and 8, order-2 at 4 and 5 (the tests above).
+      const pairs = (events) => events.map((e) => [e.event.streamId, e.event.revision,
+                                                   e.link?.streamId, e.link?.revision]);
+      const resolved = await readOf("$ce-order", { resolveLinkTos: true });
+      assert.deepEqual(pairs(resolved), [
+        ["order-1", 0n, "$ce-order", 0n], ["order-1", 1n, "$ce-order", 1n],
+        ["order-1", 2n, "$ce-order", 2n], ["order-2", 0n, "$ce-order", 3n],
+        ["order-2", 1n, "$ce-order", 4n], ["order-1", 3n, "$ce-order", 5n]]);
+      assert.equal(resolved[0].event.type, "OrderPlaced");
+      assert.deepEqual(resolved[0].event.data, { total: 5 });
+      assert.equal(resolved[0].link.type, "$>");
+      assert.deepEqual(resolved[5].event.position, { commit: 8n, prepare: 8n });
+      // Not resolved: the links alone ("<revision>@<stream>").
+      const links = await readOf("$ce-order", { fromRevision: 3n, maxCount: 2 });
+      assert.deepEqual(links.map((e) => [e.event.streamId, e.event.revision, e.event.type,
+                                         Buffer.from(e.event.data).toString()]),
+                       [["$ce-order", 3n, "$>", "0@order-2"], ["$ce-order", 4n, "$>", "1@order-2"]]);
+      const placed = await readOf("$et-OrderPlaced", { direction: BACKWARDS, fromRevision: END,
+                                                       resolveLinkTos: true });
+      assert.deepEqual(pairs(placed), [["order-2", 0n, "$et-OrderPlaced", 1n],
+                                       ["order-1", 0n, "$et-OrderPlaced", 0n]]);
+      // A subscription from revision 4 (exclusive): 5 in catch-up, then live.
+      const sub = client.subscribeToStream("$ce-order", { fromRevision: 4n, resolveLinkTos: true });
+      const seen = [];
+      for await (const e of sub) {
+        seen.push([e.event.streamId, e.event.revision, e.link?.revision]);
+        if (seen.length === 1) {
+          await client.appendToStream("orders-9", jsonEvent({ type: "Noise", data: {} }));
+          await client.appendToStream("order-3", jsonEvent({ type: "OrderPlaced", data: {} }));
+        }
+        if (seen.length === 2) break;
+      }
+      assert.deepEqual(seen, [["order-1", 3n, 5n], ["order-3", 0n, 6n]]);
+    });
+
     test("soft delete: StreamNotFoundError, then appends continue the revisions", async () => {
       await client.appendToStream("cart-1", [1, 2, 3].map(
           (n) => jsonEvent({ type: "ItemAdded", data: { n } })));

@@ -33,9 +33,11 @@ class DamagedStoreTest : public ::testing::Test {
 
   // Opens the closed store with plain RocksDB and runs `fn` on `events`.
   void WithEventsCf(const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-        {rocksdb::kDefaultColumnFamilyName, {}}, {"events", {}}, {"streams", {}},
-        {"event_ids", {}}};
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}},
+                                                        {"events", {}},
+                                                        {"streams", {}},
+                                                        {"event_ids", {}},
+                                                        {"indexes", {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.path(), cfs, &handles, &db).ok());

@@ -90,8 +90,11 @@ class QuietLogger : public rocksdb::Logger {
 // open reads more files, and past 36 files per column family RocksDB would
 // stop the child's writes.
 void CompactStore(const std::string& data_dir) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
-      {rocksdb::kDefaultColumnFamilyName, {}}, {"events", {}}, {"streams", {}}, {"event_ids", {}}};
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}},
+                                                      {"events", {}},
+                                                      {"streams", {}},
+                                                      {"event_ids", {}},
+                                                      {"indexes", {}}};
   rocksdb::DBOptions options;
   options.info_log = std::make_shared<QuietLogger>();
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;

@@ -445,9 +445,9 @@ TEST_F(KurrentServiceTest, ReadsStreamsAndAllBothWaysWithCountsAndFilters) {
 
 // What a subscription sent next, one word per message: "confirmation",
 // "stream@revision/position", "caught_up", "checkpoint P" or "end".
-std::string NextMessage(grpc::ClientReader<ReadResp>* r) {
-  ReadResp m;
-  if (!r->Read(&m)) return "end";
+// A message of a Read: "confirmation", "<stream>@<revision>/<position>",
+// "caught_up", "checkpoint <position>".
+std::string Described(const ReadResp& m) {
   switch (m.content_case()) {
     case ReadResp::kConfirmation:
       return m.confirmation().subscription_id().size() == 36 ? "confirmation" : "bad id";
@@ -461,6 +461,11 @@ std::string NextMessage(grpc::ClientReader<ReadResp>* r) {
     default:
       return absl::StrCat("content ", m.content_case());
   }
+}
+
+std::string NextMessage(grpc::ClientReader<ReadResp>* r) {
+  ReadResp m;
+  return r->Read(&m) ? Described(m) : "end";
 }
 
 TEST_F(KurrentServiceTest, SubscriptionsConfirmCatchUpSayCaughtUpOnceAndGoLive) {
@@ -713,6 +718,125 @@ TEST_F(KurrentServiceTest, StreamMetadataIsAnAppendToTheMetastreamAndReadsHonour
   EXPECT_EQ(system.error_message(),
             "stream: '$$$all': names starting with '$' are reserved for the system's own "
             "streams (a stream's metadata goes to '$$<stream>')");
+}
+
+// An event read through $ce-/$et-: "<index>@<revision> -> <stream>@<revision>/<position>"
+// when resolved, else the link itself: "<index>@<revision> $> <data>/<position>".
+std::string Linked(const ReadResp& m) {
+  if (!m.has_event()) return Described(m);
+  const ReadResp::ReadEvent& e = m.event();
+  const auto& event = e.event();
+  if (e.has_link()) {
+    return absl::StrCat(e.link().stream_identifier().stream_name(), "@", e.link().stream_revision(),
+                        " -> ", event.stream_identifier().stream_name(), "@",
+                        event.stream_revision(), "/", e.commit_position());
+  }
+  return absl::StrCat(event.stream_identifier().stream_name(), "@", event.stream_revision(), " ",
+                      event.metadata().at("type"), " ", event.data(), "/", e.commit_position());
+}
+
+TEST_F(KurrentServiceTest, CategoryAndTypeStreamsAreLinksReadAndSubscribedTo) {
+  AppendTypes("order-1", {"OrderPlaced", "OrderPaid"});  // 1, 2
+  AppendTypes("cart-1", {"ItemAdded"});                  // 3
+  AppendTypes("order-2", {"OrderPlaced"});               // 4
+  auto linked = [](const std::vector<ReadResp>& msgs) {
+    std::vector<std::string> out;
+    for (const ReadResp& m : msgs) out.push_back(Linked(m));
+    return out;
+  };
+  grpc::Status status;
+
+  // Resolved: each event with its link.
+  ReadReq resolved = StreamRead("$ce-order");
+  resolved.mutable_options()->set_resolve_links(true);
+  std::vector<ReadResp> got = Read(resolved, &status);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(linked(got), ElementsAre("$ce-order@0 -> order-1@0/1", "$ce-order@1 -> order-1@1/2",
+                                       "$ce-order@2 -> order-2@0/4"));
+  const auto& link = got[0].event().link();
+  EXPECT_EQ(link.metadata().at("type"), "$>");
+  EXPECT_EQ(link.data(), "0@order-1");
+  EXPECT_EQ(link.commit_position(), 1u);
+  EXPECT_NE(link.id().string(), got[0].event().event().id().string());
+  EXPECT_EQ(got[0].event().event().metadata().at("type"), "OrderPlaced");
+  // Not resolved: the link alone, with the same id.
+  ReadReq links = StreamRead("$ce-order");
+  std::vector<ReadResp> unresolved = Read(links, &status);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(linked(unresolved),
+              ElementsAre("$ce-order@0 $> 0@order-1/1", "$ce-order@1 $> 1@order-1/2",
+                          "$ce-order@2 $> 0@order-2/4"));
+  EXPECT_EQ(unresolved[0].event().event().id().string(), link.id().string());
+  // Backwards from the end, one event; an index with nothing in it.
+  ReadReq last = StreamRead("$et-OrderPlaced");
+  last.mutable_options()->set_resolve_links(true);
+  last.mutable_options()->set_read_direction(ReadReq::Options::Backwards);
+  last.mutable_options()->mutable_stream()->mutable_end();
+  last.mutable_options()->set_count(1);
+  EXPECT_THAT(linked(Read(last, &status)), ElementsAre("$et-OrderPlaced@1 -> order-2@0/4"));
+  got = Read(StreamRead("$ce-nobody"), &status);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].has_stream_not_found());
+
+  // Subscriptions: from a revision (exclusive) and from the start, numbered
+  // on through catch-up and live events.
+  ReadReq from_one = StreamRead("$ce-order");
+  from_one.mutable_options()->set_resolve_links(true);
+  from_one.mutable_options()->mutable_stream()->set_revision(0);
+  from_one.mutable_options()->mutable_subscription();
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  auto reader = streams_->Read(&ctx, from_one);
+  ReadReq items = StreamRead("$et-ItemAdded");
+  items.mutable_options()->set_resolve_links(true);
+  items.mutable_options()->mutable_subscription();
+  grpc::ClientContext items_ctx;
+  Deadline(&items_ctx);
+  auto items_reader = streams_->Read(&items_ctx, items);
+  auto next = [](grpc::ClientReader<ReadResp>* r) {
+    ReadResp m;
+    return r->Read(&m) ? Linked(m) : "end";
+  };
+  EXPECT_EQ(next(reader.get()), "confirmation");
+  EXPECT_EQ(next(reader.get()), "$ce-order@1 -> order-1@1/2");
+  EXPECT_EQ(next(reader.get()), "$ce-order@2 -> order-2@0/4");
+  EXPECT_EQ(next(reader.get()), "caught_up");
+  EXPECT_EQ(next(items_reader.get()), "confirmation");
+  EXPECT_EQ(next(items_reader.get()), "$et-ItemAdded@0 -> cart-1@0/3");
+  EXPECT_EQ(next(items_reader.get()), "caught_up");
+  AppendTypes("cart-2", {"ItemAdded"});      // 5
+  AppendTypes("orders-1", {"OrderPlaced"});  // 6: another category
+  AppendTypes("order-3", {"ItemAdded"});     // 7: in both
+  EXPECT_EQ(next(reader.get()), "$ce-order@3 -> order-3@0/7");
+  EXPECT_EQ(next(items_reader.get()), "$et-ItemAdded@1 -> cart-2@0/5");
+  EXPECT_EQ(next(items_reader.get()), "$et-ItemAdded@2 -> order-3@0/7");
+  ctx.TryCancel();
+  items_ctx.TryCancel();
+  EXPECT_EQ(next(reader.get()), "end");
+  EXPECT_EQ(next(items_reader.get()), "end");
+
+  // The same index through strata.v1, with each event's version in it; and
+  // it is read-only through both protocols.
+  grpc::ClientContext v1_ctx;
+  Deadline(&v1_ctx);
+  v1::ReadStreamRequest v1_req;
+  v1_req.set_stream("$ce-order");
+  v1_req.set_from_version(2);
+  auto v1_reader = strata_->ReadStream(&v1_ctx, v1_req);
+  std::vector<std::string> v1_seen;
+  v1::ReadStreamResponse v1_page;
+  while (v1_reader->Read(&v1_page)) {
+    for (const v1::RecordedEvent& e : v1_page.events()) {
+      v1_seen.push_back(absl::StrCat(e.index_version(), ":", e.stream(), "@", e.version()));
+    }
+  }
+  ASSERT_TRUE(v1_reader->Finish().ok());
+  EXPECT_THAT(v1_seen, ElementsAre("2:order-2@0", "3:order-3@0"));
+  AppendResp resp;
+  AppendReq::Options to_index = To("$ce-order");
+  to_index.mutable_any();
+  EXPECT_EQ(Append(to_index, {{"OrderPlaced", "{}"}}, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace

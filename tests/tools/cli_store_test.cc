@@ -80,17 +80,18 @@ class CliStoreTest : public CliFixture {
   }
 
   // The healthy store's verify output with `findings`, the link_clicks
-  // checkpoint and the event_ids count as given.
+  // checkpoint and the event_ids and index entries counts as given.
   static std::string VerifyJson(const std::vector<std::string>& findings,
                                 uint64_t clicks_checkpoint, uint64_t event_ids,
-                                const std::string& deep = "null") {
+                                const std::string& deep = "null", uint64_t index_entries = 24) {
     std::string list;
     for (const std::string& f : findings) {
       absl::StrAppend(&list, list.empty() ? "" : ",", "\"", f, "\"");
     }
     return absl::StrCat(
         R"({"ok":)", findings.empty() ? "true" : "false",
-        R"(,"log":{"head":12,"events":12,"streams":5,"event_ids":)", event_ids, "},",
+        R"(,"log":{"head":12,"events":12,"streams":5,"event_ids":)", event_ids,
+        R"(,"index_entries":)", index_entries, "},",
         R"("projections":[{"name":"link_details","version":1,"generation":1,"state":"live","checkpoint":12,"snapshots":3,"deep":)",
         deep, "},",
         R"({"name":"link_clicks","version":1,"generation":2,"state":"live","checkpoint":)",
@@ -316,6 +317,31 @@ TEST_F(CliStoreTest, VerifyRefusesADirectoryInUse) {
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, absl::StrCat("strata: data directory ", dir_.path(),
                                 " is in use (is stratad running?)\n"));
+}
+
+// Each event has a type and a category entry (24): one deleted ($ce-orders
+// version 1, position 2) and one pointing elsewhere ($et-OrderPlaced version
+// 0 at position 3 instead of 1) are each named by their index stream.
+TEST_F(CliStoreTest, VerifyFindsIndexStreamsThatDifferFromTheEvents) {
+  StopServer();
+  {
+    PlainStore log(LogDir());
+    ASSERT_TRUE(log.db()
+                    ->Delete(rocksdb::WriteOptions(), log.cf("indexes"),
+                             internal::StreamKey(internal::IndexKeyName('c', "orders"), 1))
+                    .ok());
+    ASSERT_TRUE(log.db()
+                    ->Put(rocksdb::WriteOptions(), log.cf("indexes"),
+                          internal::StreamKey(internal::IndexKeyName('t', "OrderPlaced"), 0),
+                          internal::PositionKey(3))
+                    .ok());
+  }
+  CliResult r = Verify();
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_EQ(r.out, VerifyJson({"index stream '$ce-orders' holds 3 entries where the events imply 4",
+                               "index stream '$et-OrderPlaced' holds 2 entries where the events "
+                               "imply 2, and they differ from those"},
+                              12, 12, "null", 23));
 }
 
 TEST_F(CliStoreTest, VerifyFindsADeletedIndexEntry) {

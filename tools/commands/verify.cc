@@ -16,7 +16,8 @@ const CommandSpec& VerifySpec() {
       "Check a stopped server's data directory offline (read-only).",
       "The log: RocksDB's checksums of every file; positions dense from 1; every record\n"
       "readable, with its CRC and position; every event's streams and event_ids index entries\n"
-      "present and pointing back at it; every index entry pointing at a matching event.\n"
+      "present and pointing back at it; every index entry pointing at a matching event; the\n"
+      "$ce-/$et- index streams holding exactly the entries their events imply.\n"
       "Projections: catalog records, column families, checkpoints not beyond the log's head;\n"
       "with --deep each read model is recomputed from the log and compared at its checkpoint\n"
       "and at every durable snapshot. Every finding is printed; any finding exits 1.",
@@ -71,6 +72,7 @@ int RunVerify(const Argv& argv) {
     w.Key("events").Uint(log_report.events);
     w.Key("streams").Uint(log_report.streams);
     w.Key("event_ids").Uint(log_report.event_ids);
+    w.Key("index_entries").Uint(log_report.index_entries);
     w.EndObject();
     w.Key("projections").BeginArray();
     for (const GenerationCheck& g : projections.generations) {
