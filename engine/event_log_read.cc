@@ -16,6 +16,18 @@
 
 namespace strata {
 
+namespace {
+
+absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+absl::Status MalformedRun(const EventLog::Impl::VersionKeys& keys, StreamVersion version) {
+  return absl::DataLossError(absl::StrCat("index stream '",
+                                          internal::IndexStreamOfKeyName(keys.name), "' version ",
+                                          version, ": malformed entry"));
+}
+
+}  // namespace
+
 absl::StatusOr<EventLog::Impl::VersionKeys> EventLog::Impl::KeysOf(absl::string_view stream) const {
   const std::optional<IndexStream> index = ParseIndexStream(stream);
   if (!index.has_value()) return VersionKeys{streams_cf_, std::string(stream)};
@@ -26,7 +38,8 @@ absl::StatusOr<EventLog::Impl::VersionKeys> EventLog::Impl::KeysOf(absl::string_
         "stratad on it) to index them"));
   }
   return VersionKeys{indexes_cf_,
-                     internal::IndexKeyName(static_cast<char>(index->kind), index->name)};
+                     internal::IndexKeyName(static_cast<char>(index->kind), index->name),
+                     /*runs=*/true};
 }
 
 absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredLastVersion(
@@ -46,6 +59,13 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredLastVersion(
                                  &version) &&
         key_stream == keys.name) {
       head = version;
+      if (keys.runs) {
+        internal::IndexRun run;
+        if (!internal::DecodeIndexRun(ToView(it->value()), &run)) {
+          return MalformedRun(keys, version);
+        }
+        head = version + run.count - 1;
+      }
     }
   }
   STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read head of '", keys.name, "'")));
@@ -193,6 +213,28 @@ absl::Status EventLog::Impl::Scan(const ReadAllOptions& options, const EventVisi
 
 absl::StatusOr<GlobalPosition> EventLog::Impl::PositionOfVersion(const VersionKeys& keys,
                                                                  StreamVersion version) const {
+  if (keys.runs) {
+    // The run holding `version`: the last one starting at or before it.
+    const std::string lower = StreamKey(keys.name, 0);
+    const rocksdb::Slice lower_bound(lower);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower_bound;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, keys.cf));
+    it->SeekForPrev(StreamKey(keys.name, version));
+    STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "read an index"));
+    absl::string_view name;
+    StreamVersion first = 0;
+    internal::IndexRun run;
+    if (!it->Valid() || !internal::ParseStreamKey(ToView(it->key()), &name, &first) ||
+        name != keys.name) {
+      return absl::NotFoundError(absl::StrCat("no version ", version, " in an index"));
+    }
+    if (!internal::DecodeIndexRun(ToView(it->value()), &run)) return MalformedRun(keys, first);
+    if (version - first >= run.count) {
+      return absl::NotFoundError(absl::StrCat("no version ", version, " in an index"));
+    }
+    return run.first_position + (version - first);
+  }
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), keys.cf, StreamKey(keys.name, version), &value);
@@ -297,15 +339,16 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
   if (options.max_count == 0 || limit == 0) return out;
   const bool forward = options.direction == ReadDirection::kForward;
   STRATA_ASSIGN_OR_RETURN(const VersionKeys keys, KeysOf(stream));
-  const std::optional<IndexStream> index = ParseIndexStream(stream);
+  if (const std::optional<IndexStream> index = ParseIndexStream(stream)) {
+    return ReadIndexStream(stream, *index, keys, options, limit);
+  }
 
   // The versions its metadata lets readers see: [first, last], recorded at
   // or after min_recorded_us.
   StreamVersion first = 0;
   StreamVersion last = UINT64_MAX;
   int64_t min_recorded_us = INT64_MIN;
-  const bool metadata = options.apply_metadata && !index.has_value() &&
-                        has_metastreams_.load(std::memory_order_acquire);
+  const bool metadata = options.apply_metadata && has_metastreams_.load(std::memory_order_acquire);
   if (metadata || !forward) {
     // A forward read needs the last version only to apply metadata.
     STRATA_ASSIGN_OR_RETURN(const StreamInfo info,
@@ -341,8 +384,6 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
   const std::string lower_key = StreamKey(keys.name, first);
   const std::string upper_key = internal::StreamKeyEnd(keys.name);
   const rocksdb::Slice upper(upper_key);
-  std::string scratch;
-  EventView view;
   // One pass, unless $maxAge hid some of what it read and more may follow.
   while (out.size() < options.max_count) {
     rocksdb::ReadOptions ro;
@@ -355,7 +396,6 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
     }
     const uint64_t want = options.max_count - out.size();
     std::vector<std::string> positions;
-    std::vector<StreamVersion> versions;
     StreamVersion last_read = next;
     for (; it->Valid() && positions.size() < want; forward ? it->Next() : it->Prev()) {
       const rocksdb::Slice key = it->key();
@@ -372,46 +412,123 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
       }
       last_read = GetBigEndian64(key.data() + key.size() - 8);
       positions.push_back(PositionKey(position));
-      versions.push_back(last_read);
     }
     STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read stream '", stream, "'")));
 
-    std::vector<rocksdb::Slice> key_slices(positions.begin(), positions.end());
-    std::vector<rocksdb::PinnableSlice> values(positions.size());
-    std::vector<rocksdb::Status> statuses(positions.size());
-    if (!positions.empty()) {
-      db_->MultiGet(rocksdb::ReadOptions(), events_cf_, positions.size(), key_slices.data(),
-                    values.data(), statuses.data());
-    }
     out.reserve(out.size() + positions.size());
     size_t hidden = 0;
-    for (size_t i = 0; i < positions.size(); ++i) {
-      const GlobalPosition position = GetBigEndian64(positions[i].data());
-      if (statuses[i].IsNotFound()) {
-        return absl::DataLossError(absl::StrCat("stream '", stream, "' refers to position ",
-                                                position, ", which is missing"));
-      }
-      STRATA_RETURN_IF_ERROR(FromRocksDb(statuses[i], absl::StrCat("read position ", position)));
-      STRATA_RETURN_IF_ERROR(DecodeRecord(absl::string_view(values[i].data(), values[i].size()),
-                                          position, &scratch, &view));
-      if (index.has_value() ? !index->Holds(view.stream, view.type) : view.stream != stream) {
-        return absl::DataLossError(absl::StrCat(
-            "stream index of '", stream, "' points at position ", position, ", which belongs to '",
-            view.stream, "'", index.has_value() ? " (not in that index)" : ""));
-      }
-      if (view.recorded_at_us < min_recorded_us) {
-        ++hidden;  // older than $maxAge
-        continue;
-      }
-      out.push_back(view.ToRecorded());
-      if (index.has_value()) out.back().index_version = versions[i];
-    }
+    STRATA_RETURN_IF_ERROR(
+        ReadPositions(positions, stream, [&](size_t, const EventView& view) -> absl::Status {
+          if (view.stream != stream) {
+            return absl::DataLossError(absl::StrCat("stream index of '", stream,
+                                                    "' points at position ", view.position,
+                                                    ", which belongs to '", view.stream, "'"));
+          }
+          if (view.recorded_at_us < min_recorded_us) {
+            ++hidden;  // older than $maxAge
+          } else {
+            out.push_back(view.ToRecorded());
+          }
+          return absl::OkStatus();
+        }));
     // Done at the stream's end (fewer keys than wanted) or when nothing was
     // hidden (then `want` events were added).
     if (hidden == 0 || positions.size() < want) break;
     if (forward ? last_read >= last : last_read <= first) break;
     next = forward ? last_read + 1 : last_read - 1;
   }
+  return out;
+}
+
+}  // namespace strata
+
+namespace strata {
+
+absl::Status EventLog::Impl::ReadPositions(
+    const std::vector<std::string>& positions, absl::string_view stream,
+    absl::FunctionRef<absl::Status(size_t, const EventView&)> visit) const {
+  if (positions.empty()) return absl::OkStatus();
+  std::vector<rocksdb::Slice> key_slices(positions.begin(), positions.end());
+  std::vector<rocksdb::PinnableSlice> values(positions.size());
+  std::vector<rocksdb::Status> statuses(positions.size());
+  db_->MultiGet(rocksdb::ReadOptions(), events_cf_, positions.size(), key_slices.data(),
+                values.data(), statuses.data());
+  std::string scratch;
+  EventView view;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    const GlobalPosition position = GetBigEndian64(positions[i].data());
+    if (statuses[i].IsNotFound()) {
+      return absl::DataLossError(absl::StrCat("stream '", stream, "' refers to position ", position,
+                                              ", which is missing"));
+    }
+    STRATA_RETURN_IF_ERROR(FromRocksDb(statuses[i], absl::StrCat("read position ", position)));
+    STRATA_RETURN_IF_ERROR(DecodeRecord(absl::string_view(values[i].data(), values[i].size()),
+                                        position, &scratch, &view));
+    STRATA_RETURN_IF_ERROR(visit(i, view));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadIndexStream(
+    absl::string_view stream, const IndexStream& index, const VersionKeys& keys,
+    const ReadStreamOptions& options, GlobalPosition limit) const {
+  const bool forward = options.direction == ReadDirection::kForward;
+  const std::string lower = StreamKey(keys.name, 0);
+  const std::string upper = internal::StreamKeyEnd(keys.name);
+  const rocksdb::Slice lower_bound(lower);
+  const rocksdb::Slice upper_bound(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_bound;
+  ro.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, keys.cf));
+  // From the run holding `from_version` (the last starting at or before it),
+  // its versions expanded into positions.
+  const StreamVersion from = options.from_version;
+  it->SeekForPrev(StreamKey(keys.name, from));
+  std::vector<StreamVersion> versions;
+  std::vector<std::string> positions;
+  for (; it->Valid() && positions.size() < options.max_count; forward ? it->Next() : it->Prev()) {
+    absl::string_view name;
+    StreamVersion first = 0;
+    internal::IndexRun run;
+    if (!internal::ParseStreamKey(ToView(it->key()), &name, &first) || name != keys.name) break;
+    if (!internal::DecodeIndexRun(ToView(it->value()), &run)) return MalformedRun(keys, first);
+    const StreamVersion last = first + run.count - 1;
+    if (forward) {
+      bool past_limit = false;
+      for (StreamVersion v = std::max(first, from); v <= last; ++v) {
+        const GlobalPosition position = run.first_position + (v - first);
+        past_limit = position > limit;  // committed after this read started
+        if (past_limit || positions.size() >= options.max_count) break;
+        versions.push_back(v);
+        positions.push_back(PositionKey(position));
+      }
+      if (past_limit) break;
+    } else if (run.first_position <= limit) {  // else all of it is after the limit
+      const StreamVersion top = std::min({last, from, first + (limit - run.first_position)});
+      for (StreamVersion v = top; positions.size() < options.max_count; --v) {
+        versions.push_back(v);
+        positions.push_back(PositionKey(run.first_position + (v - first)));
+        if (v == first) break;
+      }
+    }
+  }
+  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), absl::StrCat("read stream '", stream, "'")));
+
+  std::vector<RecordedEvent> out;
+  out.reserve(positions.size());
+  STRATA_RETURN_IF_ERROR(
+      ReadPositions(positions, stream, [&](size_t i, const EventView& view) -> absl::Status {
+        if (!index.Holds(view.stream, view.type)) {
+          return absl::DataLossError(
+              absl::StrCat("index stream '", stream, "' version ", versions[i],
+                           " points at position ", view.position, " (stream '", view.stream,
+                           "', type '", view.type, "'), which is not in it"));
+        }
+        out.push_back(view.ToRecorded());
+        out.back().index_version = versions[i];
+        return absl::OkStatus();
+      }));
   return out;
 }
 

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "engine/base/hook_point.h"
@@ -12,6 +11,7 @@
 #include "engine/index_streams.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/event_log_impl.h"
+#include "engine/internal/index_batch.h"
 #include "engine/stream_metadata.h"
 
 namespace strata {
@@ -111,32 +111,13 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::CurrentLastVersion(
   return head;
 }
 
-absl::Status EventLog::Impl::LoadIndexNext(
-    const std::string& key_name, absl::flat_hash_map<std::string, StreamVersion>& next) const {
-  if (next.contains(key_name)) return absl::OkStatus();
+absl::StatusOr<StreamVersion> EventLog::Impl::NextIndexVersion(const std::string& key_name) const {
   if (auto cached = index_next_cache_.find(key_name); cached != index_next_cache_.end()) {
-    next.emplace(key_name, cached->second);
-    return absl::OkStatus();
+    return cached->second;
   }
   STRATA_ASSIGN_OR_RETURN(const std::optional<StreamVersion> last,
-                          StoredLastVersion(VersionKeys{indexes_cf_, key_name}));
-  next.emplace(key_name, last.has_value() ? *last + 1 : 0);
-  return absl::OkStatus();
-}
-
-absl::StatusOr<size_t> EventLog::Impl::AddIndexEntries(
-    const EventView& event, rocksdb::WriteBatch& batch,
-    absl::flat_hash_map<std::string, StreamVersion>& next) const {
-  const absl::InlinedVector<std::string, 2> names =
-      internal::IndexKeyNamesOf(event.stream, event.type);
-  for (const std::string& name : names) STRATA_RETURN_IF_ERROR(LoadIndexNext(name, next));
-  const std::string position_key = PositionKey(event.position);
-  for (const std::string& name : names) {
-    StreamVersion& version = next.find(name)->second;
-    batch.Put(indexes_cf_, StreamKey(name, version), position_key);
-    ++version;
-  }
-  return names.size();
+                          StoredLastVersion(VersionKeys{indexes_cf_, key_name, /*runs=*/true}));
+  return last.has_value() ? *last + 1 : 0;
 }
 
 absl::Status EventLog::Impl::IndexOldEvents(GlobalPosition head) {
@@ -159,7 +140,8 @@ absl::Status EventLog::Impl::IndexOldEvents(GlobalPosition head) {
   // In batches, each with the state it brings the index to, so that an
   // interrupted run resumes where it stopped.
   constexpr uint64_t kBatchEvents = 10'000;
-  absl::flat_hash_map<std::string, StreamVersion> next;
+  internal::IndexBatch index;
+  auto load = [this](const std::string& key_name) { return NextIndexVersion(key_name); };
   while (done < head) {
     rocksdb::WriteBatch batch;
     ReadAllOptions o;
@@ -167,15 +149,17 @@ absl::Status EventLog::Impl::IndexOldEvents(GlobalPosition head) {
     o.as_of_position = std::min(head, done + kBatchEvents);
     absl::Status added = absl::OkStatus();
     STRATA_RETURN_IF_ERROR(Scan(o, [&](const EventView& e) {
-      added = AddIndexEntries(e, batch, next).status();
+      added = index.Prepare(e.stream, e.type, load);
+      if (added.ok()) index.Add(e.stream, e.type, e.position);
       return added.ok();
     }));
     STRATA_RETURN_IF_ERROR(added);
+    index.Flush(batch, indexes_cf_);
     done = *o.as_of_position;
     batch.Put(indexes_cf_, ToSlice(internal::kIndexesStateKey), PositionKey(done));
     STRATA_RETURN_IF_ERROR(FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "index"));
     // Written: later lookups find these versions in the store.
-    if (next.size() > options_.stream_head_cache_max) next.clear();
+    if (index.size() > options_.stream_head_cache_max) index.Clear();
   }
   STRATA_RETURN_IF_ERROR(FromRocksDb(
       db_->Put(rocksdb::WriteOptions(), indexes_cf_, ToSlice(internal::kIndexesStateKey),
@@ -346,10 +330,7 @@ AppendResult EventLog::Impl::AddEvents(const std::string& stream, StreamVersion 
     group.batch.Put(events_cf_, position_key, internal::EncodeRecord(view));
     group.batch.Put(streams_cf_, StreamKey(stream, view.stream_version), position_key);
     group.batch.Put(ids_cf_, ToSlice(view.event_id.AsBytes()), position_key);
-    // Cannot fail: AddToGroup loaded the versions of its indexes.
-    const absl::StatusOr<size_t> indexed = AddIndexEntries(view, group.batch, group.index_next);
-    STRATA_CHECK(indexed.ok());
-    group.index_entries += *indexed;
+    group.index.Add(stream, e.type, view.position);  // AddToGroup prepared it
     group.ids[view.event_id] = GroupEvent{group.next, view.stream_version, &stream, &e};
     ++group.next;
   }
@@ -406,12 +387,11 @@ void EventLog::Impl::AddToGroup(PendingAppend& append, Group& group) {
   if (!deletion) {
     // The versions of the indexes it adds to, first, so that nothing can
     // fail once its events are in the batch.
+    auto load = [this](const std::string& key_name) { return NextIndexVersion(key_name); };
     for (const NewEvent& e : append.events) {
-      for (const std::string& name : internal::IndexKeyNamesOf(append.stream, e.type)) {
-        if (absl::Status loaded = LoadIndexNext(name, group.index_next); !loaded.ok()) {
-          append.result = loaded;
-          return;
-        }
+      if (absl::Status loaded = group.index.Prepare(append.stream, e.type, load); !loaded.ok()) {
+        append.result = loaded;
+        return;
       }
     }
     append.result =
@@ -451,9 +431,10 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
   }
   rocksdb::WriteBatch& batch = group.batch;
   const GlobalPosition next = group.next;
-  // Every position handed out is written, with its stream, id and index
-  // entries.
-  STRATA_CHECK(batch.Count() == 3 * (next - next_position_) + group.index_entries);
+  const size_t index_runs = indexes_cf_ != nullptr ? group.index.Flush(batch, indexes_cf_) : 0;
+  // Every position handed out is written, with its stream and id entries, and
+  // the runs of the indexes.
+  STRATA_CHECK(batch.Count() == 3 * (next - next_position_) + index_runs);
   if (batch.Count() > 0) {
     rocksdb::WriteOptions wo;
     wo.sync = options_.durability == Durability::kSync;
@@ -491,9 +472,9 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
       for (const std::string& stream : group.tombstoned) {
         CacheSet(tombstone_cache_, options_.stream_head_cache_max, stream, true);
       }
-      for (auto& [name, version] : group.index_next) {
+      group.index.ForEachNext([&](const std::string& name, StreamVersion version) {
         CacheSet(index_next_cache_, options_.stream_head_cache_max, name, version);
-      }
+      });
       HookPoint("append.after_write");
       Publish(next - 1);
     }

@@ -492,10 +492,21 @@ class ReadOnlyLog::Impl {
         findings->Add(absl::StrCat("indexes: malformed key ", Printable(key)));
         continue;
       }
-      ++report->index_entries;
+      internal::IndexRun run;
+      if (!internal::DecodeIndexRun(ToView(it->value()), &run) || run.count > head_ ||
+          run.first_position > head_ - run.count + 1) {
+        findings->Add(absl::StrCat("index stream '", internal::IndexStreamOfKeyName(name),
+                                   "' version ", version, ": malformed entry ",
+                                   Printable(ToView(it->value()))));
+        continue;
+      }
+      report->index_entries += run.count;
       Digests::Index& index = digests->indexes[std::string(name)];
-      ++index.held_entries;
-      index.held += Digest(key, ToView(it->value()));
+      index.held_entries += run.count;
+      for (uint64_t i = 0; i < run.count; ++i) {
+        index.held += Digest(internal::StreamKey(name, version + i),
+                             internal::PositionKey(run.first_position + i));
+      }
     }
     if (!it->status().ok()) {
       findings->Add(absl::StrCat("indexes: reading stopped: ", it->status().ToString()));

@@ -81,6 +81,19 @@ std::string IndexKeyName(char kind, absl::string_view name) {
   return out;
 }
 
+std::string EncodeIndexRun(const IndexRun& run) {
+  std::string out = PositionKey(run.first_position);
+  out += PositionKey(run.count);
+  return out;
+}
+
+bool DecodeIndexRun(absl::string_view value, IndexRun* run) {
+  if (value.size() != 16) return false;
+  run->first_position = GetBigEndian64(value.data());
+  run->count = GetBigEndian64(value.data() + 8);
+  return run->first_position > 0 && run->count > 0;
+}
+
 absl::InlinedVector<std::string, 2> IndexKeyNamesOf(absl::string_view stream,
                                                     absl::string_view type) {
   absl::InlinedVector<std::string, 2> names;

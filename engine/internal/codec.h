@@ -23,9 +23,19 @@ inline constexpr char kCfEventIds[] = "event_ids";
 inline constexpr char kCfIndexes[] = "indexes";
 
 // `indexes` keys: StreamKey(IndexKeyName(kind, name), version) for the
-// entries of an index stream (engine/index_streams.h); one byte, the kind,
-// then the category or type.
+// runs of an index stream (engine/index_streams.h); one byte, the kind, then
+// the category or type. The value is an IndexRun: the events of that index
+// from the key's version on, `count` of them, are at consecutive positions
+// from `first_position`.
 std::string IndexKeyName(char kind, absl::string_view name);
+struct IndexRun {
+  GlobalPosition first_position = 0;
+  uint64_t count = 0;
+};
+// 16 bytes: the first position and the count, big-endian.
+std::string EncodeIndexRun(const IndexRun& run);
+// False when malformed (not 16 bytes, a zero position or count).
+bool DecodeIndexRun(absl::string_view value, IndexRun* run);
 // The `indexes` key names of an event of `stream` with `type`: none, or its
 // type's and, when its stream has a category, that one's.
 absl::InlinedVector<std::string, 2> IndexKeyNamesOf(absl::string_view stream,

@@ -18,14 +18,17 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "engine/base/rocksdb_setup.h"
 #include "engine/base/rocksdb_status.h"
 #include "engine/event_log.h"
+#include "engine/index_streams.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/follower_registry.h"
+#include "engine/internal/index_batch.h"
 #include "engine/log_stats.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -88,14 +91,28 @@ class EventLog::Impl {
   absl::StatusOr<RecordedEvent> ReadEvent(GlobalPosition position) const;
 
   // Where a stream's versions are indexed: keys StreamKey(name, version) of
-  // `cf`, `streams` for a stream's own, `indexes` for an index stream's
-  // (engine/index_streams.h). FailedPrecondition for an index stream of a
-  // log opened read-only before it was ever indexed.
+  // `cf`, `streams` for a stream's own (a position each), `indexes` for an
+  // index stream's (engine/index_streams.h; runs: an IndexRun each).
+  // FailedPrecondition for an index stream of a log opened read-only before
+  // it was ever indexed.
   struct VersionKeys {
     rocksdb::ColumnFamilyHandle* cf;
     std::string name;
+    bool runs = false;
   };
   absl::StatusOr<VersionKeys> KeysOf(absl::string_view stream) const;
+  // Reads the events at `positions` (PositionKeys, of `stream`'s index) with
+  // one MultiGet and calls `visit(i, event)` for each in order, stopping at
+  // its first error; DataLoss for a missing or damaged one.
+  absl::Status ReadPositions(const std::vector<std::string>& positions, absl::string_view stream,
+                             absl::FunctionRef<absl::Status(size_t, const EventView&)> visit) const;
+  // ReadStream of an index stream ($ce-, $et-) whose keys are `keys`, as of
+  // `limit`.
+  absl::StatusOr<std::vector<RecordedEvent>> ReadIndexStream(absl::string_view stream,
+                                                             const IndexStream& index,
+                                                             const VersionKeys& keys,
+                                                             const ReadStreamOptions& options,
+                                                             GlobalPosition limit) const;
   // The last version stored, committed or not.
   absl::StatusOr<std::optional<StreamVersion>> StoredLastVersion(const VersionKeys& keys) const;
   absl::StatusOr<std::vector<StreamSummary>> ListStreams(absl::string_view prefix,
@@ -159,8 +176,7 @@ class EventLog::Impl {
     absl::flat_hash_map<EventId, GroupEvent> ids;
     absl::flat_hash_set<std::string> tombstoned;                  // streams
     absl::flat_hash_map<std::string, std::string> metadata_json;  // stream -> last $metadata
-    absl::flat_hash_map<std::string, StreamVersion> index_next;   // index key name -> version
-    size_t index_entries = 0;
+    internal::IndexBatch index;                                   // the runs of the index streams
   };
 
   void WriterLoop();
@@ -189,16 +205,9 @@ class EventLog::Impl {
       const absl::flat_hash_map<std::string, std::optional<StreamVersion>>& group_heads);
   absl::StatusOr<GlobalPosition> PositionOfVersion(const VersionKeys& keys,
                                                    StreamVersion version) const;
-  // Adds the index entries of `event` (engine/index_streams.h) to `batch`;
-  // `next` holds the next version of each index (by key name), loaded by
-  // LoadIndexNext on first use. Returns how many.
-  absl::StatusOr<size_t> AddIndexEntries(
-      const EventView& event, rocksdb::WriteBatch& batch,
-      absl::flat_hash_map<std::string, StreamVersion>& next) const;
-  // Puts the next version of the index `key_name` in `next` unless there:
+  // The next version of the index with that `indexes` key name:
   // index_next_cache_'s, else the store's.
-  absl::Status LoadIndexNext(const std::string& key_name,
-                             absl::flat_hash_map<std::string, StreamVersion>& next) const;
+  absl::StatusOr<StreamVersion> NextIndexVersion(const std::string& key_name) const;
   // At open: indexes the events of a log written before index streams
   // existed, resuming where an interrupted run stopped.
   absl::Status IndexOldEvents(GlobalPosition head);

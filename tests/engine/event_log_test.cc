@@ -35,6 +35,7 @@
 #include "engine/options.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/read_options.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace strata {
@@ -55,6 +56,7 @@ void PrintTo(const RecordedEvent& e, std::ostream* os) {
 
 namespace {
 
+using ::strata::testing::StreamFrom;
 using ::strata::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -117,15 +119,6 @@ ReadAllOptions AllFrom(GlobalPosition from, ReadDirection direction = ReadDirect
                        uint64_t max_count = UINT64_MAX) {
   ReadAllOptions o;
   o.from_position = from;
-  o.direction = direction;
-  o.max_count = max_count;
-  return o;
-}
-
-ReadStreamOptions StreamFrom(StreamVersion from, ReadDirection direction = ReadDirection::kForward,
-                             uint64_t max_count = UINT64_MAX) {
-  ReadStreamOptions o;
-  o.from_version = from;
   o.direction = direction;
   o.max_count = max_count;
   return o;

@@ -28,11 +28,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "tests/testutil/read_options.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace strata {
 namespace {
 
+using ::strata::testing::StreamFrom;
 using ::strata::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -71,15 +73,6 @@ std::vector<Entry> Entries(const absl::StatusOr<std::vector<RecordedEvent>>& eve
   return out;
 }
 
-ReadStreamOptions From(StreamVersion from, ReadDirection direction = ReadDirection::kForward,
-                       uint64_t max_count = UINT64_MAX) {
-  ReadStreamOptions o;
-  o.from_version = from;
-  o.direction = direction;
-  o.max_count = max_count;
-  return o;
-}
-
 class IndexStreamsTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_NO_FATAL_FAILURE(Open()); }
@@ -112,7 +105,7 @@ class IndexStreamsTest : public ::testing::Test {
     ASSERT_TRUE(meta.ok()) << meta.status();
     MustAppend("order-3", "Placed");  // 8
   }
-  std::vector<Entry> Read(const std::string& stream, ReadStreamOptions o = From(0)) {
+  std::vector<Entry> Read(const std::string& stream, ReadStreamOptions o = StreamFrom(0)) {
     return Entries(log_->ReadStream(stream, o));
   }
   // Opens the closed store with plain RocksDB and runs `fn` on `indexes`.
@@ -179,7 +172,7 @@ TEST_F(IndexStreamsTest, EachIndexHoldsItsEventsInLogOrderWithDenseVersions) {
   EXPECT_THAT(Read("$ce-nodash"), IsEmpty());
   EXPECT_THAT(Read("$ce-"), IsEmpty());  // a stream of that name, not an index
   // The originals, as they are.
-  absl::StatusOr<std::vector<RecordedEvent>> one = log_->ReadStream("$et-Shipped", From(0));
+  absl::StatusOr<std::vector<RecordedEvent>> one = log_->ReadStream("$et-Shipped", StreamFrom(0));
   ASSERT_TRUE(one.ok()) << one.status();
   absl::StatusOr<RecordedEvent> original = log_->ReadEvent(4);
   ASSERT_TRUE(original.ok()) << original.status();
@@ -190,14 +183,14 @@ TEST_F(IndexStreamsTest, EachIndexHoldsItsEventsInLogOrderWithDenseVersions) {
 
 TEST_F(IndexStreamsTest, ReadsBackwardsFromAVersionWithCountsAndAsOfAPosition) {
   ASSERT_NO_FATAL_FAILURE(AppendSample());
-  EXPECT_EQ(Read("$ce-order", From(kReadFromEnd, ReadDirection::kBackward)),
+  EXPECT_EQ(Read("$ce-order", StreamFrom(kReadFromEnd, ReadDirection::kBackward)),
             (std::vector<Entry>{kOrders[3], kOrders[2], kOrders[1], kOrders[0]}));
-  EXPECT_EQ(Read("$ce-order", From(2, ReadDirection::kBackward, 2)),
+  EXPECT_EQ(Read("$ce-order", StreamFrom(2, ReadDirection::kBackward, 2)),
             (std::vector<Entry>{kOrders[2], kOrders[1]}));
-  EXPECT_EQ(Read("$et-Placed", From(3, ReadDirection::kForward, 1)),
+  EXPECT_EQ(Read("$et-Placed", StreamFrom(3, ReadDirection::kForward, 1)),
             (std::vector<Entry>{kPlaced[3]}));
-  EXPECT_THAT(Read("$et-Placed", From(5)), IsEmpty());
-  ReadStreamOptions as_of = From(kReadFromEnd, ReadDirection::kBackward);
+  EXPECT_THAT(Read("$et-Placed", StreamFrom(5)), IsEmpty());
+  ReadStreamOptions as_of = StreamFrom(kReadFromEnd, ReadDirection::kBackward);
   as_of.as_of_position = 4;
   EXPECT_EQ(Read("$ce-order", as_of), (std::vector<Entry>{kOrders[2], kOrders[1], kOrders[0]}));
   absl::StatusOr<StreamInfo> info = log_->GetStreamInfo("$ce-order");
@@ -213,6 +206,45 @@ TEST_F(IndexStreamsTest, ReadsBackwardsFromAVersionWithCountsAndAsOfAPosition) {
   absl::StatusOr<std::optional<StreamVersion>> last = log_->StreamLastVersion("$et-Placed");
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(*last, 4u);
+}
+
+// One append of 5 events is one run per index: reads start, stop and turn
+// inside it.
+TEST_F(IndexStreamsTest, ReadsWithinARunOfOneAppend) {
+  MustAppend("order-1", "Placed");  // 1
+  std::vector<NewEvent> five;
+  for (int i = 0; i < 5; ++i) five.push_back(Ev(i == 2 ? "Paid" : "Placed"));
+  ASSERT_TRUE(log_->Append("order-2", ExpectedVersion::Any(), std::move(five)).ok());  // 2-6
+  MustAppend("order-3", "Placed");                                                     // 7
+  const std::vector<Entry> all = {{1, 0, "order-1", 0}, {2, 1, "order-2", 0}, {3, 2, "order-2", 1},
+                                  {4, 3, "order-2", 2}, {5, 4, "order-2", 3}, {6, 5, "order-2", 4},
+                                  {7, 6, "order-3", 0}};
+  EXPECT_EQ(Read("$ce-order"), all);
+  EXPECT_EQ(Read("$ce-order", StreamFrom(3, ReadDirection::kForward, 2)),
+            (std::vector<Entry>{all[3], all[4]}));
+  EXPECT_EQ(Read("$ce-order", StreamFrom(4, ReadDirection::kBackward, 3)),
+            (std::vector<Entry>{all[4], all[3], all[2]}));
+  ReadStreamOptions as_of = StreamFrom(kReadFromEnd, ReadDirection::kBackward, 2);
+  as_of.as_of_position = 4;
+  EXPECT_EQ(Read("$ce-order", as_of), (std::vector<Entry>{all[3], all[2]}));
+  as_of = StreamFrom(2);
+  as_of.as_of_position = 4;
+  EXPECT_EQ(Read("$ce-order", as_of), (std::vector<Entry>{all[2], all[3]}));
+  // Types split the append into runs: Placed, Paid, Placed.
+  EXPECT_EQ(
+      Read("$et-Placed", StreamFrom(2)),
+      (std::vector<Entry>{
+          {3, 2, "order-2", 1}, {5, 3, "order-2", 3}, {6, 4, "order-2", 4}, {7, 5, "order-3", 0}}));
+  EXPECT_EQ(Read("$et-Paid"), (std::vector<Entry>{{4, 0, "order-2", 2}}));
+  for (GlobalPosition p = 1; p <= 7; ++p) {
+    absl::StatusOr<StreamInfo> info = log_->GetStreamInfo("$ce-order", p);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->last_version, p - 1) << "as of " << p;
+  }
+  // The next append continues the versions after the run.
+  MustAppend("order-4", "Paid");  // 8
+  EXPECT_EQ(Read("$ce-order", StreamFrom(7)), (std::vector<Entry>{{8, 7, "order-4", 0}}));
+  EXPECT_EQ(Read("$et-Paid", StreamFrom(1)), (std::vector<Entry>{{8, 1, "order-4", 0}}));
 }
 
 TEST_F(IndexStreamsTest, CursorPagesThroughAnIndexInBothDirections) {
@@ -250,8 +282,8 @@ TEST_F(IndexStreamsTest, VersionsContinueAfterAReopenAndWithinOneGroup) {
   ASSERT_NO_FATAL_FAILURE(AppendSample());
   ASSERT_NO_FATAL_FAILURE(Open());
   MustAppend("order-4", "Placed");  // 9
-  EXPECT_EQ(Read("$ce-order", From(4)), (std::vector<Entry>{{9, 4, "order-4", 0}}));
-  EXPECT_EQ(Read("$et-Placed", From(5)), (std::vector<Entry>{{9, 5, "order-4", 0}}));
+  EXPECT_EQ(Read("$ce-order", StreamFrom(4)), (std::vector<Entry>{{9, 4, "order-4", 0}}));
+  EXPECT_EQ(Read("$et-Placed", StreamFrom(5)), (std::vector<Entry>{{9, 5, "order-4", 0}}));
   // Appends queued together (likely one group): still dense, in log order.
   constexpr int kAppends = 200;
   absl::Mutex mu;
@@ -272,7 +304,8 @@ TEST_F(IndexStreamsTest, VersionsContinueAfterAReopenAndWithinOneGroup) {
     EXPECT_EQ(carts[i].index_version, static_cast<StreamVersion>(i));
     EXPECT_EQ(carts[i].position, 10u + i);
   }
-  EXPECT_EQ(Entries(log_->ReadStream("$et-Added", From(0))).size(), static_cast<size_t>(kAppends));
+  EXPECT_EQ(Entries(log_->ReadStream("$et-Added", StreamFrom(0))).size(),
+            static_cast<size_t>(kAppends));
 }
 
 TEST_F(IndexStreamsTest, AnOlderLogIsIndexedAtOpenAndAnInterruptedRunResumes) {
@@ -289,15 +322,16 @@ TEST_F(IndexStreamsTest, AnOlderLogIsIndexedAtOpenAndAnInterruptedRunResumes) {
   }));
   // Read-only, it cannot index: index streams say so; the rest reads.
   ASSERT_NO_FATAL_FAILURE(Open(/*read_only=*/true));
-  absl::StatusOr<std::vector<RecordedEvent>> refused = log_->ReadStream("$ce-order", From(0));
+  absl::StatusOr<std::vector<RecordedEvent>> refused = log_->ReadStream("$ce-order", StreamFrom(0));
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("open it once read-write"));
-  EXPECT_EQ(log_->ReadStream("order-1", From(0))->size(), 2u);
+  EXPECT_EQ(log_->ReadStream("order-1", StreamFrom(0))->size(), 2u);
   // Read-write: indexed at open, as if it had been all along.
   ASSERT_NO_FATAL_FAILURE(Open());
   EXPECT_EQ(Read("$ce-order"), kOrders);
   EXPECT_EQ(Read("$et-Placed"), kPlaced);
-  // An interrupted run: indexed up to position 3 only.
+  // An interrupted run: indexed up to position 3 only. (One run per event:
+  // each was its own append.)
   ASSERT_NO_FATAL_FAILURE(WithIndexes([](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
     for (const auto& [kind, name, from] :
          {std::tuple('c', "order", 2), std::tuple('t', "Placed", 2),
@@ -316,7 +350,7 @@ TEST_F(IndexStreamsTest, AnOlderLogIsIndexedAtOpenAndAnInterruptedRunResumes) {
   EXPECT_EQ(Read("$et-Placed"), kPlaced);
   EXPECT_EQ(Read("$et-Shipped"), (std::vector<Entry>{{4, 0, "order-1", 1}}));
   MustAppend("order-5", "Placed");
-  EXPECT_EQ(Read("$ce-order", From(4)), (std::vector<Entry>{{9, 4, "order-5", 0}}));
+  EXPECT_EQ(Read("$ce-order", StreamFrom(4)), (std::vector<Entry>{{9, 4, "order-5", 0}}));
 }
 
 }  // namespace

@@ -21,11 +21,13 @@
 #include "engine/options.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testutil/read_options.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace strata {
 namespace {
 
+using ::strata::testing::StreamFrom;
 using ::strata::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
@@ -55,15 +57,6 @@ std::vector<StreamVersion> Versions(const absl::StatusOr<std::vector<RecordedEve
   return out;
 }
 
-ReadStreamOptions From(StreamVersion from, ReadDirection direction = ReadDirection::kForward,
-                       uint64_t max_count = UINT64_MAX) {
-  ReadStreamOptions o;
-  o.from_version = from;
-  o.direction = direction;
-  o.max_count = max_count;
-  return o;
-}
-
 class StreamMetadataTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -83,7 +76,7 @@ class StreamMetadataTest : public ::testing::Test {
     return r.ok() ? *r : AppendResult{};
   }
   absl::StatusOr<std::vector<RecordedEvent>> Read(const std::string& stream,
-                                                  ReadStreamOptions o = From(0)) {
+                                                  ReadStreamOptions o = StreamFrom(0)) {
     return log_->ReadStream(stream, o);
   }
 
@@ -128,14 +121,14 @@ TEST_F(StreamMetadataTest, SoftDeleteHidesTheStreamUntilLaterAppendsContinueItsV
   EXPECT_EQ(more->first_position, 5u);
   EXPECT_EQ(more->last_version, 4u);
   EXPECT_THAT(Versions(Read("order-1")), ElementsAre(3, 4));
-  EXPECT_THAT(Versions(Read("order-1", From(kReadFromEnd, ReadDirection::kBackward))),
+  EXPECT_THAT(Versions(Read("order-1", StreamFrom(kReadFromEnd, ReadDirection::kBackward))),
               ElementsAre(4, 3));
 
   // As of a past position, the metadata of that time applies.
-  ReadStreamOptions before = From(0);
+  ReadStreamOptions before = StreamFrom(0);
   before.as_of_position = 3;
   EXPECT_THAT(Versions(Read("order-1", before)), ElementsAre(0, 1, 2));
-  ReadStreamOptions at_delete = From(0);
+  ReadStreamOptions at_delete = StreamFrom(0);
   at_delete.as_of_position = 4;
   EXPECT_EQ(Read("order-1", at_delete).status().code(), absl::StatusCode::kNotFound);
 
@@ -149,7 +142,7 @@ TEST_F(StreamMetadataTest, SoftDeleteKeepsTheOtherMetadataKeys) {
   MustAppend("$$order-2", {Metadata(R"({"$maxCount":5, "owner":{"team":"ops"},"$tb":1})")});
   ASSERT_TRUE(log_->DeleteStream("order-2", ExpectedVersion::Any(), DeleteMode::kSoft).ok());
   absl::StatusOr<std::vector<RecordedEvent>> meta =
-      Read("$$order-2", From(kReadFromEnd, ReadDirection::kBackward, 1));
+      Read("$$order-2", StreamFrom(kReadFromEnd, ReadDirection::kBackward, 1));
   ASSERT_TRUE(meta.ok()) << meta.status();
   ASSERT_EQ(meta->size(), 1u);
   EXPECT_EQ((*meta)[0].data, R"({"$tb":2,"$maxCount":5,"owner":{"team":"ops"}})");
@@ -246,10 +239,11 @@ TEST_F(StreamMetadataTest, TruncateBeforeAndMaxCountLimitWhatStreamReadsSee) {
   MustAppend("order-6", Events(6));  // versions 0-5
   MustAppend("$$order-6", {Metadata(R"({"$tb":2})")});
   EXPECT_THAT(Versions(Read("order-6")), ElementsAre(2, 3, 4, 5));
-  EXPECT_THAT(Versions(Read("order-6", From(1, ReadDirection::kForward, 2))), ElementsAre(2, 3));
-  EXPECT_THAT(Versions(Read("order-6", From(kReadFromEnd, ReadDirection::kBackward))),
+  EXPECT_THAT(Versions(Read("order-6", StreamFrom(1, ReadDirection::kForward, 2))),
+              ElementsAre(2, 3));
+  EXPECT_THAT(Versions(Read("order-6", StreamFrom(kReadFromEnd, ReadDirection::kBackward))),
               ElementsAre(5, 4, 3, 2));
-  EXPECT_THAT(Versions(Read("order-6", From(1, ReadDirection::kBackward))), IsEmpty());
+  EXPECT_THAT(Versions(Read("order-6", StreamFrom(1, ReadDirection::kBackward))), IsEmpty());
 
   MustAppend("$$order-6", {Metadata(R"({"$tb":2,"$maxCount":3})")});
   EXPECT_THAT(Versions(Read("order-6")), ElementsAre(3, 4, 5));
@@ -269,8 +263,8 @@ TEST_F(StreamMetadataTest, MaxAgeHidesOldEventsWhereverTheReadStarts) {
   MustAppend("$$order-7", {Metadata(R"({"$maxAge":50})")});
   EXPECT_THAT(Versions(Read("order-7")), ElementsAre(3, 4));
   // One event from the start: the first visible, past the hidden ones.
-  EXPECT_THAT(Versions(Read("order-7", From(0, ReadDirection::kForward, 1))), ElementsAre(3));
-  EXPECT_THAT(Versions(Read("order-7", From(kReadFromEnd, ReadDirection::kBackward, 5))),
+  EXPECT_THAT(Versions(Read("order-7", StreamFrom(0, ReadDirection::kForward, 1))), ElementsAre(3));
+  EXPECT_THAT(Versions(Read("order-7", StreamFrom(kReadFromEnd, ReadDirection::kBackward, 5))),
               ElementsAre(4, 3));
   now_us_ += 30'000'000;  // 30 s later only the newest is young enough
   EXPECT_THAT(Versions(Read("order-7")), ElementsAre(4));
@@ -279,7 +273,7 @@ TEST_F(StreamMetadataTest, MaxAgeHidesOldEventsWhereverTheReadStarts) {
   EXPECT_THAT(Versions(Read("order-7")), ElementsAre(0, 1, 2, 3, 4));
   // Tools see what is stored, metadata or not.
   MustAppend("$$order-7", {Metadata(R"({"$tb":4})")});
-  ReadStreamOptions raw = From(0);
+  ReadStreamOptions raw = StreamFrom(0);
   raw.apply_metadata = false;
   EXPECT_THAT(Versions(Read("order-7", raw)), ElementsAre(0, 1, 2, 3, 4));
 }

@@ -319,29 +319,30 @@ TEST_F(CliStoreTest, VerifyRefusesADirectoryInUse) {
                                 " is in use (is stratad running?)\n"));
 }
 
-// Each event has a type and a category entry (24): one deleted ($ce-orders
-// version 1, position 2) and one pointing elsewhere ($et-OrderPlaced version
-// 0 at position 3 instead of 1) are each named by their index stream.
+// Each event has a type and a category entry (24), in runs: the run of
+// $ce-orders versions 0-1 (positions 1-2, one append) deleted, and
+// $et-OrderPlaced version 0 moved to position 3 instead of 1: each index is
+// named.
 TEST_F(CliStoreTest, VerifyFindsIndexStreamsThatDifferFromTheEvents) {
   StopServer();
   {
     PlainStore log(LogDir());
     ASSERT_TRUE(log.db()
                     ->Delete(rocksdb::WriteOptions(), log.cf("indexes"),
-                             internal::StreamKey(internal::IndexKeyName('c', "orders"), 1))
+                             internal::StreamKey(internal::IndexKeyName('c', "orders"), 0))
                     .ok());
     ASSERT_TRUE(log.db()
                     ->Put(rocksdb::WriteOptions(), log.cf("indexes"),
                           internal::StreamKey(internal::IndexKeyName('t', "OrderPlaced"), 0),
-                          internal::PositionKey(3))
+                          internal::EncodeIndexRun({3, 1}))
                     .ok());
   }
   CliResult r = Verify();
   EXPECT_EQ(r.code, 1) << Describe(r);
-  EXPECT_EQ(r.out, VerifyJson({"index stream '$ce-orders' holds 3 entries where the events imply 4",
+  EXPECT_EQ(r.out, VerifyJson({"index stream '$ce-orders' holds 2 entries where the events imply 4",
                                "index stream '$et-OrderPlaced' holds 2 entries where the events "
                                "imply 2, and they differ from those"},
-                              12, 12, "null", 23));
+                              12, 12, "null", 22));
 }
 
 TEST_F(CliStoreTest, VerifyFindsADeletedIndexEntry) {

@@ -1,0 +1,67 @@
+#include "engine/internal/index_batch.h"
+
+#include "engine/base/macros.h"
+#include "engine/index_streams.h"
+
+namespace strata::internal {
+
+IndexBatch::Index* IndexBatch::Find(IndexKind kind, absl::string_view name) {
+  scratch_.assign(1, static_cast<char>(kind));
+  scratch_.append(name.data(), name.size());
+  auto it = indexes_.find(scratch_);
+  return it == indexes_.end() ? nullptr : &it->second;
+}
+
+absl::Status IndexBatch::Prepare(absl::string_view stream, absl::string_view type, LoadNext load) {
+  if (!IsIndexedStream(stream)) return absl::OkStatus();
+  const std::optional<absl::string_view> category = CategoryOf(stream);
+  for (const auto& [kind, name] : {std::pair(IndexKind::kEventType, std::optional(type)),
+                                   std::pair(IndexKind::kCategory, category)}) {
+    if (!name.has_value() || Find(kind, *name) != nullptr) continue;
+    STRATA_ASSIGN_OR_RETURN(const StreamVersion next, load(scratch_));
+    indexes_[scratch_].next = next;
+  }
+  return absl::OkStatus();
+}
+
+void IndexBatch::Add(absl::string_view stream, absl::string_view type, GlobalPosition position) {
+  if (!IsIndexedStream(stream)) return;
+  const std::optional<absl::string_view> category = CategoryOf(stream);
+  for (const auto& [kind, name] : {std::pair(IndexKind::kEventType, std::optional(type)),
+                                   std::pair(IndexKind::kCategory, category)}) {
+    if (!name.has_value()) continue;
+    Index* index = Find(kind, *name);
+    STRATA_CHECK(index != nullptr);  // Prepare'd
+    AddTo(*index, scratch_, position);
+  }
+}
+
+void IndexBatch::AddTo(Index& index, const std::string& name, GlobalPosition position) {
+  IndexRun& run = index.run;
+  if (run.count > 0 && run.first_position + run.count == position) {
+    ++run.count;
+  } else {
+    if (run.count > 0) closed_.push_back({name, {index.run_version, run}});
+    index.run_version = index.next;
+    run = IndexRun{position, 1};
+  }
+  ++index.next;
+}
+
+size_t IndexBatch::Flush(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* cf) {
+  size_t keys = 0;
+  auto put = [&](const std::string& name, StreamVersion version, const IndexRun& run) {
+    batch.Put(cf, StreamKey(name, version), EncodeIndexRun(run));
+    ++keys;
+  };
+  for (const auto& [name, closed] : closed_) put(name, closed.first, closed.second);
+  closed_.clear();
+  for (auto& [name, index] : indexes_) {
+    if (index.run.count == 0) continue;
+    put(name, index.run_version, index.run);
+    index.run = IndexRun{};
+  }
+  return keys;
+}
+
+}  // namespace strata::internal
