@@ -466,9 +466,23 @@ grpc::ServerWriteReactor<ReadResp>* KurrentStreamsService::Read(
         if (absl::Status read = cursor->Next(1, &one); !read.ok()) return Reject<ReadResp>(read);
         after = one.empty() ? cursor->as_of_position() : one.front().position;
       }
-      // Catch-up skips what the stream's metadata truncates ($tb, $maxCount)
-      // as of the start, as a read would.
-      if (const StreamVersion first = info->first_visible_version(); first > 0) {
+      // Catch-up skips what the stream's metadata hides from reads ($tb,
+      // $maxCount, $maxAge) as of the start: $maxAge by the first event a
+      // read returns (ages rise with versions).
+      StreamVersion first = info->first_visible_version();
+      if (info->readable() && info->metadata.has_value() &&
+          info->metadata->max_age_seconds.has_value()) {
+        CursorOptions visible;
+        visible.stream = stream;
+        visible.as_of_position = head;
+        visible.max_count = 1;
+        absl::StatusOr<LogCursor> cursor = log_->NewCursor(std::move(visible));
+        std::vector<RecordedEvent> one;
+        absl::Status read = cursor.ok() ? cursor->Next(1, &one) : cursor.status();
+        if (!read.ok()) return Reject<ReadResp>(read);
+        first = one.empty() ? *info->last_version + 1 : one.front().stream_version;
+      }
+      if (first > 0) {
         exact->after_version = std::max(exact->after_version.value_or(0), first - 1);
       }
       if (index.has_value()) {

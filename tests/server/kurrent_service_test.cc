@@ -8,6 +8,7 @@
 // protocols, soft delete and tombstone with the clients' error trailers, and
 // stream metadata honoured by reads.
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -51,7 +52,7 @@ class KurrentServiceTest : public ::testing::Test {
     options.data_dir = dir_.path();
     options.listen = "127.0.0.1:0";
     options.kurrent_listen = "127.0.0.1:0";
-    options.log.clock_us = [] { return kNowUs; };
+    options.log.clock_us = [this] { return now_us_.load(); };
     options.projections.logger = NullLogger();
     auto server = StrataServer::Start(options);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -166,6 +167,7 @@ class KurrentServiceTest : public ::testing::Test {
   }
 
   strata::testing::TempDir dir_;
+  std::atomic<int64_t> now_us_{kNowUs};  // the server's clock
   std::unique_ptr<StrataServer> server_;
   std::unique_ptr<es::streams::Streams::Stub> streams_;
   std::unique_ptr<es::server_features::ServerFeatures::Stub> features_;
@@ -468,6 +470,30 @@ std::string NextMessage(grpc::ClientReader<ReadResp>* r) {
   return r->Read(&m) ? Described(m) : "end";
 }
 
+// The first `n` messages of a subscription to `stream`, from revision 0
+// (exclusive) when `from_revision`, else from the start; then it cancels.
+std::vector<std::string> FirstMessages(es::streams::Streams::Stub* streams,
+                                       const std::string& stream, bool from_revision, int n) {
+  ReadReq sub;
+  auto* o = sub.mutable_options();
+  o->mutable_stream()->mutable_stream_identifier()->set_stream_name(stream);
+  if (from_revision) {
+    o->mutable_stream()->set_revision(0);
+  } else {
+    o->mutable_stream()->mutable_start();
+  }
+  o->mutable_uuid_option()->mutable_string();
+  o->mutable_no_filter();
+  o->mutable_subscription();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto reader = streams->Read(&ctx, sub);
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(NextMessage(reader.get()));
+  ctx.TryCancel();
+  return out;
+}
+
 TEST_F(KurrentServiceTest, SubscriptionsConfirmCatchUpSayCaughtUpOnceAndGoLive) {
   AppendTypes("order-1", {"OrderPlaced", "OrderPaid"});  // 1, 2
   AppendTypes("cart-1", {"ItemAdded"});                  // 3
@@ -695,17 +721,8 @@ TEST_F(KurrentServiceTest, StreamMetadataIsAnAppendToTheMetastreamAndReadsHonour
   // A subscription's catch-up skips what the metadata truncates, as a read.
   for (bool from_revision : {false, true}) {
     SCOPED_TRACE(from_revision ? "from revision 0" : "from the start");
-    ReadReq sub = StreamRead("order-2");
-    if (from_revision) sub.mutable_options()->mutable_stream()->set_revision(0);
-    sub.mutable_options()->mutable_subscription();
-    grpc::ClientContext ctx;
-    Deadline(&ctx);
-    auto reader = streams_->Read(&ctx, sub);
-    EXPECT_EQ(NextMessage(reader.get()), "confirmation");
-    EXPECT_EQ(NextMessage(reader.get()), "order-2@2/4");
-    EXPECT_EQ(NextMessage(reader.get()), "order-2@3/5");
-    EXPECT_EQ(NextMessage(reader.get()), "caught_up");
-    ctx.TryCancel();
+    EXPECT_THAT(FirstMessages(streams_.get(), "order-2", from_revision, 4),
+                ElementsAre("confirmation", "order-2@2/4", "order-2@3/5", "caught_up"));
   }
 
   // Invalid metadata, or a system stream's, is refused naming the field.
@@ -718,6 +735,36 @@ TEST_F(KurrentServiceTest, StreamMetadataIsAnAppendToTheMetastreamAndReadsHonour
   EXPECT_EQ(system.error_message(),
             "stream: '$$$all': names starting with '$' are reserved for the system's own "
             "streams (a stream's metadata goes to '$$<stream>')");
+}
+
+// $maxAge hides old events from reads and from a subscription's catch-up.
+TEST_F(KurrentServiceTest, MaxAgeHidesOldEventsFromReadsAndSubscriptionCatchUp) {
+  AppendTypes("aged-1", {"A", "B", "C"});  // 1-3, recorded at kNowUs
+  now_us_ += 100'000'000;                  // 100 s later
+  AppendTypes("aged-1", {"D", "E"});       // 4-5
+  AppendResp resp;
+  AppendReq::Options meta = To("$$aged-1");
+  meta.mutable_any();
+  ASSERT_TRUE(Append(meta, {{"$metadata", R"({"$maxAge":50})"}}, &resp).ok());  // 6
+  grpc::Status status;
+  EXPECT_THAT(Revisions(Read(StreamRead("aged-1"), &status)), ElementsAre(3, 4));
+  for (bool from_revision : {false, true}) {
+    SCOPED_TRACE(from_revision ? "from revision 0" : "from the start");
+    EXPECT_THAT(FirstMessages(streams_.get(), "aged-1", from_revision, 4),
+                ElementsAre("confirmation", "aged-1@3/4", "aged-1@4/5", "caught_up"));
+  }
+  // All of it aged: catch-up sends nothing, live events still arrive.
+  now_us_ += 100'000'000;
+  ReadReq sub = StreamRead("aged-1");
+  sub.mutable_options()->mutable_subscription();
+  grpc::ClientContext ctx;
+  Deadline(&ctx);
+  auto reader = streams_->Read(&ctx, sub);
+  EXPECT_EQ(NextMessage(reader.get()), "confirmation");
+  EXPECT_EQ(NextMessage(reader.get()), "caught_up");
+  AppendTypes("aged-1", {"F"});  // 7
+  EXPECT_EQ(NextMessage(reader.get()), "aged-1@5/7");
+  ctx.TryCancel();
 }
 
 // An event read through $ce-/$et-: "<index>@<revision> -> <stream>@<revision>/<position>"
