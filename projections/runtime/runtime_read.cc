@@ -118,6 +118,11 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
                                            std::optional<GlobalPosition> as_of,
                                            const ConsistentReadFn& fn) const {
   if (names.empty()) return absl::InvalidArgumentError("names: at least one projection");
+  // The request's own bound first, whatever state the projections are in.
+  if (as_of.has_value() && *as_of > log_->Head()) {
+    return absl::OutOfRangeError(
+        absl::StrCat("as_of_position ", *as_of, " is beyond the head (", log_->Head(), ")"));
+  }
   std::vector<std::shared_ptr<Generation>> gens;
   std::vector<std::shared_ptr<Projection>> code;  // for gens[i] == nullptr
   {
@@ -157,10 +162,6 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
       gens.push_back(e.live);
       code.push_back(nullptr);
     }
-  }
-  if (as_of.has_value() && *as_of > log_->Head()) {
-    return absl::OutOfRangeError(
-        absl::StrCat("as_of_position ", *as_of, " is beyond the head (", log_->Head(), ")"));
   }
   // One RocksDB read view (a rocksdb::Snapshot) for every reader of the
   // answer. A secondary (read-only) instance changes only when told to catch
