@@ -168,8 +168,17 @@ absl::Status EventLog::Impl::Open() {
     if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s, "read the index state");
     indexes_complete_ = s.ok() && state == internal::kIndexesComplete;
     if (!indexes_complete_ && !options_.read_only) {
-      STRATA_RETURN_IF_ERROR(IndexOldEvents(head));
-      indexes_complete_ = true;
+      // A log that cannot be indexed (a damaged record) still serves all
+      // else; index streams say why, and the next open tries again.
+      indexes_error_ = IndexOldEvents(head);
+      indexes_complete_ = indexes_error_.ok();
+      if (!indexes_complete_) {
+        options_.logger->Log(LogLevel::kError, "log",
+                             absl::StrCat("cannot index the log's events by category and type (",
+                                          indexes_error_.ToString(),
+                                          "); $ce- and $et- streams are unavailable until a "
+                                          "later open can"));
+      }
     }
   }
   if (options_.read_only) return absl::OkStatus();

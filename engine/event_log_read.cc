@@ -32,6 +32,13 @@ absl::StatusOr<EventLog::Impl::VersionKeys> EventLog::Impl::KeysOf(absl::string_
   const std::optional<IndexStream> index = ParseIndexStream(stream);
   if (!index.has_value()) return VersionKeys{streams_cf_, std::string(stream)};
   if (!indexes_complete_) {
+    if (!indexes_error_.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("'", stream.substr(0, 64),
+                       "' is an index stream, and indexing the older events of "
+                       "event log '",
+                       data_dir_, "' failed when it was opened: ", indexes_error_.message()));
+    }
     return absl::FailedPreconditionError(absl::StrCat(
         "'", stream.substr(0, 64), "' is an index stream, and event log '", data_dir_,
         "' was opened read-only before its events were indexed; open it once read-write (start "
@@ -485,6 +492,15 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadIndexStream(
   // its versions expanded into positions.
   const StreamVersion from = options.from_version;
   it->SeekForPrev(StreamKey(keys.name, from));
+  if (!it->Valid() && it->status().ok()) {
+    // Versions start at 0: a run after `from` and none at or before it means
+    // the first ones are missing.
+    it->Seek(StreamKey(keys.name, from));
+    if (it->Valid()) {
+      return absl::DataLossError(absl::StrCat("index stream '", stream,
+                                              "': the entries of its first versions are missing"));
+    }
+  }
   std::vector<StreamVersion> versions;
   std::vector<std::string> positions;
   for (; it->Valid() && positions.size() < options.max_count; forward ? it->Next() : it->Prev()) {

@@ -120,16 +120,42 @@ absl::StatusOr<StreamVersion> EventLog::Impl::NextIndexVersion(const std::string
   return last.has_value() ? *last + 1 : 0;
 }
 
+void EventLog::Impl::WarnOfShadowedStreams() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
+  for (absl::string_view prefix : {kCategoryStreamPrefix, kEventTypeStreamPrefix}) {
+    it->Seek(ToSlice(prefix));
+    absl::string_view stream;
+    StreamVersion version = 0;
+    if (!it->Valid() || !it->key().starts_with(ToSlice(prefix)) ||
+        !internal::ParseStreamKey(absl::string_view(it->key().data(), it->key().size()), &stream,
+                                  &version)) {
+      continue;
+    }
+    options_.logger->Log(
+        LogLevel::kWarning, "log",
+        absl::StrCat("stream '", stream.substr(0, 64), "' (and maybe more named '", prefix,
+                     "...') was written before index streams existed; reads of that name now "
+                     "read the index stream, and its own events are in the whole log only"));
+  }
+}
+
 absl::Status EventLog::Impl::IndexOldEvents(GlobalPosition head) {
   std::string state;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), indexes_cf_, ToSlice(internal::kIndexesStateKey), &state);
   if (!s.ok() && !s.IsNotFound()) return FromRocksDb(s, "read the index state");
   GlobalPosition done = 0;  // indexed up to here
-  if (s.ok()) {
-    if (state.size() != 8) return absl::DataLossError("the index state is malformed");
+  if (s.ok() && state.size() == 8 && GetBigEndian64(state.data()) <= head) {
     done = GetBigEndian64(state.data());
+  } else if (s.ok()) {
+    // Not a state this version writes (an earlier format): start over.
+    options_.logger->Log(LogLevel::kWarning, "log",
+                         "the category and type index is in an unknown format; rebuilding it");
+    STRATA_RETURN_IF_ERROR(FromRocksDb(db_->DeleteRange(rocksdb::WriteOptions(), indexes_cf_,
+                                                        rocksdb::Slice(""), rocksdb::Slice("\xff")),
+                                       "clear the index"));
   }
+  if (done == 0) WarnOfShadowedStreams();
   const auto start = std::chrono::steady_clock::now();
   const GlobalPosition first = done + 1;
   if (done < head) {
@@ -330,7 +356,7 @@ AppendResult EventLog::Impl::AddEvents(const std::string& stream, StreamVersion 
     group.batch.Put(events_cf_, position_key, internal::EncodeRecord(view));
     group.batch.Put(streams_cf_, StreamKey(stream, view.stream_version), position_key);
     group.batch.Put(ids_cf_, ToSlice(view.event_id.AsBytes()), position_key);
-    group.index.Add(stream, e.type, view.position);  // AddToGroup prepared it
+    if (indexes_complete_) group.index.Add(stream, e.type, view.position);  // prepared
     group.ids[view.event_id] = GroupEvent{group.next, view.stream_version, &stream, &e};
     ++group.next;
   }
@@ -389,6 +415,7 @@ void EventLog::Impl::AddToGroup(PendingAppend& append, Group& group) {
     // fail once its events are in the batch.
     auto load = [this](const std::string& key_name) { return NextIndexVersion(key_name); };
     for (const NewEvent& e : append.events) {
+      if (!indexes_complete_) break;
       if (absl::Status loaded = group.index.Prepare(append.stream, e.type, load); !loaded.ok()) {
         append.result = loaded;
         return;
@@ -431,7 +458,7 @@ void EventLog::Impl::CommitGroup(std::vector<std::unique_ptr<PendingAppend>>& gr
   }
   rocksdb::WriteBatch& batch = group.batch;
   const GlobalPosition next = group.next;
-  const size_t index_runs = indexes_cf_ != nullptr ? group.index.Flush(batch, indexes_cf_) : 0;
+  const size_t index_runs = indexes_complete_ ? group.index.Flush(batch, indexes_cf_) : 0;
   // Every position handed out is written, with its stream and id entries, and
   // the runs of the indexes.
   STRATA_CHECK(batch.Count() == 3 * (next - next_position_) + index_runs);

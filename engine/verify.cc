@@ -135,6 +135,9 @@ class ReadOnlyLog::Impl {
       // Checked once complete; until then the next read-write open adds to it.
       std::string state;
       s = db_->Get(rocksdb::ReadOptions(), indexes_, ToSlice(internal::kIndexesStateKey), &state);
+      if (!s.ok() && !s.IsNotFound()) {
+        indexes_state_error_ = internal::FromRocksDb(s, "read the index state");
+      }
       if (!s.ok() || state != internal::kIndexesComplete) indexes_ = nullptr;
     }
     if (events_ != nullptr) {
@@ -211,6 +214,9 @@ class ReadOnlyLog::Impl {
     VerifyStreams(&report, &findings, {true, false}, &version_gaps, &digests);
     VerifyEventIds(&report, &findings, {true, false}, &digests);
     if (indexes_ != nullptr) VerifyIndexes(&report, &findings, &digests);
+    if (!indexes_state_error_.ok()) {
+      findings.Add(absl::StrCat("indexes: ", indexes_state_error_.message()));
+    }
     const bool streams_differ = digests.streams_from_events != digests.streams_index;
     const bool ids_differ = digests.ids_from_events != digests.ids_index;
     if (streams_differ || ids_differ) {
@@ -536,6 +542,7 @@ class ReadOnlyLog::Impl {
   rocksdb::ColumnFamilyHandle* ids_ = nullptr;
   // Null when absent or not complete (a log written before index streams).
   rocksdb::ColumnFamilyHandle* indexes_ = nullptr;
+  absl::Status indexes_state_error_;  // reading whether it is complete failed
   GlobalPosition head_ = 0;
   absl::Status head_status_;
 };

@@ -42,11 +42,11 @@ absl::InlinedVector<std::string, 2> IndexKeyNamesOf(absl::string_view stream,
                                                     absl::string_view type);
 // The index stream ("$ce-order") of an `indexes` key name.
 std::string IndexStreamOfKeyName(absl::string_view key_name);
-// `indexes` key of the index's state: absent or 8 bytes (big-endian, the
+// `indexes` key of the index's state: absent, 8 bytes (big-endian, the
 // position up to which old events are indexed, while an older log is being
-// indexed at open) or kIndexesComplete.
+// indexed at open) or kIndexesComplete; anything else is an unknown format.
 inline constexpr absl::string_view kIndexesStateKey = "\x01state";
-inline constexpr absl::string_view kIndexesComplete = "complete";
+inline constexpr absl::string_view kIndexesComplete = "complete: runs";
 
 // `events` key: the position, 8 bytes big-endian.
 std::string PositionKey(GlobalPosition position);

@@ -211,6 +211,9 @@ class EventLog::Impl {
   // At open: indexes the events of a log written before index streams
   // existed, resuming where an interrupted run stopped.
   absl::Status IndexOldEvents(GlobalPosition head);
+  // Logs a warning for streams named like index streams, which an older log
+  // may hold (reads of that name now read the index).
+  void WarnOfShadowedStreams() const;
   void Publish(GlobalPosition head);
   int64_t NowUs() const {
     return options_.clock_us ? options_.clock_us() : absl::ToUnixMicros(absl::Now());
@@ -224,7 +227,9 @@ class EventLog::Impl {
   rocksdb::ColumnFamilyHandle* ids_cf_ = nullptr;
   // Null when the log was opened read-only before it was ever indexed.
   rocksdb::ColumnFamilyHandle* indexes_cf_ = nullptr;
-  bool indexes_complete_ = false;  // every event is indexed (set at open)
+  // Every event is indexed, and appends index theirs (set at open).
+  bool indexes_complete_ = false;
+  absl::Status indexes_error_;  // why IndexOldEvents failed at open
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<internal::SecondaryDir> secondary_dir_;  // read-only: the secondary's files
 

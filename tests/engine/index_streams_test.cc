@@ -17,9 +17,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "engine/base/logger.h"
 #include "engine/event.h"
 #include "engine/event_log.h"
 #include "engine/internal/codec.h"
@@ -80,6 +82,10 @@ class IndexStreamsTest : public ::testing::Test {
     log_.reset();
     EventLogOptions options;
     options.read_only = read_only;
+    options.logger = LineLogger(false, [this](const std::string& line) {
+      absl::MutexLock lock(&lines_mu_);
+      lines_.push_back(line);
+    });
     absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(dir_.Sub("db"), options);
     ASSERT_TRUE(log.ok()) << log.status();
     log_ = std::move(*log);
@@ -108,8 +114,10 @@ class IndexStreamsTest : public ::testing::Test {
   std::vector<Entry> Read(const std::string& stream, ReadStreamOptions o = StreamFrom(0)) {
     return Entries(log_->ReadStream(stream, o));
   }
-  // Opens the closed store with plain RocksDB and runs `fn` on `indexes`.
-  void WithIndexes(const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
+  // Closes the log, opens its store with plain RocksDB and runs `fn` on the
+  // column families: default, events, streams, event_ids, indexes.
+  void WithStore(const std::function<void(rocksdb::DB*,
+                                          const std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
     log_.reset();
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}},
                                                         {"events", {}},
@@ -120,11 +128,25 @@ class IndexStreamsTest : public ::testing::Test {
     rocksdb::DB* db = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("db"), cfs, &handles, &db);
     ASSERT_TRUE(s.ok()) << s.ToString();
-    fn(db, handles[4]);
+    fn(db, handles);
     for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
     delete db;
   }
+  void WithIndexes(const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
+    WithStore([&](rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+      fn(db, cfs[4]);
+    });
+  }
+  bool Logged(absl::string_view text) {
+    absl::MutexLock lock(&lines_mu_);
+    for (const std::string& line : lines_) {
+      if (absl::StrContains(line, text)) return true;
+    }
+    return false;
+  }
 
+  absl::Mutex lines_mu_;
+  std::vector<std::string> lines_ ABSL_GUARDED_BY(lines_mu_);
   TempDir dir_;
   std::unique_ptr<EventLog> log_;
 };
@@ -351,6 +373,50 @@ TEST_F(IndexStreamsTest, AnOlderLogIsIndexedAtOpenAndAnInterruptedRunResumes) {
   EXPECT_EQ(Read("$et-Shipped"), (std::vector<Entry>{{4, 0, "order-1", 1}}));
   MustAppend("order-5", "Placed");
   EXPECT_EQ(Read("$ce-order", StreamFrom(4)), (std::vector<Entry>{{9, 4, "order-5", 0}}));
+}
+
+TEST_F(IndexStreamsTest, AnIndexOfAnUnknownFormatIsRebuiltAndShadowedStreamsNamed) {
+  ASSERT_NO_FATAL_FAILURE(AppendSample());
+  ASSERT_NO_FATAL_FAILURE(WithStore([](rocksdb::DB* db,
+                                       const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+    // An earlier format: one key per event, an 8-byte position each.
+    const rocksdb::Slice state(internal::kIndexesStateKey.data(),
+                               internal::kIndexesStateKey.size());
+    ASSERT_TRUE(db->Put({}, cfs[4], state, "complete").ok());
+    ASSERT_TRUE(db->Put({}, cfs[4], internal::StreamKey(internal::IndexKeyName('c', "order"), 0),
+                        internal::PositionKey(1))
+                    .ok());
+    // A stream an older engine let through, named like an index stream.
+    ASSERT_TRUE(
+        db->Put({}, cfs[2], internal::StreamKey("$ce-legacy", 0), internal::PositionKey(1)).ok());
+  }));
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_TRUE(Logged("unknown format; rebuilding"));
+  EXPECT_TRUE(Logged("stream '$ce-legacy'"));
+  EXPECT_EQ(Read("$ce-order"), kOrders);
+  EXPECT_EQ(Read("$et-Placed"), kPlaced);
+}
+
+TEST_F(IndexStreamsTest, ALogThatCannotBeIndexedOpensWithoutIndexStreams) {
+  ASSERT_NO_FATAL_FAILURE(AppendSample());
+  ASSERT_NO_FATAL_FAILURE(
+      WithStore([](rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+        ASSERT_TRUE(db->DropColumnFamily(cfs[4]).ok());
+        std::string value;
+        ASSERT_TRUE(db->Get({}, cfs[1], internal::PositionKey(3), &value).ok());
+        value[value.size() / 2] ^= 0x01;
+        ASSERT_TRUE(db->Put({}, cfs[1], internal::PositionKey(3), value).ok());
+      }));
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_TRUE(Logged("cannot index the log's events"));
+  absl::StatusOr<std::vector<RecordedEvent>> refused = log_->ReadStream("$ce-order", StreamFrom(0));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("failed when it was opened: event record at position 3"));
+  // Everything else serves: reads of undamaged events, appends.
+  EXPECT_EQ(log_->ReadStream("order-1", StreamFrom(0))->size(), 2u);
+  MustAppend("order-9", "Placed");
+  EXPECT_EQ(log_->ReadStream("order-9", StreamFrom(0))->size(), 1u);
 }
 
 }  // namespace
