@@ -65,6 +65,16 @@ TEST_F(CliTest, StreamsReadBackwardsFromVersionAsOf) {
                  Lines({kEvent2}));
 }
 
+// An index stream: the events of orders-1 and orders-2 in log order, each
+// with its version in the index; --from-version counts there.
+TEST_F(CliTest, StreamsReadOfAnIndexStreamGivesIndexVersions) {
+  ExpectBothWays(
+      {"streams", "read", "$ce-orders", "--from-version", "2", "--json"},
+      Lines(
+          {R"({"position":3,"stream":"orders-2","version":0,"index_version":2,"event_id":"00000000-0000-4000-8000-000000000003","type":"OrderPlaced","content_type":"application/json","recorded_at":"2024-03-10T12:00:00.000000Z","metadata":null,"data":{"sku":"B7"}})",
+           R"({"position":5,"stream":"orders-1","version":2,"index_version":3,"event_id":"00000000-0000-4000-8000-000000000005","type":"OrderShipped","content_type":"application/json","recorded_at":"2024-03-10T12:00:00.000000Z","metadata":null,"data_base64":"bm90IGpzb24="})"}));
+}
+
 TEST_F(CliTest, LogReadFiltersTypesPrefixBackwardsAndAsOf) {
   CliResult all = RunCli(With({"log", "read", "--max", "5", "--json"}, Server()));
   EXPECT_EQ(all.out, Lines({kEvent1, kEvent2, kEvent3, kEvent4, kEvent5})) << Describe(all);

@@ -121,6 +121,7 @@ std::string EventToJsonLine(const RecordedEvent& e) {
   w.Key("position").Uint(e.position);
   w.Key("stream").String(e.stream);
   w.Key("version").Uint(e.stream_version);
+  if (e.index_version.has_value()) w.Key("index_version").Uint(*e.index_version);
   w.Key("event_id").String(e.event_id.ToString());
   w.Key("type").String(e.type);
   w.Key("content_type").String(e.content_type);
@@ -134,8 +135,9 @@ std::string EventToJsonLine(const RecordedEvent& e) {
 absl::StatusOr<ImportedEvent> ParseEventLine(absl::string_view text) {
   STRATA_ASSIGN_OR_RETURN(JsonObject line, ParseJsonObject(text));
   static const std::set<std::string> kKnown = {
-      "position",    "stream",   "version",         "event_id", "type",       "content_type",
-      "recorded_at", "metadata", "metadata_base64", "data",     "data_base64"};
+      "position",     "stream",       "version",  "event_id",        "type",
+      "content_type", "recorded_at",  "metadata", "metadata_base64", "data",
+      "data_base64",  "index_version"};  // a read of an index stream: ignored
   std::set<std::string> seen;
   for (const JsonMember& m : line.members) {
     if (kKnown.count(m.key) == 0) return FieldError(m.key, "unknown field");

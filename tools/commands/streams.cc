@@ -52,7 +52,11 @@ const CommandSpec& StreamsReadSpec() {
       "streams read",
       "STREAM [--from-version V] [--backwards] [--max N] [--as-of P] [--json]",
       "Print the events of one stream.",
-      "--as-of P shows the stream as it was when the log's head was at position P.\n" + JsonHelp(),
+      "--as-of P shows the stream as it was when the log's head was at position P.\n"
+      "STREAM may be an index stream kept by the log: $ce-<category> (the events of every\n"
+      "stream <category>-...) or $et-<type>. Its events are shown as they are; --from-version\n"
+      "counts in the index, and --json gives each event's index_version.\n" +
+          JsonHelp(),
       {ServerFlag(),
        DataDirFlag("read a stopped server's data directory"),
        {"from-version", "V", "first stream version (default: 0, or the last with --backwards)"},
