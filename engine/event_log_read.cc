@@ -315,13 +315,14 @@ absl::StatusOr<StreamInfo> EventLog::Impl::InfoAsOf(absl::string_view stream, Gl
                                                     bool last_version_wanted,
                                                     bool with_metadata) const {
   StreamInfo info;
-  STRATA_ASSIGN_OR_RETURN(const VersionKeys keys, KeysOf(stream));
   // The flag after the limit: a metastream committed at or before the limit
   // set it before the head passed it. (Index streams have no metadata.)
-  if (with_metadata && keys.cf == streams_cf_ && has_metastreams_.load(std::memory_order_acquire)) {
+  if (with_metadata && !ParseIndexStream(stream).has_value() &&
+      has_metastreams_.load(std::memory_order_acquire)) {
     STRATA_RETURN_IF_ERROR(LoadMetadata(stream, limit, &info));
   }
   if (!last_version_wanted && !info.metadata.has_value()) return info;
+  STRATA_ASSIGN_OR_RETURN(const VersionKeys keys, KeysOf(stream));
   STRATA_ASSIGN_OR_RETURN(info.last_version, LastVersionAsOf(keys, limit));
   info.soft_deleted = info.last_version.has_value() && info.metadata.has_value() &&
                       info.metadata->truncate_before.value_or(0) > *info.last_version;
@@ -345,8 +346,8 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
   std::vector<RecordedEvent> out;
   if (options.max_count == 0 || limit == 0) return out;
   const bool forward = options.direction == ReadDirection::kForward;
-  STRATA_ASSIGN_OR_RETURN(const VersionKeys keys, KeysOf(stream));
   if (const std::optional<IndexStream> index = ParseIndexStream(stream)) {
+    STRATA_ASSIGN_OR_RETURN(const VersionKeys keys, KeysOf(stream));
     return ReadIndexStream(stream, *index, keys, options, limit);
   }
 
@@ -388,18 +389,18 @@ absl::StatusOr<std::vector<RecordedEvent>> EventLog::Impl::ReadStream(
       forward ? std::max(options.from_version, first) : std::min(options.from_version, last);
   if (forward ? next > last : next < first) return out;
 
-  const std::string lower_key = StreamKey(keys.name, first);
-  const std::string upper_key = internal::StreamKeyEnd(keys.name);
+  const std::string lower_key = StreamKey(stream, first);
+  const std::string upper_key = internal::StreamKeyEnd(stream);
   const rocksdb::Slice upper(upper_key);
   // One pass, unless $maxAge hid some of what it read and more may follow.
   while (out.size() < options.max_count) {
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, keys.cf));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, streams_cf_));
     if (forward) {
-      it->Seek(StreamKey(keys.name, next));
+      it->Seek(StreamKey(stream, next));
     } else {
-      it->SeekForPrev(StreamKey(keys.name, next));
+      it->SeekForPrev(StreamKey(stream, next));
     }
     const uint64_t want = options.max_count - out.size();
     std::vector<std::string> positions;

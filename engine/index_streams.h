@@ -54,6 +54,19 @@ std::optional<absl::string_view> CategoryOf(absl::string_view stream);
 // when it has one): every stream whose name does not start with '$'.
 bool IsIndexedStream(absl::string_view stream);
 
+// Calls `f(kind, name)` for each index an event of `stream` with `type` is
+// in: none for a stream not indexed, else its type's and, when its stream has
+// a category, that one's. (IndexStream::Holds is the same rule, asked of one
+// index.)
+template <typename F>
+void ForEachIndexOf(absl::string_view stream, absl::string_view type, F f) {
+  if (!IsIndexedStream(stream)) return;
+  f(IndexKind::kEventType, type);
+  if (const std::optional<absl::string_view> category = CategoryOf(stream)) {
+    f(IndexKind::kCategory, *category);
+  }
+}
+
 }  // namespace strata
 
 #endif  // STRATA_ENGINE_INDEX_STREAMS_H_

@@ -82,8 +82,9 @@ std::string IndexKeyName(char kind, absl::string_view name) {
 }
 
 std::string EncodeIndexRun(const IndexRun& run) {
-  std::string out = PositionKey(run.first_position);
-  out += PositionKey(run.count);
+  std::string out;
+  PutBigEndian64(&out, run.first_position);
+  PutBigEndian64(&out, run.count);
   return out;
 }
 
@@ -97,11 +98,9 @@ bool DecodeIndexRun(absl::string_view value, IndexRun* run) {
 absl::InlinedVector<std::string, 2> IndexKeyNamesOf(absl::string_view stream,
                                                     absl::string_view type) {
   absl::InlinedVector<std::string, 2> names;
-  if (!IsIndexedStream(stream)) return names;
-  names.push_back(IndexKeyName(static_cast<char>(IndexKind::kEventType), type));
-  if (const std::optional<absl::string_view> category = CategoryOf(stream)) {
-    names.push_back(IndexKeyName(static_cast<char>(IndexKind::kCategory), *category));
-  }
+  ForEachIndexOf(stream, type, [&](IndexKind kind, absl::string_view name) {
+    names.push_back(IndexKeyName(static_cast<char>(kind), name));
+  });
   return names;
 }
 

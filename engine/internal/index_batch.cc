@@ -13,27 +13,25 @@ IndexBatch::Index* IndexBatch::Find(IndexKind kind, absl::string_view name) {
 }
 
 absl::Status IndexBatch::Prepare(absl::string_view stream, absl::string_view type, LoadNext load) {
-  if (!IsIndexedStream(stream)) return absl::OkStatus();
-  const std::optional<absl::string_view> category = CategoryOf(stream);
-  for (const auto& [kind, name] : {std::pair(IndexKind::kEventType, std::optional(type)),
-                                   std::pair(IndexKind::kCategory, category)}) {
-    if (!name.has_value() || Find(kind, *name) != nullptr) continue;
-    STRATA_ASSIGN_OR_RETURN(const StreamVersion next, load(scratch_));
-    indexes_[scratch_].next = next;
-  }
-  return absl::OkStatus();
+  absl::Status status = absl::OkStatus();
+  ForEachIndexOf(stream, type, [&](IndexKind kind, absl::string_view name) {
+    if (!status.ok() || Find(kind, name) != nullptr) return;
+    absl::StatusOr<StreamVersion> next = load(scratch_);
+    if (next.ok()) {
+      indexes_[scratch_].next = *next;
+    } else {
+      status = next.status();
+    }
+  });
+  return status;
 }
 
 void IndexBatch::Add(absl::string_view stream, absl::string_view type, GlobalPosition position) {
-  if (!IsIndexedStream(stream)) return;
-  const std::optional<absl::string_view> category = CategoryOf(stream);
-  for (const auto& [kind, name] : {std::pair(IndexKind::kEventType, std::optional(type)),
-                                   std::pair(IndexKind::kCategory, category)}) {
-    if (!name.has_value()) continue;
-    Index* index = Find(kind, *name);
+  ForEachIndexOf(stream, type, [&](IndexKind kind, absl::string_view name) {
+    Index* index = Find(kind, name);
     STRATA_CHECK(index != nullptr);  // Prepare'd
     AddTo(*index, scratch_, position);
-  }
+  });
 }
 
 void IndexBatch::AddTo(Index& index, const std::string& name, GlobalPosition position) {
