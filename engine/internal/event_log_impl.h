@@ -5,6 +5,11 @@
 #ifndef STRATA_ENGINE_INTERNAL_EVENT_LOG_IMPL_H_
 #define STRATA_ENGINE_INTERNAL_EVENT_LOG_IMPL_H_
 
+#ifndef STRATA_ENGINE_INTERNALS
+#error \
+    "engine/internal/ is private to strata::engine (white-box tests link strata::engine_internals): include the engine's public headers"
+#endif
+
 #include <atomic>
 #include <chrono>
 #include <deque>

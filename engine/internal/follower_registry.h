@@ -7,6 +7,11 @@
 #ifndef STRATA_ENGINE_INTERNAL_FOLLOWER_REGISTRY_H_
 #define STRATA_ENGINE_INTERNAL_FOLLOWER_REGISTRY_H_
 
+#ifndef STRATA_ENGINE_INTERNALS
+#error \
+    "engine/internal/ is private to strata::engine (white-box tests link strata::engine_internals): include the engine's public headers"
+#endif
+
 #include <cstdint>
 #include <functional>
 #include <map>

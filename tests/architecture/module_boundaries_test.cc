@@ -8,7 +8,9 @@
 // status macros, hook points, byte coding, name and UTF-8 validation, RocksDB
 // setup.) tests/ and bench/ are white-box and not checked. A negative control
 // runs the same checker over a small tree with one upward and one internal
-// include, which must both be reported.
+// include, which must both be reported. The internal headers are refused by
+// the compiler too (#error without strata::engine_internals; see this
+// directory's CMakeLists.txt and its negative control).
 #include <algorithm>
 #include <filesystem>
 #include <fstream>

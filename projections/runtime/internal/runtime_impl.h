@@ -6,6 +6,11 @@
 #ifndef STRATA_PROJECTIONS_RUNTIME_INTERNAL_RUNTIME_IMPL_H_
 #define STRATA_PROJECTIONS_RUNTIME_INTERNAL_RUNTIME_IMPL_H_
 
+#ifndef STRATA_PROJECTIONS_RUNTIME_INTERNALS
+#error \
+    "projections/runtime/internal/ is private to the projection runtime: include projections/runtime/runtime.h"
+#endif
+
 #include <atomic>
 #include <cctype>
 #include <deque>
