@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "tests/testutil/plain_store.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace strata {
@@ -33,17 +34,9 @@ class DamagedStoreTest : public ::testing::Test {
 
   // Opens the closed store with plain RocksDB and runs `fn` on `events`.
   void WithEventsCf(const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}},
-                                                        {"events", {}},
-                                                        {"streams", {}},
-                                                        {"event_ids", {}},
-                                                        {"indexes", {}}};
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.path(), cfs, &handles, &db).ok());
-    fn(db, handles[1]);
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
+    strata::testing::PlainStore store(dir_.path());
+    ASSERT_NE(store.db(), nullptr);
+    fn(store.db(), store.cf("events"));
   }
 
   strata::testing::TempDir dir_;

@@ -30,6 +30,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
+#include "tests/testutil/plain_store.h"
 #include "tests/testutil/read_options.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -114,28 +115,15 @@ class IndexStreamsTest : public ::testing::Test {
   std::vector<Entry> Read(const std::string& stream, ReadStreamOptions o = StreamFrom(0)) {
     return Entries(log_->ReadStream(stream, o));
   }
-  // Closes the log, opens its store with plain RocksDB and runs `fn` on the
-  // column families: default, events, streams, event_ids, indexes.
-  void WithStore(const std::function<void(rocksdb::DB*,
-                                          const std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
+  // Closes the log, opens its store with plain RocksDB and runs `fn` on it.
+  void WithStore(const std::function<void(strata::testing::PlainStore&)>& fn) {
     log_.reset();
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}},
-                                                        {"events", {}},
-                                                        {"streams", {}},
-                                                        {"event_ids", {}},
-                                                        {"indexes", {}}};
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* db = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir_.Sub("db"), cfs, &handles, &db);
-    ASSERT_TRUE(s.ok()) << s.ToString();
-    fn(db, handles);
-    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
-    delete db;
+    strata::testing::PlainStore store(dir_.Sub("db"));
+    ASSERT_NE(store.db(), nullptr);
+    fn(store);
   }
   void WithIndexes(const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
-    WithStore([&](rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
-      fn(db, cfs[4]);
-    });
+    WithStore([&](strata::testing::PlainStore& store) { fn(store.db(), store.cf("indexes")); });
   }
   bool Logged(absl::string_view text) {
     absl::MutexLock lock(&lines_mu_);
@@ -377,18 +365,20 @@ TEST_F(IndexStreamsTest, AnOlderLogIsIndexedAtOpenAndAnInterruptedRunResumes) {
 
 TEST_F(IndexStreamsTest, AnIndexOfAnUnknownFormatIsRebuiltAndShadowedStreamsNamed) {
   ASSERT_NO_FATAL_FAILURE(AppendSample());
-  ASSERT_NO_FATAL_FAILURE(WithStore([](rocksdb::DB* db,
-                                       const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
+  ASSERT_NO_FATAL_FAILURE(WithStore([](strata::testing::PlainStore& store) {
+    rocksdb::DB* db = store.db();
     // An earlier format: one key per event, an 8-byte position each.
     const rocksdb::Slice state(internal::kIndexesStateKey.data(),
                                internal::kIndexesStateKey.size());
-    ASSERT_TRUE(db->Put({}, cfs[4], state, "complete").ok());
-    ASSERT_TRUE(db->Put({}, cfs[4], internal::StreamKey(internal::IndexKeyName('c', "order"), 0),
+    ASSERT_TRUE(db->Put({}, store.cf("indexes"), state, "complete").ok());
+    ASSERT_TRUE(db->Put({}, store.cf("indexes"),
+                        internal::StreamKey(internal::IndexKeyName('c', "order"), 0),
                         internal::PositionKey(1))
                     .ok());
     // A stream an older engine let through, named like an index stream.
-    ASSERT_TRUE(
-        db->Put({}, cfs[2], internal::StreamKey("$ce-legacy", 0), internal::PositionKey(1)).ok());
+    ASSERT_TRUE(db->Put({}, store.cf("streams"), internal::StreamKey("$ce-legacy", 0),
+                        internal::PositionKey(1))
+                    .ok());
   }));
   ASSERT_NO_FATAL_FAILURE(Open());
   EXPECT_TRUE(Logged("unknown format; rebuilding"));
@@ -399,14 +389,14 @@ TEST_F(IndexStreamsTest, AnIndexOfAnUnknownFormatIsRebuiltAndShadowedStreamsName
 
 TEST_F(IndexStreamsTest, ALogThatCannotBeIndexedOpensWithoutIndexStreams) {
   ASSERT_NO_FATAL_FAILURE(AppendSample());
-  ASSERT_NO_FATAL_FAILURE(
-      WithStore([](rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>& cfs) {
-        ASSERT_TRUE(db->DropColumnFamily(cfs[4]).ok());
-        std::string value;
-        ASSERT_TRUE(db->Get({}, cfs[1], internal::PositionKey(3), &value).ok());
-        value[value.size() / 2] ^= 0x01;
-        ASSERT_TRUE(db->Put({}, cfs[1], internal::PositionKey(3), value).ok());
-      }));
+  ASSERT_NO_FATAL_FAILURE(WithStore([](strata::testing::PlainStore& store) {
+    rocksdb::DB* db = store.db();
+    ASSERT_TRUE(db->DropColumnFamily(store.cf("indexes")).ok());
+    std::string value;
+    ASSERT_TRUE(db->Get({}, store.cf("events"), internal::PositionKey(3), &value).ok());
+    value[value.size() / 2] ^= 0x01;
+    ASSERT_TRUE(db->Put({}, store.cf("events"), internal::PositionKey(3), value).ok());
+  }));
   ASSERT_NO_FATAL_FAILURE(Open());
   EXPECT_TRUE(Logged("cannot index the log's events"));
   absl::StatusOr<std::vector<RecordedEvent>> refused = log_->ReadStream("$ce-order", StreamFrom(0));

@@ -15,6 +15,7 @@
 #include "projections/projection.h"
 #include "projections/runtime/state.h"
 #include "rocksdb/db.h"
+#include "tests/testutil/plain_store.h"
 #include "tests/tools/cli_test_util.h"
 
 namespace strata::cli_test {
@@ -33,37 +34,16 @@ void WriteFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
-// Opens a closed store with plain RocksDB and all its column families (with
-// the projection counters' merge operator, which recovery may need).
-class PlainStore {
+// A closed store opened with plain RocksDB and all its column families, with
+// the projection counters' merge operator (which recovery may need).
+class PlainStore : public strata::testing::PlainStore {
  public:
-  explicit PlainStore(const std::string& dir) {
-    std::vector<std::string> names;
-    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    rocksdb::ColumnFamilyOptions options;
-    options.merge_operator = projections_internal::NewCounterMergeOperator();
-    for (const std::string& n : names) cfs.emplace_back(n, options);
-    rocksdb::DB* db = nullptr;
-    rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir, cfs, &handles_, &db);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    db_.reset(db);
-    for (size_t i = 0; i < cfs.size(); ++i) by_name_[cfs[i].name] = handles_[i];
-  }
-  ~PlainStore() {
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
-    db_->Close().PermitUncheckedError();
-  }
-  rocksdb::DB* db() { return db_.get(); }
-  rocksdb::ColumnFamilyHandle* cf(const std::string& name) { return by_name_.at(name); }
-  void FlushAll() {
-    for (auto* h : handles_) ASSERT_TRUE(db_->Flush(rocksdb::FlushOptions(), h).ok());
-  }
-
- private:
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::map<std::string, rocksdb::ColumnFamilyHandle*> by_name_;
+  explicit PlainStore(const std::string& dir)
+      : strata::testing::PlainStore(dir, [] {
+          rocksdb::ColumnFamilyOptions options;
+          options.merge_operator = projections_internal::NewCounterMergeOperator();
+          return options;
+        }()) {}
 };
 
 class CliStoreTest : public CliFixture {
