@@ -19,7 +19,7 @@ case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 JOBS=${JOBS:-2}
 OUT=${FUZZ_OUT:-$BUILD/fuzz-out}
-ALL_TARGETS=(record_decode key_order request_handlers model)
+ALL_TARGETS=(record_decode key_order request_handlers model json_quote)
 TARGETS=("$@")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL_TARGETS[@]}")
 

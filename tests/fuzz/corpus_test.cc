@@ -54,9 +54,12 @@ TEST(FuzzCorpusTest, RequestHandlers) {
 
 TEST(FuzzCorpusTest, Model) { EXPECT_GT(Replay("model", FuzzModel), 0u); }
 
+TEST(FuzzCorpusTest, JsonQuote) { EXPECT_GT(Replay("json_quote", FuzzJsonQuote), 0u); }
+
 // A corpus folder nobody replays would be a silently dead regression test.
 TEST(FuzzCorpusTest, EveryCorpusFolderIsATarget) {
-  const std::set<std::string> known = {"record_decode", "key_order", "request_handlers", "model"};
+  const std::set<std::string> known = {"record_decode", "key_order", "request_handlers", "model",
+                                       "json_quote"};
   for (const auto& d : fs::directory_iterator(kCorpus)) {
     EXPECT_TRUE(known.count(d.path().filename().string()) != 0) << d.path();
   }

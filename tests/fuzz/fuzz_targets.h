@@ -31,6 +31,10 @@ int FuzzRequestHandlers(const uint8_t* data, size_t size);
 // every step.
 int FuzzModel(const uint8_t* data, size_t size);
 
+// JsonQuote on arbitrary bytes: always one valid JSON string; valid UTF-8
+// round-trips exactly.
+int FuzzJsonQuote(const uint8_t* data, size_t size);
+
 // Prints where and why, then aborts (a crash libFuzzer records as a finding).
 [[noreturn]] void Fail(const char* file, int line, const char* condition,
                        const std::string& message);
