@@ -1,3 +1,6 @@
+// IsLoopback and IsIpLiteral (address.h): the host taken out of HOST:PORT,
+// [V6]:PORT or a bare host, then parsed with inet_pton, which takes only the
+// strict forms.
 #include "api/address.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,6 @@
+// NewChannel (client_channel.h): TLS credentials from the PEM files given, and
+// the BearerToken interceptor that adds `authorization: Bearer <token>` to
+// every call.
 #include "api/client_channel.h"
 
 #include <fstream>

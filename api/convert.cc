@@ -1,3 +1,5 @@
+// The conversions of convert.h: engine events to strata.v1.RecordedEvent and
+// back, and expected versions, proposed events and read filters from the API.
 #include "api/convert.h"
 
 #include "absl/strings/str_cat.h"

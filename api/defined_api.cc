@@ -1,3 +1,5 @@
+// The conversions of defined_api.h: defined projections' values, rows, stored
+// definitions and skip counts to strata.v1 messages, and RowValueJson.
 #include "api/defined_api.h"
 
 #include "absl/strings/str_cat.h"

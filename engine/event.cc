@@ -1,3 +1,5 @@
+// EventId (random version 4 UUIDs, the canonical text form parsed and written)
+// and the conversions between EventView and RecordedEvent. See event.h.
 #include "engine/event.h"
 
 #include <random>

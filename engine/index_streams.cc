@@ -1,3 +1,6 @@
+// The index stream rules of index_streams.h: parsing "$ce-" and "$et-" names,
+// a stream's category, whether an index holds an event, and its whole-log
+// filter (Narrowing).
 #include "engine/index_streams.h"
 
 #include "absl/strings/match.h"

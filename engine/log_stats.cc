@@ -1,3 +1,6 @@
+// The write-path figures of log_stats.h: AtomicHistogram, the latency and
+// group-size bucket bounds, and an append's result as an AppendOutcome and its
+// name.
 #include "engine/log_stats.h"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// Metastream names, the tombstone error, and $metadata JSON (stream_metadata.h)
+// read with simdjson: $tb, $maxCount and $maxAge parsed, and the object
+// rewritten with a new $tb.
 #include "engine/stream_metadata.h"
 
 #include <string>

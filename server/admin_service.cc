@@ -1,3 +1,6 @@
+// AdminService::Backup (admin_service.h): checks the target directory
+// (absolute, new, outside the data directory), checkpoints the projection
+// store and then the log into it, and reopens the log's copy for its head.
 #include "server/admin_service.h"
 
 #include <filesystem>

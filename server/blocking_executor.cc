@@ -1,3 +1,5 @@
+// BlockingExecutor (blocking_executor.h): the worker loop, Schedule, which
+// adds a thread when none is idle (up to threads_max), and Stop.
 #include "server/blocking_executor.h"
 
 namespace strata::server {

@@ -1,3 +1,6 @@
+// HttpServer::Impl (http_server.h) on cpp-httplib: the listen address and TLS,
+// the Host and token checks before routing, /metrics, the web UI's files, and
+// the /api/ calls handed to the JsonGateway.
 #include "server/http_server.h"
 
 #include <atomic>

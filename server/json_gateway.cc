@@ -1,3 +1,6 @@
+// JsonGateway (json_gateway.h): a method found in the descriptor pool, its JSON
+// request parsed and sent as a generic call on the in-process channel, each
+// response written back as JSON; the gRPC code to HTTP status table.
 #include "server/json_gateway.h"
 
 #include <algorithm>

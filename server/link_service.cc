@@ -1,3 +1,7 @@
+// LinkCommandsService and LinkQueriesService (link_service.h): the commands
+// run through links::Commands and finished from the append's callback; GetLink
+// and GetLinkAnalytics validate, wait for min_position on the BlockingExecutor
+// and query the link read models.
 #include "server/link_service.h"
 
 #include <chrono>

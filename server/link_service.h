@@ -1,7 +1,8 @@
 // The link analytics services: LinkCommands (protobuf <-> the domain's
 // commands, projections/links/commands.h; callback API: appends complete on
-// the log's writer thread) and LinkQueries (synchronous API on gRPC's thread
-// pool, since a query may wait for min_position). Thread-safe.
+// the log's writer thread) and LinkQueries (handlers on the server's
+// BlockingExecutor, not on gRPC's callback threads, since a query may wait for
+// min_position). Thread-safe.
 #ifndef STRATA_SERVER_LINK_SERVICE_H_
 #define STRATA_SERVER_LINK_SERVICE_H_
 

@@ -1,3 +1,6 @@
+// The Prometheus metrics of metrics.h: GrpcStats and its call-counting
+// interceptor, MetricsCollector's families (the log, RocksDB, projections,
+// gRPC calls, subscriptions) built at scrape time, and MetricsText.
 #include "server/metrics.h"
 
 #include <chrono>

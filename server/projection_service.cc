@@ -1,3 +1,6 @@
+// ProjectionsService and ProjectionQueriesService (projection_service.h):
+// projection status, rebuilds and definitions through the DefinitionRegistry,
+// and Get and Scan of defined projections' rows after waiting for min_position.
 #include "server/projection_service.h"
 
 #include "absl/strings/str_cat.h"

@@ -1,7 +1,8 @@
 // The generic projection services: Projections (status, rebuilds, and the
 // read models defined at run time) and ProjectionQueries (rows of defined
-// projections). Synchronous API on gRPC's thread pool, since a query may wait
-// for min_position and a definition is appended to the log. Thread-safe.
+// projections). Handlers run on the server's BlockingExecutor, not on gRPC's
+// callback threads, since a query may wait for min_position and a definition
+// is appended to the log. Thread-safe.
 #ifndef STRATA_SERVER_PROJECTION_SERVICE_H_
 #define STRATA_SERVER_PROJECTION_SERVICE_H_
 

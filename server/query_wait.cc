@@ -1,3 +1,5 @@
+// WaitForMinPosition (query_wait.h): OutOfRange past the log's head, else a
+// wait on each projection until the call's deadline or the default wait.
 #include "server/query_wait.h"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// RpcService (rpc_service.h): method registration checked against the service
+// descriptor, CheckComplete, and DescribeParseFailure, which walks a request's
+// wire bytes to name the first string field holding invalid UTF-8.
 #include "server/rpc_service.h"
 
 #include <cstdio>

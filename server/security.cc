@@ -1,3 +1,7 @@
+// The access rules of security.h: CheckExposure, the gRPC listeners' TLS
+// credentials (PEM files checked with OpenSSL), token hashes and new tokens,
+// and Authorizer, which loads the tokens file and checks Bearer and Basic
+// credentials against every token in constant time.
 #include "server/security.h"
 
 #include <openssl/crypto.h>

@@ -1,3 +1,7 @@
+// StrataServer::Impl (strata_server.h): opens both stores, registers the link
+// projections and the DefinitionRegistry, starts the gRPC services and
+// listeners (and the KurrentDB and HTTP ones when asked), and shuts them down
+// in order.
 #include "server/strata_server.h"
 
 #include "absl/strings/str_cat.h"

@@ -1,3 +1,6 @@
+// StratadMain (stratad_main.h): stratad's flags, its logger (with protobuf's
+// and gRPC's log lines sent to it), the StrataServer it runs, and the clean
+// shutdown on SIGINT or SIGTERM.
 #include "server/stratad_main.h"
 
 #include <pthread.h>

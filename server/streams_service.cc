@@ -1,3 +1,7 @@
+// StreamsService (streams_service.h): Append and DeleteStream finished from
+// the log's writer thread, ReadStream, ReadAll and Subscribe streamed in
+// bounded batches through EventWriter, ListStreams, and the writable-stream
+// checks.
 #include "server/streams_service.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// SubscriptionHub (subscription_hub.h): Park, Unpark and Stop, and the hub
+// thread that resumes subscriptions whose followers report events.
 #include "server/subscription_hub.h"
 
 #include <algorithm>

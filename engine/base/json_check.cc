@@ -1,3 +1,6 @@
+// CheckJson and IsJsonNumber (json_check.h): simdjson's DOM parse, then, when
+// a number is its only complaint, an On-Demand walk that checks each number's
+// spelling instead.
 #include "engine/base/json_check.h"
 
 #include <algorithm>

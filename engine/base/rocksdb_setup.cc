@@ -1,3 +1,6 @@
+// The RocksDB setup of rocksdb_setup.h: StrataDbOptions (with a rocksdb::Logger
+// that forwards warnings and errors to Strata's Logger), the data directory
+// checks, secondary instances and checkpoints.
 #include "engine/base/rocksdb_setup.h"
 
 #include <stdlib.h>  // mkdtemp

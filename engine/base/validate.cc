@@ -1,3 +1,5 @@
+// The append validation of validate.h: UTF-8 well-formedness, stream names,
+// and an append's events against the Limits (count, sizes, names, event ids).
 #include "engine/base/validate.h"
 
 #include "absl/container/flat_hash_map.h"

@@ -1,3 +1,6 @@
+// The log's key and record encoding (codec.h, engine/FORMAT.md): big-endian
+// keys, index runs, CRC32C (SSE4.2 when the CPU has it, else a table), and
+// EventRecord FlatBuffers with their checksum trailer.
 #include "engine/internal/codec.h"
 
 #include <array>

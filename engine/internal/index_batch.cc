@@ -1,3 +1,6 @@
+// IndexBatch (index_batch.h): an event at the position right after its
+// index's open run extends the run, any other closes it and opens a new one;
+// Flush puts each run as one `indexes` key.
 #include "engine/internal/index_batch.h"
 
 #include "engine/base/macros.h"

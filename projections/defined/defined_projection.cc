@@ -1,3 +1,7 @@
+// DefinedProjection::Apply (defined_projection.h): for each rule matching the
+// event, its keys and values are resolved (event attributes, JSON pointers,
+// time buckets) and its operations staged; the staged writes go out only when
+// every rule succeeded. BadEvent applies the fail or skip policy.
 #include "projections/defined/defined_projection.h"
 
 #include <limits>

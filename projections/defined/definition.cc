@@ -1,3 +1,6 @@
+// Compile (definition.h): a ProjectionDefinition's name, source, rules (keys,
+// operations, value sources) or script checked against the limits and turned
+// into a Definition; Definition::Reads, Normalized and Canonical.
 #include "projections/defined/definition.h"
 
 #include <map>

@@ -1,3 +1,6 @@
+// ParsedJson and ParseJsonValue (json.h): simdjson DOM parses with one parser
+// per thread, JSON pointer lookups converted to Values, and an On-Demand
+// fallback for valid JSON whose numbers the DOM cannot hold.
 #include "projections/defined/json.h"
 
 #include <cstdint>

@@ -1,3 +1,6 @@
+// JsonEvents (json_events.h): the ring of parsed events by position, each
+// event's data (JSON, or through a JsonView: DataAsJson) and metadata parsed on
+// first use, the byte count that bounds the ring, and ParsedEventRef's holds.
 #include "projections/defined/json_events.h"
 
 #include <utility>

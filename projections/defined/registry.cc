@@ -1,3 +1,6 @@
+// DefinitionRegistry (registry.h): loading "$projections" and registering each
+// definition with the runtime, Define and Delete as appended records, and Get
+// and Scan of rows (a page token is tied to the generation of the first page).
 #include "projections/defined/registry.h"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// The row layout of rows.h: key encoding and decoding (escaped parts, field
+// keys), GetRow, ScanRows by prefix and range with page resumption, and the
+// skip bookkeeping read back as SkipInfo.
 #include "projections/defined/rows.h"
 
 #include <algorithm>

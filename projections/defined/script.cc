@@ -1,3 +1,6 @@
+// ScriptProjection (script.h): CheckScript, the pool of Lua VMs
+// (script_vm.cc), and Apply, which runs an event's handler in one protected
+// Lua call and writes the partition's state and emitted rows; MakeProjection.
 #include "projections/defined/script.h"
 
 #include <optional>

@@ -1,3 +1,5 @@
+// Value (value.h): its constructors and Kind, the tagged stored form of values
+// and set documents, and values as JSON text (ToJson, FormatDouble).
 #include "projections/defined/value.h"
 
 #include <charconv>

@@ -1,3 +1,6 @@
+// The layout of a generation's column family (state.h, projections/FORMAT.md):
+// key builders, the counter codec and merge operator, checkpoint and snapshot
+// lookups, the current, history and caching readers, and OverlayWriter.
 #include "projections/runtime/state.h"
 
 #include <algorithm>

@@ -1,3 +1,6 @@
+// The strata CLI's argument parsing (args.h): a CommandSpec's flags (and the
+// security flags that come with --server) as CLI11 options, Strata's own
+// checks and messages on the result, the typed getters, and Usage.
 #include "tools/commands/args.h"
 
 #include <algorithm>

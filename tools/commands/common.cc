@@ -1,3 +1,7 @@
+// What the strata CLI's subcommands share (common.h): Ctrl-C handling that
+// cancels registered calls, error and usage reporting, Connection (to a
+// running server, or one started in-process on a data directory), and the
+// offline opening of a data directory.
 #include "tools/commands/common.h"
 
 #include <atomic>

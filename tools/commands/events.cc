@@ -1,3 +1,6 @@
+// Events in the strata CLI (events.h): the NDJSON line written by export and
+// --json listings and parsed back by import, EventPrinter's table, and
+// ForEachEvent over a streamed answer.
 #include "tools/commands/events.h"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// ParseJsonObject and IsEmbeddableJson (json.h): CheckJson validates the text,
+// then simdjson On-Demand reads each member with its exact source text.
 #include "tools/commands/json.h"
 
 #include "absl/strings/ascii.h"

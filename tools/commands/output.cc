@@ -1,3 +1,5 @@
+// The strata CLI's output helpers (output.h): JsonWriter, Table, time and number
+// formatting, base64 and the progress display.
 #include "tools/commands/output.h"
 
 #include <algorithm>

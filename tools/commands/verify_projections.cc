@@ -1,3 +1,7 @@
+// VerifyProjectionStore (verify_projections.h): opens the projection store
+// read-only under its lock, checks each catalog record's column family,
+// checkpoint and snapshots against the log's head, and with `deep` recomputes
+// the read models this binary has code for and compares them key by key.
 #include "tools/commands/verify_projections.h"
 
 #include <cstdarg>

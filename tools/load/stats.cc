@@ -1,3 +1,6 @@
+// strata_load's measurements (stats.h): Samples and their nearest-rank
+// quantiles, CPU time, RSS and stratad's pid read from /proc, and the report
+// as a text table or JSON.
 #include "tools/load/stats.h"
 
 #include <dirent.h>

@@ -1,3 +1,6 @@
+// strata_load's workloads (workloads.h): one Call class per unary mode, the
+// ClosedLoop that keeps one call in flight per slot, the streamed reads, link
+// setup, LiveSubscribers and the read-your-write LagProbe.
 #include "tools/load/workloads.h"
 
 #include <chrono>
