@@ -6,7 +6,7 @@
 #define STRATA_API_LINKS_API_H_
 
 #include "absl/strings/string_view.h"
-#include "projections/links/queries.h"
+#include "links/queries.h"
 #include "projections/runtime/runtime.h"
 #include "schemas/strata.pb.h"
 

@@ -50,11 +50,11 @@
 #include "bench/bench_common.h"
 #include "engine/event_log.h"
 #include "google/protobuf/util/json_util.h"
+#include "links/links.h"
 #include "projections/defined/defined_projection.h"
 #include "projections/defined/registry.h"
 #include "projections/defined/rows.h"
 #include "projections/defined/script.h"
-#include "projections/links/links.h"
 #include "projections/runtime/runtime.h"
 
 namespace strata::bench {

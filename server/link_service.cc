@@ -11,9 +11,9 @@
 #include "api/grpc_status.h"
 #include "api/links_api.h"
 #include "engine/base/macros.h"
-#include "projections/links/commands.h"
-#include "projections/links/links.h"
-#include "projections/links/queries.h"
+#include "links/commands.h"
+#include "links/links.h"
+#include "links/queries.h"
 #include "server/query_wait.h"
 
 namespace strata::server {

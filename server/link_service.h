@@ -1,5 +1,5 @@
 // The link analytics services: LinkCommands (protobuf <-> the domain's
-// commands, projections/links/commands.h; callback API: appends complete on
+// commands, links/commands.h; callback API: appends complete on
 // the log's writer thread) and LinkQueries (handlers on the server's
 // BlockingExecutor, not on gRPC's callback threads, since a query may wait for
 // min_position). Thread-safe.
@@ -10,7 +10,7 @@
 
 #include "absl/time/time.h"
 #include "engine/event_log.h"
-#include "projections/links/commands.h"
+#include "links/commands.h"
 #include "projections/runtime/runtime.h"
 #include "schemas/strata.pb.h"
 #include "server/rpc_service.h"

@@ -2,7 +2,7 @@
 // sources points down the layers or stays inside its own module, and
 // "<module>/internal/..." is included only from inside that module.
 //
-//   schemas  <-  engine  <-  projections  <-  api  <-  server  <-  tools
+//   schemas  <-  engine  <-  projections  <-  links  <-  api  <-  server  <-  tools
 //
 // (engine/base/ is the engine's public foundation for every layer above:
 // status macros, hook points, byte coding, name and UTF-8 validation, RocksDB
@@ -31,8 +31,8 @@ using ::testing::IsEmpty;
 
 const std::map<std::string, int>& Layers() {
   static const auto* layers = new std::map<std::string, int>{
-      {"schemas", 0}, {"engine", 1}, {"projections", 2},
-      {"api", 3},     {"server", 4}, {"tools", 5},
+      {"schemas", 0}, {"engine", 1}, {"projections", 2}, {"links", 3},
+      {"api", 4},     {"server", 5}, {"tools", 6},
   };
   return *layers;
 }

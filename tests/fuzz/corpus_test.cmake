@@ -4,7 +4,7 @@
 # strata_add_test is defined.
 set(STRATA_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 strata_add_test(fuzz_corpus_test ${STRATA_FUZZ_DIR}/corpus_test.cc unit
-                strata::projections strata::engine absl::strings absl::time simdjson::simdjson)
+                strata::links strata::projections strata::engine absl::strings absl::time simdjson::simdjson)
 target_sources(fuzz_corpus_test PRIVATE
   ${STRATA_FUZZ_DIR}/common.cc
   ${STRATA_FUZZ_DIR}/record_decode.cc

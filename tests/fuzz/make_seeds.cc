@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "engine/internal/codec.h"
-#include "projections/links/links.h"
+#include "links/links.h"
 #include "schemas/strata.pb.h"
 
 namespace strata::fuzz {

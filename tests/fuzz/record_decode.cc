@@ -21,7 +21,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/strip.h"
 #include "engine/internal/codec.h"
-#include "projections/links/links.h"
+#include "links/links.h"
 #include "tests/fuzz/fuzz_targets.h"
 #include "tests/projections/counter_projection.h"
 

@@ -1,11 +1,11 @@
-// The reference domain (projections/links): every validator just inside and
+// The reference domain (links): every validator just inside and
 // just outside its rules, with messages that start with the field name; a
 // golden fold of a fixed event list through link_details and link_clicks into
 // in-memory writers, read back with ReadLinkDetails / ReadLinkAnalytics and
 // compared with exact expected structs; range errors, unknown links, damaged
 // payloads and state; and the same events through a real EventLog and
 // ProjectionRuntime in a temp dir, which must give the same answers and state.
-#include "projections/links/links.h"
+#include "links/links.h"
 
 #include <atomic>
 #include <map>

@@ -11,7 +11,7 @@ add_library(strata_history_harness STATIC
   ${CMAKE_CURRENT_LIST_DIR}/history_workload.cc)
 target_include_directories(strata_history_harness PUBLIC ${PROJECT_SOURCE_DIR})
 target_link_libraries(strata_history_harness
-  PUBLIC strata::schemas_grpc strata::schemas_kurrent strata::projections gRPC::grpc++ absl::flat_hash_map
+  PUBLIC strata::schemas_grpc strata::schemas_kurrent strata::links gRPC::grpc++ absl::flat_hash_map
          absl::synchronization absl::strings absl::time absl::status absl::statusor
          Threads::Threads)
 target_compile_definitions(strata_history_harness PRIVATE STRATAD_PATH="$<TARGET_FILE:stratad>"

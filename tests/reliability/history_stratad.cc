@@ -17,9 +17,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
 #include "absl/time/clock.h"
-#include "projections/links/links.h"
+#include "google/protobuf/util/json_util.h"
+#include "links/links.h"
 
 namespace strata::reliability {
 namespace {

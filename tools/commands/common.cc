@@ -20,7 +20,7 @@
 #include "api/client_channel.h"
 #include "api/grpc_status.h"
 #include "engine/base/macros.h"
-#include "projections/links/links.h"
+#include "links/links.h"
 #include "rocksdb/env.h"
 #include "tools/commands/output.h"
 

@@ -12,7 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
-#include "projections/links/links.h"
+#include "links/links.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/common.h"
 #include "tools/commands/output.h"

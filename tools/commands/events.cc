@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/convert.h"
 #include "engine/base/macros.h"
-#include "projections/links/links.h"
+#include "links/links.h"
 #include "tools/commands/json.h"
 #include "tools/commands/output.h"
 

@@ -1,5 +1,5 @@
 // strata links get LINK | links analytics LINK --from DATE --to DATE
-#include "projections/links/links.h"
+#include "links/links.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "api/links_api.h"
 #include "engine/base/macros.h"
-#include "projections/links/queries.h"
+#include "links/queries.h"
 #include "tools/commands/commands.h"
 #include "tools/commands/common.h"
 #include "tools/commands/output.h"

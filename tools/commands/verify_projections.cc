@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engine/base/coding.h"
-#include "projections/links/links.h"
+#include "links/links.h"
 #include "projections/runtime/catalog.h"
 #include "projections/runtime/state.h"
 #include "rocksdb/db.h"

@@ -7,8 +7,8 @@
 //
 // Thread-safety: thread-safe; `done` runs on the log's writer thread, or on
 // the calling thread when the command is refused before the append.
-#ifndef STRATA_PROJECTIONS_LINKS_COMMANDS_H_
-#define STRATA_PROJECTIONS_LINKS_COMMANDS_H_
+#ifndef STRATA_LINKS_COMMANDS_H_
+#define STRATA_LINKS_COMMANDS_H_
 
 #include <cstdint>
 #include <functional>
@@ -23,8 +23,8 @@ namespace strata::links {
 inline constexpr size_t kRequestIdBytesMax = 128;
 
 struct CommandResult {
-  GlobalPosition position = 0;   // where the event is
-  StreamVersion version = 0;     // its stream's version after the command
+  GlobalPosition position = 0;  // where the event is
+  StreamVersion version = 0;    // its stream's version after the command
 };
 using CommandDone = std::function<void(absl::StatusOr<CommandResult>)>;
 
@@ -77,4 +77,4 @@ EventId RequestEventId(absl::string_view command, absl::string_view link_id,
 
 }  // namespace strata::links
 
-#endif  // STRATA_PROJECTIONS_LINKS_COMMANDS_H_
+#endif  // STRATA_LINKS_COMMANDS_H_

@@ -1,12 +1,12 @@
 // The link commands (commands.h): validation, request-id event ids, appends.
-#include "projections/links/commands.h"
+#include "links/commands.h"
 
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "projections/links/links.h"
+#include "links/links.h"
 
 namespace strata::links {
 namespace {
@@ -24,9 +24,8 @@ uint64_t Fnv1a64(absl::string_view data, uint64_t basis) {
 
 absl::Status ValidateRequestId(absl::string_view request_id) {
   if (request_id.size() > kRequestIdBytesMax) {
-    return absl::InvalidArgumentError(absl::StrCat("request_id: ", request_id.size(),
-                                                   " bytes, more than the limit of ",
-                                                   kRequestIdBytesMax));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request_id: ", request_id.size(), " bytes, more than the limit of ", kRequestIdBytesMax));
   }
   return absl::OkStatus();
 }
@@ -55,15 +54,15 @@ void Append(EventLog* log, const std::string& stream, ExpectedVersion expected, 
             std::function<absl::Status(const absl::Status&)> on_error, CommandDone done) {
   std::vector<NewEvent> events;
   events.push_back(std::move(event));
-  log->AppendAsync(stream, expected, std::move(events),
-                   [on_error = std::move(on_error),
-                    done = std::move(done)](absl::StatusOr<AppendResult> r) {
-                     if (!r.ok()) {
-                       done(on_error ? on_error(r.status()) : r.status());
-                       return;
-                     }
-                     done(CommandResult{r->last_position, r->last_version});
-                   });
+  log->AppendAsync(
+      stream, expected, std::move(events),
+      [on_error = std::move(on_error), done = std::move(done)](absl::StatusOr<AppendResult> r) {
+        if (!r.ok()) {
+          done(on_error ? on_error(r.status()) : r.status());
+          return;
+        }
+        done(CommandResult{r->last_position, r->last_version});
+      });
 }
 
 }  // namespace
@@ -94,14 +93,15 @@ void Commands::Handle(const CreateLink& c, CommandDone done) const {
   if (!valid.ok()) return done(valid);
   NewEvent e = MakeEvent(kLinkCreatedType, EncodeLinkCreated(c.link_id, c.destination, c.owner),
                          "CreateLink", c.link_id, c.request_id);
-  Append(log_, LinkStream(c.link_id), ExpectedVersion::NoStream(), std::move(e),
-         [link_id = c.link_id](const absl::Status& s) {
-           if (absl::IsAborted(s)) {
-             return absl::AlreadyExistsError(absl::StrCat("link '", link_id, "' already exists"));
-           }
-           return s;
-         },
-         std::move(done));
+  Append(
+      log_, LinkStream(c.link_id), ExpectedVersion::NoStream(), std::move(e),
+      [link_id = c.link_id](const absl::Status& s) {
+        if (absl::IsAborted(s)) {
+          return absl::AlreadyExistsError(absl::StrCat("link '", link_id, "' already exists"));
+        }
+        return s;
+      },
+      std::move(done));
 }
 
 void Commands::Handle(const RecordClick& c, CommandDone done) const {
@@ -125,10 +125,10 @@ void Commands::Handle(const RecordClick& c, CommandDone done) const {
   // Without clicked_at the payload says 0 and the click counts at the event's
   // recorded_at: the server's time at commit, and a retried command (same
   // request_id) carries identical content, so the log deduplicates it.
-  NewEvent e = MakeEvent(
-      kClickRecordedType,
-      EncodeClickRecorded(c.link_id, c.country, *c.device, c.clicked_at_us.value_or(0)),
-      "RecordClick", c.link_id, c.request_id);
+  NewEvent e =
+      MakeEvent(kClickRecordedType,
+                EncodeClickRecorded(c.link_id, c.country, *c.device, c.clicked_at_us.value_or(0)),
+                "RecordClick", c.link_id, c.request_id);
   Append(log_, ClickStream(c.link_id), ExpectedVersion::Any(), std::move(e), nullptr,
          std::move(done));
 }
@@ -142,17 +142,18 @@ void Commands::Handle(const UpdateDestination& c, CommandDone done) const {
   const ExpectedVersion expected = c.expected_version.has_value()
                                        ? ExpectedVersion::Exact(*c.expected_version)
                                        : ExpectedVersion::StreamExists();
-  NewEvent e = MakeEvent(kDestinationUpdatedType,
-                         EncodeDestinationUpdated(c.link_id, c.destination), "UpdateDestination",
-                         c.link_id, c.request_id);
-  Append(log_, LinkStream(c.link_id), expected, std::move(e),
-         [link_id = c.link_id](const absl::Status& s) {
-           if (absl::IsAborted(s)) {
-             return absl::AbortedError(absl::StrCat("link '", link_id, "': ", s.message()));
-           }
-           return s;
-         },
-         std::move(done));
+  NewEvent e =
+      MakeEvent(kDestinationUpdatedType, EncodeDestinationUpdated(c.link_id, c.destination),
+                "UpdateDestination", c.link_id, c.request_id);
+  Append(
+      log_, LinkStream(c.link_id), expected, std::move(e),
+      [link_id = c.link_id](const absl::Status& s) {
+        if (absl::IsAborted(s)) {
+          return absl::AbortedError(absl::StrCat("link '", link_id, "': ", s.message()));
+        }
+        return s;
+      },
+      std::move(done));
 }
 
 }  // namespace strata::links

@@ -1,5 +1,5 @@
 // The link queries (queries.h): one consistent read of the link read models.
-#include "projections/links/queries.h"
+#include "links/queries.h"
 
 #include <string>
 #include <vector>

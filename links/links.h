@@ -13,8 +13,8 @@
 //    costs days + countries + devices reads, never clicks.
 //
 // Thread-safety: the functions are pure; the projections keep no state.
-#ifndef STRATA_PROJECTIONS_LINKS_LINKS_H_
-#define STRATA_PROJECTIONS_LINKS_LINKS_H_
+#ifndef STRATA_LINKS_LINKS_H_
+#define STRATA_LINKS_LINKS_H_
 
 #include <cstdint>
 #include <memory>
@@ -88,7 +88,7 @@ struct LinkDetails {
 };
 
 struct LinkAnalytics {
-  uint64_t total_clicks = 0;  // within [from, to]
+  uint64_t total_clicks = 0;                                 // within [from, to]
   std::vector<std::pair<std::string, uint64_t>> by_day;      // every day, ascending
   std::vector<std::pair<std::string, uint64_t>> by_country;  // clicks desc, then code asc
   std::vector<std::pair<std::string, uint64_t>> by_device;   // clicks desc, then name asc
@@ -126,4 +126,4 @@ std::vector<std::shared_ptr<Projection>> Projections();
 
 }  // namespace strata::links
 
-#endif  // STRATA_PROJECTIONS_LINKS_LINKS_H_
+#endif  // STRATA_LINKS_LINKS_H_

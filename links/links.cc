@@ -1,6 +1,6 @@
 // The reference domain: validators, payload codecs, the link_details and
 // link_clicks projections and their readers. See links.h.
-#include "projections/links/links.h"
+#include "links/links.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -103,13 +103,13 @@ std::optional<LinkDetails> DecodeDetails(absl::string_view bytes) {
 // is their order while every date of the range has a four-digit year (the
 // caller scans day by day otherwise); a key whose date is longer or shorter
 // than `first` is not in the range.
-absl::Status SumDays(const StateReader& reader, const std::string& prefix,
-                     const std::string& first, const std::string& last,
+absl::Status SumDays(const StateReader& reader, const std::string& prefix, const std::string& first,
+                     const std::string& last,
                      const std::function<void(absl::string_view date, absl::string_view name,
                                               uint64_t count)>& add) {
   absl::Status bad;
-  STRATA_RETURN_IF_ERROR(reader.ScanFrom(
-      prefix, prefix + first, [&](absl::string_view key, absl::string_view value) {
+  STRATA_RETURN_IF_ERROR(
+      reader.ScanFrom(prefix, prefix + first, [&](absl::string_view key, absl::string_view value) {
         const absl::string_view rest = key.substr(prefix.size());
         const size_t slash = rest.find('/');
         const absl::string_view date = rest.substr(0, slash);
@@ -118,8 +118,8 @@ absl::Status SumDays(const StateReader& reader, const std::string& prefix,
         if (date.size() != first.size()) return true;
         std::optional<uint64_t> count = DecodeCounter(value);
         if (!count.has_value()) {
-          bad = absl::DataLossError(absl::StrCat("projection key '", key, "' holds ",
-                                                 value.size(), " bytes, not an 8-byte counter"));
+          bad = absl::DataLossError(absl::StrCat("projection key '", key, "' holds ", value.size(),
+                                                 " bytes, not an 8-byte counter"));
           return false;
         }
         const absl::string_view name =
@@ -167,9 +167,8 @@ absl::Status ValidateLinkId(absl::string_view link_id, absl::string_view field) 
 
 absl::Status ValidateDestination(absl::string_view url, absl::string_view field) {
   if (url.size() > kDestinationBytesMax) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must be at most ",
-                                                   kDestinationBytesMax, " bytes, got ",
-                                                   url.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": must be at most ", kDestinationBytesMax, " bytes, got ", url.size()));
   }
   for (size_t i = 0; i < url.size(); ++i) {
     const auto c = static_cast<unsigned char>(url[i]);
@@ -194,8 +193,8 @@ absl::Status ValidateDestination(absl::string_view url, absl::string_view field)
 
 absl::Status ValidateOwner(absl::string_view owner, absl::string_view field) {
   if (owner.size() > kOwnerBytesMax) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": must be at most ", kOwnerBytesMax,
-                                                   " bytes, got ", owner.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": must be at most ", kOwnerBytesMax, " bytes, got ", owner.size()));
   }
   if (!internal::IsValidUtf8(owner)) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": must be valid UTF-8"));
@@ -225,10 +224,9 @@ absl::StatusOr<absl::CivilDay> ParseDate(absl::string_view text, absl::string_vi
   auto invalid = [&] {
     // Quote at most a date's worth and then some: the input is untrusted.
     constexpr size_t kQuotedBytesMax = 32;
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": '", absl::CHexEscape(text.substr(0, kQuotedBytesMax)),
-                     text.size() > kQuotedBytesMax ? "..." : "",
-                     "' is not a valid YYYY-MM-DD date"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, ": '", absl::CHexEscape(text.substr(0, kQuotedBytesMax)),
+        text.size() > kQuotedBytesMax ? "..." : "", "' is not a valid YYYY-MM-DD date"));
   };
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return invalid();
   auto number = [&](size_t begin, size_t end, int* out) {
@@ -303,8 +301,7 @@ absl::StatusOr<std::string> EventJson(const EventView& event) {
       return out;
     }
   } else if (event.type == kDestinationUpdatedType) {
-    if (const auto* e = VerifiedRoot<fbs::DestinationUpdated>(event.data, &scratch);
-        e != nullptr) {
+    if (const auto* e = VerifiedRoot<fbs::DestinationUpdated>(event.data, &scratch); e != nullptr) {
       field("{\"link_id\":", ToView(e->link_id()));
       field(",\"destination\":", ToView(e->destination()));
       out.push_back('}');
@@ -322,8 +319,8 @@ absl::StatusOr<std::string> EventJson(const EventView& event) {
       return out;
     }
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("'", absl::CHexEscape(event.type.substr(0, 64)), "' is not a link event type"));
+    return absl::InvalidArgumentError(absl::StrCat("'", absl::CHexEscape(event.type.substr(0, 64)),
+                                                   "' is not a link event type"));
   }
   return absl::InvalidArgumentError(
       absl::StrCat(event.type, " payload fails FlatBuffers verification"));
@@ -344,8 +341,8 @@ absl::StatusOr<std::optional<LinkDetails>> ReadLinkDetails(const StateReader& de
 
 absl::Status ValidateDateRange(absl::CivilDay from, absl::CivilDay to) {
   if (from > to) {
-    return absl::InvalidArgumentError(absl::StrCat("from_date: ", FormatDate(from),
-                                                   " is after to_date ", FormatDate(to)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("from_date: ", FormatDate(from), " is after to_date ", FormatDate(to)));
   }
   if (to - from > kAnalyticsDaysMax) {
     return absl::InvalidArgumentError(absl::StrCat("to_date: ", FormatDate(to), " is ", to - from,
@@ -375,19 +372,17 @@ absl::StatusOr<LinkAnalytics> ReadLinkAnalytics(const StateReader& clicks,
   std::map<std::string, uint64_t> days;
   std::map<std::string, uint64_t> countries;
   std::map<std::string, uint64_t> devices;
-  STRATA_RETURN_IF_ERROR(sum(absl::StrCat("d/", link_id, "/"),
-                             [&](absl::string_view date, absl::string_view, uint64_t n) {
-                               days[std::string(date)] += n;
-                             }));
+  STRATA_RETURN_IF_ERROR(
+      sum(absl::StrCat("d/", link_id, "/"), [&](absl::string_view date, absl::string_view,
+                                                uint64_t n) { days[std::string(date)] += n; }));
   STRATA_RETURN_IF_ERROR(sum(absl::StrCat("c/", link_id, "/"),
                              [&](absl::string_view, absl::string_view name, uint64_t n) {
                                if (name == kUnknownCountryKey) name = "";
                                countries[std::string(name)] += n;
                              }));
-  STRATA_RETURN_IF_ERROR(sum(absl::StrCat("v/", link_id, "/"),
-                             [&](absl::string_view, absl::string_view name, uint64_t n) {
-                               devices[std::string(name)] += n;
-                             }));
+  STRATA_RETURN_IF_ERROR(
+      sum(absl::StrCat("v/", link_id, "/"), [&](absl::string_view, absl::string_view name,
+                                                uint64_t n) { devices[std::string(name)] += n; }));
   LinkAnalytics out;
   for (absl::CivilDay d = from; d <= to; ++d) {
     std::string date = FormatDate(d);
@@ -461,8 +456,8 @@ absl::Status LinkClicksProjection::Apply(const EventView& event, ProjectionWrite
   // 0 means "when the server recorded it" (the command had no clicked_at).
   const int64_t clicked_at_us =
       click->clicked_at_us() != 0 ? click->clicked_at_us() : event.recorded_at_us;
-  const std::string date = FormatDate(
-      absl::ToCivilDay(absl::FromUnixMicros(clicked_at_us), absl::UTCTimeZone()));
+  const std::string date =
+      FormatDate(absl::ToCivilDay(absl::FromUnixMicros(clicked_at_us), absl::UTCTimeZone()));
   writer.Add(absl::StrCat("t/", *link_id), 1);
   writer.Add(absl::StrCat("d/", *link_id, "/", date), 1);
   const absl::string_view country_key = country.empty() ? kUnknownCountryKey : country;

@@ -3,15 +3,15 @@
 // needs at one position, so an answer is one consistent state.
 //
 // Thread-safety: thread-safe (the runtime is).
-#ifndef STRATA_PROJECTIONS_LINKS_QUERIES_H_
-#define STRATA_PROJECTIONS_LINKS_QUERIES_H_
+#ifndef STRATA_LINKS_QUERIES_H_
+#define STRATA_LINKS_QUERIES_H_
 
 #include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
-#include "projections/links/links.h"
+#include "links/links.h"
 #include "projections/runtime/runtime.h"
 
 namespace strata::links {
@@ -40,4 +40,4 @@ absl::StatusOr<LinkAnalyticsAt> QueryLinkAnalytics(const ProjectionRuntime& runt
 
 }  // namespace strata::links
 
-#endif  // STRATA_PROJECTIONS_LINKS_QUERIES_H_
+#endif  // STRATA_LINKS_QUERIES_H_
