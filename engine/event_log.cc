@@ -16,6 +16,7 @@
 #include "engine/index_streams.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/event_log_impl.h"
+#include "engine/internal/events_scan.h"
 #include "engine/log_cursor.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
@@ -138,17 +139,13 @@ absl::Status EventLog::Impl::Open() {
   if (with_indexes) indexes_cf_ = handles_[4];
 
   // Recover the head: the last key of `events`. O(1), no replay.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_cf_));
-  it->SeekToLast();
-  GlobalPosition head = 0;
-  if (it->Valid()) {
-    if (it->key().size() != 8) {
-      return absl::DataLossError(
-          absl::StrCat("event log '", data_dir_, "': malformed key in the events column family"));
-    }
-    head = GetBigEndian64(it->key().data());
+  absl::StatusOr<GlobalPosition> recovered = internal::ReadHeadPosition(db_.get(), events_cf_);
+  if (!recovered.ok()) {
+    return absl::Status(
+        recovered.status().code(),
+        absl::StrCat("event log '", data_dir_, "': ", recovered.status().message()));
   }
-  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "recover head"));
+  const GlobalPosition head = *recovered;
   // Whether any metastream exists: their keys sort together, from "$$".
   std::unique_ptr<rocksdb::Iterator> meta(db_->NewIterator(rocksdb::ReadOptions(), streams_cf_));
   meta->Seek(ToSlice(kMetastreamPrefix));

@@ -12,6 +12,7 @@
 #include "engine/index_streams.h"
 #include "engine/internal/codec.h"
 #include "engine/internal/event_log_impl.h"
+#include "engine/internal/events_scan.h"
 #include "engine/stream_metadata.h"
 
 namespace strata {
@@ -173,49 +174,14 @@ absl::Status EventLog::Impl::Scan(const ReadAllOptions& options, const EventVisi
   }
   const std::string upper_key = PositionKey(limit + 1);
   const rocksdb::Slice upper(upper_key);
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(ScanReadOptions(&upper), events_cf_));
-  const std::string start_key = PositionKey(start);
-  if (forward) {
-    it->Seek(start_key);
-  } else {
-    it->SeekForPrev(start_key);
-  }
-  GlobalPosition expected = start;
-  uint64_t count = 0;
-  std::string scratch;
-  EventView view;
-  for (; it->Valid(); forward ? it->Next() : it->Prev()) {
-    const rocksdb::Slice key = it->key();
-    if (key.size() != 8) return absl::DataLossError("malformed key in the events column family");
-    const GlobalPosition position = GetBigEndian64(key.data());
-    if (position != expected) {
-      return absl::DataLossError(absl::StrCat("event log has a gap: position ", expected,
-                                              " is missing (next stored is ", position, ")"));
-    }
-    const rocksdb::Slice value = it->value();
-    STRATA_RETURN_IF_ERROR(
-        DecodeRecord(absl::string_view(value.data(), value.size()), position, &scratch, &view));
-    if (options.filter.Matches(view.stream, view.type)) {
-      if (!visit(view)) return absl::OkStatus();
-      if (++count >= options.max_count) return absl::OkStatus();
-    }
-    if (forward) {
-      if (position == limit) break;
-      ++expected;
-    } else {
-      if (position == 1) break;
-      --expected;
-    }
-  }
-  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "scan events"));
   // Every position from `start` to the limit (forward) or to 1 (backward) is
-  // below the head, so running out of keys before the end means a gap.
-  if (!it->Valid()) {
-    return absl::DataLossError(
-        absl::StrCat("event log has a gap: position ", expected, " is missing"));
-  }
-  return absl::OkStatus();
+  // at or below the head, so the walk checks each is there.
+  uint64_t count = 0;
+  return internal::WalkEvents(db_.get(), events_cf_, ScanReadOptions(&upper), start,
+                              forward ? limit : 1, [&](const EventView& view) {
+                                if (!options.filter.Matches(view.stream, view.type)) return true;
+                                return visit(view) && ++count < options.max_count;
+                              });
 }
 
 absl::StatusOr<GlobalPosition> EventLog::Impl::PositionOfVersion(const VersionKeys& keys,

@@ -15,6 +15,7 @@
 #include "engine/base/rocksdb_setup.h"
 #include "engine/base/rocksdb_status.h"
 #include "engine/internal/codec.h"
+#include "engine/internal/events_scan.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 
@@ -141,11 +142,11 @@ class ReadOnlyLog::Impl {
       if (!s.ok() || state != internal::kIndexesComplete) indexes_ = nullptr;
     }
     if (events_ != nullptr) {
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), events_));
-      it->SeekToLast();
-      if (it->Valid() && it->key().size() == 8) head_ = internal::GetBigEndian64(it->key().data());
-      if (!it->status().ok()) {
-        head_status_ = internal::FromRocksDb(it->status(), "read the log's head");
+      absl::StatusOr<GlobalPosition> head = internal::ReadHeadPosition(db_.get(), events_);
+      if (head.ok()) {
+        head_ = *head;
+      } else {
+        head_status_ = head.status();
       }
     }
     return absl::OkStatus();
@@ -164,30 +165,7 @@ class ReadOnlyLog::Impl {
     if (from > to) return absl::OkStatus();
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, events_));
-    GlobalPosition expected = from;
-    std::string scratch;
-    for (it->Seek(ToSlice(internal::PositionKey(from))); it->Valid() && expected <= to;
-         it->Next()) {
-      if (it->key().size() != 8) {
-        return absl::DataLossError(
-            absl::StrCat("event log: malformed key after position ", expected - 1));
-      }
-      const GlobalPosition position = internal::GetBigEndian64(it->key().data());
-      if (position != expected) {
-        return absl::DataLossError(absl::StrCat("event log: position ", expected, " is missing"));
-      }
-      EventView view;
-      STRATA_RETURN_IF_ERROR(
-          internal::DecodeRecord(ToView(it->value()), position, &scratch, &view));
-      if (!visit(view)) return absl::OkStatus();
-      ++expected;
-    }
-    STRATA_RETURN_IF_ERROR(internal::FromRocksDb(it->status(), "scan event log"));
-    if (expected <= to) {
-      return absl::DataLossError(absl::StrCat("event log: position ", expected, " is missing"));
-    }
-    return absl::OkStatus();
+    return internal::WalkEvents(db_.get(), events_, ro, from, to, visit);
   }
 
   LogVerifyReport Verify(const LogVerifyOptions& options) const {
