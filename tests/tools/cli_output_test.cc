@@ -107,7 +107,8 @@ class RandomDocuments {
         n.b = Pick(2) == 1;
         break;
       case Node::kInt:
-        n.i = static_cast<int64_t>(rng_()) - (int64_t{1} << 62) * static_cast<int64_t>(Pick(3));
+        // Unsigned arithmetic wraps; the cast back spreads values over all of int64_t.
+        n.i = static_cast<int64_t>(rng_() - (uint64_t{1} << 62) * Pick(3));
         break;
       case Node::kUint:
         n.u = rng_();
