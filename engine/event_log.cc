@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "engine/base/hook_point.h"
 #include "engine/base/macros.h"
+#include "engine/base/thread_name.h"
 #include "engine/base/validate.h"
 #include "engine/index_streams.h"
 #include "engine/internal/codec.h"
@@ -180,7 +181,10 @@ absl::Status EventLog::Impl::Open() {
   }
   if (options_.read_only) return absl::OkStatus();
   HookPoint("recovery.after_open");
-  writer_ = std::thread([this] { WriterLoop(); });
+  writer_ = std::thread([this] {
+    SetThreadName("strata-writer");
+    WriterLoop();
+  });
   return absl::OkStatus();
 }
 

@@ -2,11 +2,17 @@
 // adds a thread when none is idle (up to threads_max), and Stop.
 #include "server/blocking_executor.h"
 
+#include "engine/base/thread_name.h"
+
 namespace strata::server {
 
 BlockingExecutor::BlockingExecutor(int threads, int threads_max) : threads_max_(threads_max) {
   absl::MutexLock lock(&mu_);
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      SetThreadName("strata-blocking");
+      Loop();
+    });
 }
 
 BlockingExecutor::~BlockingExecutor() { Stop(); }
@@ -19,7 +25,10 @@ void BlockingExecutor::Schedule(std::function<void()> task) {
       // Every thread busy (some may be waiting out a deadline): one more.
       if (idle_ < static_cast<int>(queue_.size()) &&
           static_cast<int>(threads_.size()) < threads_max_) {
-        threads_.emplace_back([this] { Loop(); });
+        threads_.emplace_back([this] {
+          SetThreadName("strata-blocking");
+          Loop();
+        });
       }
       return;
     }

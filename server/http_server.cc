@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/address.h"
+#include "engine/base/thread_name.h"
 #include "httplib.h"
 #include "server/metrics.h"
 #include "server/ui_assets.h"
@@ -146,7 +147,10 @@ class HttpServer::Impl {
     }
     // Idle keep-alive connections (a Prometheus scraper's) hold Stop up to this.
     server_->set_keep_alive_timeout(2);
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    thread_ = std::thread([this] {
+      SetThreadName("strata-http");
+      server_->listen_after_bind();
+    });
     // httplib's stop() only acts once the listen loop runs: wait for it, so
     // that a Stop right after Start cannot leave the loop running forever.
     while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -5,10 +5,15 @@
 #include <algorithm>
 #include <vector>
 
+#include "engine/base/thread_name.h"
+
 namespace strata::server {
 
 SubscriptionHub::SubscriptionHub() {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    SetThreadName("strata-hub");
+    Loop();
+  });
 }
 
 SubscriptionHub::~SubscriptionHub() { Stop(); }
