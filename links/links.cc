@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 
 #include "absl/strings/ascii.h"
@@ -456,13 +457,33 @@ absl::Status LinkClicksProjection::Apply(const EventView& event, ProjectionWrite
   // 0 means "when the server recorded it" (the command had no clicked_at).
   const int64_t clicked_at_us =
       click->clicked_at_us() != 0 ? click->clicked_at_us() : event.recorded_at_us;
-  const std::string date =
-      FormatDate(absl::ToCivilDay(absl::FromUnixMicros(clicked_at_us), absl::UTCTimeZone()));
-  writer.Add(absl::StrCat("t/", *link_id), 1);
-  writer.Add(absl::StrCat("d/", *link_id, "/", date), 1);
+  // Clicks come in time order, so a replay formats each day once per thread
+  // (Apply may run on several workers at once) rather than once per click.
+  constexpr int64_t kMicrosPerDay = int64_t{86'400} * 1'000'000;
+  const int64_t day = clicked_at_us / kMicrosPerDay - (clicked_at_us % kMicrosPerDay < 0 ? 1 : 0);
+  thread_local int64_t formatted_day = std::numeric_limits<int64_t>::min();
+  thread_local std::string date;
+  if (day != formatted_day) {
+    date = FormatDate(absl::CivilDay(1970, 1, 1) + day);
+    formatted_day = day;
+  }
   const absl::string_view country_key = country.empty() ? kUnknownCountryKey : country;
-  writer.Add(absl::StrCat("c/", *link_id, "/", date, "/", country_key), 1);
-  writer.Add(absl::StrCat("v/", *link_id, "/", date, "/", device), 1);
+  // One buffer for the four keys: t/<link>, d/<link>/<date>,
+  // c/<link>/<date>/<country> and v/<link>/<date>/<device>.
+  thread_local std::string key;
+  key.assign("t/").append(link_id->data(), link_id->size());
+  writer.Add(key, 1);
+  key[0] = 'd';
+  key.append("/").append(date);
+  writer.Add(key, 1);
+  const size_t date_end = key.size();
+  key[0] = 'c';
+  key.append("/").append(country_key.data(), country_key.size());
+  writer.Add(key, 1);
+  key.resize(date_end);
+  key[0] = 'v';
+  key.append("/").append(device.data(), device.size());
+  writer.Add(key, 1);
   return absl::OkStatus();
 }
 

@@ -9,7 +9,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/base/thread_name.h"
 #include "projections/runtime/internal/runtime_impl.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 
 namespace strata {
@@ -43,7 +45,14 @@ rocksdb::ColumnFamilyOptions ProjectionRuntime::Impl::GenerationCfOptions() cons
   rocksdb::ColumnFamilyOptions cf;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache_;
+  // A worker reads the value of every key its snapshot batch changed, and in
+  // a replay most of those keys are new: whole-key Bloom filters in the table
+  // files and the memtable answer "absent" without searching every level
+  // (a link_clicks replay spent 60% of its time in such lookups without).
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.memtable_whole_key_filtering = true;
+  cf.memtable_prefix_bloom_size_ratio = 0.05;
   cf.merge_operator = merge_;
   // Counters are merged, one operand per key per batch. Without a bound, a
   // key updated by every live batch (a hot link's all-time count) gathers
@@ -255,7 +264,10 @@ void ProjectionRuntime::Impl::StartWorker(const std::shared_ptr<Generation>& g) 
     return;
   }
   workers_.push_back(g);
-  g->worker = std::thread([this, g] { RunWorker(g); });
+  g->worker = std::thread([this, g] {
+    SetThreadName(absl::StrCat("proj-", g->name));
+    RunWorker(g);
+  });
 }
 
 absl::Status ProjectionRuntime::Impl::Register(std::shared_ptr<Projection> projection) {

@@ -3,7 +3,6 @@
 // sleeps until the log's head moves or it is stopped, cuts a caught-up
 // building generation over, and records failures; WaitFor waits on them.
 #include <algorithm>
-#include <map>
 #include <vector>
 
 #include "engine/base/hook_point.h"
@@ -99,33 +98,45 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(
     // full value ends the key's merge chain, so reads of it stay cheap.
     // Keys go into the batch in order, state keys first, then history keys:
     // the memtable's skip list inserts a key next to the previous one cheaply.
-    std::map<std::string, bool> keys;  // key -> its state is written too
+    // Keys changed by earlier batches since the last snapshot, in order.
+    std::vector<std::string> dirty;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), g.cf));
-    const std::string dirty(1, projections_internal::kDirtyPrefix);
-    for (it->Seek(dirty); it->Valid() && it->key().starts_with(dirty); it->Next()) {
+    const std::string dirty_prefix(1, projections_internal::kDirtyPrefix);
+    for (it->Seek(dirty_prefix); it->Valid() && it->key().starts_with(dirty_prefix); it->Next()) {
       batch.Delete(g.cf, it->key());
-      keys.emplace(std::string(it->key().data() + 1, it->key().size() - 1), false);
+      dirty.emplace_back(it->key().data() + 1, it->key().size() - 1);
     }
     STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "scan dirty keys"));
-    overlay.ForEachKey([&](const std::string& key) { keys[key] = true; });
-    std::vector<std::optional<std::string>> values;
-    values.reserve(keys.size());
-    for (const auto& [key, write_state] : keys) {
-      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, overlay.Get(key));
-      if (write_state) {
-        const std::string state_key = projections_internal::StateKey(key);
-        if (value.has_value()) {
-          batch.Put(g.cf, state_key, *value);
-        } else {
-          batch.Delete(g.cf, state_key);
-        }
-        cache.Remember(key, value);
+    // Merged with this batch's keys (also in order): each key once, with its
+    // value at `end`.
+    std::vector<std::pair<absl::string_view, std::optional<std::string>>> history;
+    history.reserve(dirty.size() + overlay.size());
+    size_t next_dirty = 0;
+    auto dirty_below = [&](const std::string* limit) -> absl::Status {
+      for (; next_dirty < dirty.size() && (limit == nullptr || dirty[next_dirty] < *limit);
+           ++next_dirty) {
+        STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Get(dirty[next_dirty]));
+        history.emplace_back(dirty[next_dirty], std::move(value));
       }
-      values.push_back(std::move(value));
-    }
-    size_t i = 0;
-    for (const auto& [key, write_state] : keys) {
-      const std::optional<std::string>& value = values[i++];
+      return absl::OkStatus();
+    };
+    STRATA_RETURN_IF_ERROR(overlay.ForEachChange(
+        [&](const std::string& key,
+            const projections_internal::CachingStateReader::Next& after) -> absl::Status {
+          STRATA_RETURN_IF_ERROR(dirty_below(&key));
+          if (next_dirty < dirty.size() && dirty[next_dirty] == key) ++next_dirty;
+          STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Update(key, after));
+          const std::string state_key = projections_internal::StateKey(key);
+          if (value.has_value()) {
+            batch.Put(g.cf, state_key, *value);
+          } else {
+            batch.Delete(g.cf, state_key);
+          }
+          history.emplace_back(key, std::move(value));
+          return absl::OkStatus();
+        }));
+    STRATA_RETURN_IF_ERROR(dirty_below(nullptr));
+    for (const auto& [key, value] : history) {
       batch.Put(g.cf, projections_internal::HistoryKey(key, end),
                 value.has_value() ? absl::StrCat("\x01", *value) : std::string(1, '\0'));
     }

@@ -27,8 +27,10 @@ std::optional<uint64_t> DecodeCounter(absl::string_view value) {
   return v;
 }
 
-absl::StatusOr<uint64_t> StateReader::GetCounter(absl::string_view key) const {
-  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(key));
+namespace {
+
+// A stored value read as a counter: 0 when absent.
+absl::StatusOr<uint64_t> CounterOf(absl::string_view key, const std::optional<std::string>& value) {
   if (!value.has_value()) return 0;
   std::optional<uint64_t> counter = DecodeCounter(*value);
   if (!counter.has_value()) {
@@ -36,6 +38,13 @@ absl::StatusOr<uint64_t> StateReader::GetCounter(absl::string_view key) const {
                                             " bytes, not an 8-byte counter"));
   }
   return *counter;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> StateReader::GetCounter(absl::string_view key) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, Get(key));
+  return CounterOf(key, value);
 }
 
 namespace projections_internal {
@@ -214,14 +223,45 @@ absl::StatusOr<std::optional<std::string>> CachingStateReader::Get(absl::string_
 }
 
 void CachingStateReader::Remember(const std::string& key, std::optional<std::string> value) const {
-  Forget(key);
   const size_t cost = Cost(key, value);
-  if (bytes_ + cost > bytes_max_) {
+  auto [it, inserted] = cache_.try_emplace(key);
+  if (!inserted) {
+    bytes_ -= Cost(it->first, it->second);
+  } else if (bytes_ + cost > bytes_max_) {
     cache_.clear();
     bytes_ = 0;
+    it = cache_.try_emplace(key).first;
   }
   bytes_ += cost;
-  cache_.emplace(key, std::move(value));
+  it->second = std::move(value);
+}
+
+absl::StatusOr<std::optional<std::string>> CachingStateReader::Update(const std::string& key,
+                                                                      const Next& next) const {
+  auto [it, inserted] = cache_.try_emplace(key);
+  if (inserted) {
+    absl::StatusOr<std::optional<std::string>> stored = base_->Get(key);
+    if (!stored.ok()) {
+      cache_.erase(it);
+      return stored.status();
+    }
+    it->second = *std::move(stored);
+  } else {
+    bytes_ -= Cost(it->first, it->second);
+  }
+  absl::StatusOr<std::optional<std::string>> value = next(it->second);
+  if (!value.ok()) {
+    cache_.erase(it);
+    return value.status();
+  }
+  it->second = *value;
+  bytes_ += Cost(key, it->second);
+  if (bytes_ > bytes_max_) {  // start over, keeping this key
+    cache_.clear();
+    bytes_ = Cost(key, *value);
+    cache_.emplace(key, *value);
+  }
+  return value;
 }
 
 void CachingStateReader::Forget(const std::string& key) const {
@@ -234,14 +274,21 @@ void CachingStateReader::Forget(const std::string& key) const {
 absl::StatusOr<std::optional<std::string>> OverlayWriter::Get(absl::string_view key) const {
   auto it = ops_.find(key);
   if (it == ops_.end()) return base_->Get(key);
-  switch (it->second.kind) {
+  if (it->second.kind != Op::Kind::kAdd) return After(key, it->second, std::nullopt);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> before, base_->Get(key));
+  return After(key, it->second, before);
+}
+
+absl::StatusOr<std::optional<std::string>> OverlayWriter::After(
+    absl::string_view key, const Op& op, const std::optional<std::string>& before) {
+  switch (op.kind) {
     case Op::Kind::kPut:
-      return it->second.value;
+      return op.value;
     case Op::Kind::kDelete:
       return std::nullopt;
     case Op::Kind::kAdd: {
-      STRATA_ASSIGN_OR_RETURN(uint64_t base, base_->GetCounter(key));
-      return EncodeCounter(base + it->second.delta);
+      STRATA_ASSIGN_OR_RETURN(uint64_t base, CounterOf(key, before));
+      return EncodeCounter(base + op.delta);
     }
   }
   return std::nullopt;
@@ -292,9 +339,7 @@ absl::Status OverlayWriter::ScanFrom(absl::string_view prefix, absl::string_view
 }
 
 OverlayWriter::Op& OverlayWriter::Slot(absl::string_view key) {
-  auto it = ops_.find(key);
-  if (it != ops_.end()) return it->second;
-  return ops_[std::string(key)];
+  return ops_.try_emplace(key).first->second;  // one hash, a copy of the key only when new
 }
 
 void OverlayWriter::Put(absl::string_view key, absl::string_view value) {
@@ -313,14 +358,13 @@ void OverlayWriter::Delete(absl::string_view key) {
 
 void OverlayWriter::Add(absl::string_view key, uint64_t delta) {
   if (!CheckKey(key)) return;
-  auto it = ops_.find(key);
-  if (it == ops_.end()) {
-    Op& op = ops_[std::string(key)];
+  auto [it, inserted] = ops_.try_emplace(key);
+  Op& op = it->second;
+  if (inserted) {
     op.kind = Op::Kind::kAdd;
     op.delta = delta;
     return;
   }
-  Op& op = it->second;
   switch (op.kind) {
     case Op::Kind::kAdd:
       op.delta += delta;
@@ -346,11 +390,8 @@ void OverlayWriter::AppendTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHa
                              bool mark_dirty) const {
   // In key order: the memtable's skip list inserts a key next to the previous
   // one cheaply.
-  std::vector<const std::pair<const std::string, Op>*> sorted;
-  sorted.reserve(ops_.size());
-  for (const auto& entry : ops_) sorted.push_back(&entry);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
-  for (const auto* entry : sorted) {
+  const std::vector<const Entry*> sorted = Sorted();
+  for (const Entry* entry : sorted) {
     const std::string& key = entry->first;
     const Op& op = entry->second;
     const std::string state_key = StateKey(key);
@@ -372,6 +413,27 @@ void OverlayWriter::AppendTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHa
 
 void OverlayWriter::ForEachKey(const std::function<void(const std::string&)>& fn) const {
   for (const auto& [key, op] : ops_) fn(key);
+}
+
+absl::Status OverlayWriter::ForEachChange(
+    const std::function<absl::Status(const std::string&, const CachingStateReader::Next&)>& fn)
+    const {
+  for (const Entry* entry : Sorted()) {
+    const std::string& key = entry->first;
+    const Op& op = entry->second;
+    STRATA_RETURN_IF_ERROR(
+        fn(key, [&](const std::optional<std::string>& before) { return After(key, op, before); }));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<const OverlayWriter::Entry*> OverlayWriter::Sorted() const {
+  std::vector<const Entry*> sorted;
+  sorted.reserve(ops_.size());
+  for (const Entry& entry : ops_) sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Entry* a, const Entry* b) { return a->first < b->first; });
+  return sorted;
 }
 
 }  // namespace projections_internal

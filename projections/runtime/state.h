@@ -5,10 +5,13 @@
 #define STRATA_PROJECTIONS_RUNTIME_STATE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -109,6 +112,11 @@ class CachingStateReader : public StateReader {
   }
   // After a commit: `key` now holds `value` (nullopt: absent), or is unknown.
   void Remember(const std::string& key, std::optional<std::string> value) const;
+  // Remembers `next(value)` as the value of `key` (read from the base when
+  // not known) and returns it: one lookup where Get then Remember take two.
+  using Next = std::function<absl::StatusOr<std::optional<std::string>>(
+      const std::optional<std::string>& value)>;
+  absl::StatusOr<std::optional<std::string>> Update(const std::string& key, const Next& next) const;
   void Forget(const std::string& key) const;
 
  private:
@@ -138,7 +146,13 @@ class OverlayWriter : public ProjectionWriter {
 
   const absl::Status& status() const { return status_; }
   bool empty() const { return ops_.empty(); }
-  void Clear() { ops_.clear(); }
+  size_t size() const { return ops_.size(); }  // keys written
+  // Empties the overlay for the next batch, keeping room for as many keys.
+  void Clear() {
+    const size_t keys = ops_.size();
+    ops_.clear();  // frees a large table
+    ops_.reserve(keys);
+  }
 
   // Adds the state changes to `batch`: Put/Delete/Merge of 's' keys, and a
   // dirty marker per key unless `mark_dirty` is false.
@@ -146,6 +160,12 @@ class OverlayWriter : public ProjectionWriter {
                 bool mark_dirty) const;
   // Calls `fn` for each key written.
   void ForEachKey(const std::function<void(const std::string&)>& fn) const;
+  // Calls `fn(key, after)` for each key written, in key order, where
+  // `after(before)` is the key's value after the batch given `before`, its
+  // value before it (nullopt: absent). Stops at the first error of `fn`.
+  absl::Status ForEachChange(
+      const std::function<absl::Status(const std::string&, const CachingStateReader::Next&)>& fn)
+      const;
 
  private:
   struct Op {
@@ -153,6 +173,10 @@ class OverlayWriter : public ProjectionWriter {
     std::string value;   // kPut
     uint64_t delta = 0;  // kAdd
   };
+  using Entry = std::pair<const std::string, Op>;
+  std::vector<const Entry*> Sorted() const;  // the writes in key order
+  static absl::StatusOr<std::optional<std::string>> After(absl::string_view key, const Op& op,
+                                                          const std::optional<std::string>& before);
   bool CheckKey(absl::string_view key);
   Op& Slot(absl::string_view key);  // the op for `key`, created empty when absent
 

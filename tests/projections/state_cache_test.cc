@@ -1,6 +1,7 @@
 // CachingStateReader (projections/runtime/state.h): a worker's memory of its
 // own committed state, over a real RocksDB column family.
 #include <memory>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "projections/runtime/state.h"
@@ -87,6 +88,59 @@ TEST_F(StateCacheTest, StartsOverAtItsByteBound) {
   EXPECT_EQ(counting.gets, 2);
   EXPECT_EQ(Get(cache, "a"), "1");  // "a" was dropped
   EXPECT_EQ(counting.gets, 3);
+}
+
+TEST_F(StateCacheTest, UpdateReadsAnUnknownKeyOnceAndRemembersTheNewValue) {
+  CurrentStateReader real(db_.get(), db_->DefaultColumnFamily(), nullptr);
+  CountingReader counting(&real);
+  CachingStateReader cache(&counting, 1 << 20);
+  std::vector<std::optional<std::string>> seen;
+  auto append_x =
+      [&](const std::optional<std::string>& before) -> absl::StatusOr<std::optional<std::string>> {
+    seen.push_back(before);
+    return before.value_or("") + "x";
+  };
+  absl::StatusOr<std::optional<std::string>> v = cache.Update("a", append_x);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, "1x");
+  v = cache.Update("a", append_x);  // from the remembered "1x", no read
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, "1xx");
+  v = cache.Update("new", append_x);  // absent before
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(*v, "x");
+  EXPECT_EQ(seen, (std::vector<std::optional<std::string>>{"1", "1x", std::nullopt}));
+  EXPECT_EQ(counting.gets, 2);
+  EXPECT_EQ(Get(cache, "a"), "1xx");
+  EXPECT_EQ(Get(cache, "new"), "x");
+  EXPECT_EQ(counting.gets, 2);
+  // A failing update leaves the key unknown: the next read goes to the store.
+  v = cache.Update(
+      "b", [](const std::optional<std::string>&) -> absl::StatusOr<std::optional<std::string>> {
+        return absl::DataLossError("not a counter");
+      });
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(Get(cache, "b"), "2");
+  EXPECT_EQ(counting.gets, 4);
+}
+
+TEST_F(StateCacheTest, UpdateKeepsItsKeyWhenItStartsOver) {
+  CurrentStateReader real(db_.get(), db_->DefaultColumnFamily(), nullptr);
+  CountingReader counting(&real);
+  CachingStateReader cache(&counting, 140);  // room for two small entries, not three
+  auto bump =
+      [](const std::optional<std::string>& before) -> absl::StatusOr<std::optional<std::string>> {
+    return before.value_or("") + "+";
+  };
+  EXPECT_EQ(Get(cache, "a"), "1");
+  EXPECT_EQ(Get(cache, "b"), "2");  // both fit: 66 + 66 bytes
+  EXPECT_EQ(counting.gets, 2);
+  ASSERT_TRUE(cache.Update("c", bump).ok());  // a third does not: only "c" stays
+  EXPECT_EQ(counting.gets, 3);
+  EXPECT_EQ(Get(cache, "c"), "+");
+  EXPECT_EQ(counting.gets, 3);
+  EXPECT_EQ(Get(cache, "a"), "1");  // dropped, read again
+  EXPECT_EQ(counting.gets, 4);
 }
 
 }  // namespace
