@@ -7,6 +7,7 @@
 
 #include "engine/base/hook_point.h"
 #include "projections/runtime/internal/runtime_impl.h"
+#include "projections/runtime/read_ahead.h"
 #include "rocksdb/write_batch.h"
 
 namespace strata {
@@ -14,6 +15,8 @@ namespace {
 
 // What a worker remembers of its state between batches (CachingStateReader).
 constexpr size_t kWorkerCacheBytesMax = 64 << 20;
+// Ranges at least this long are read on a ReadAhead thread.
+constexpr uint64_t kReadAheadEventsMin = 4 * projections_internal::ReadAhead::kChunkEvents;
 
 }  // namespace
 
@@ -44,12 +47,10 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
                          : options_.snapshot_interval_events;
   GlobalPosition batch_start = from;
   absl::Status error;
-  ReadAllOptions read;
-  read.from_position = from;
-  read.max_count = to - from + 1;
-  // One scan over the whole range; a batch ends after batch_events_max events
-  // or on a snapshot boundary, whichever comes first.
-  STRATA_RETURN_IF_ERROR(log_->ScanAll(read, [&](const EventView& e) {
+  // One fold step per event: a batch ends after batch_events_max events or on
+  // a snapshot boundary, whichever comes first. False ends the range (an
+  // error, kept in `error`, or a stop).
+  auto fold = [&](const EventView& e) -> bool {
     absl::Status s = projection->Apply(e, overlay);
     if (s.ok()) s = overlay.status();
     if (!s.ok()) {
@@ -80,8 +81,24 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
       g->rate_samples.pop_front();
     }
     return !g->stop.load();
-  }));
-  return error;
+  };
+  if (to - from + 1 < kReadAheadEventsMin) {
+    ReadAllOptions read;
+    read.from_position = from;
+    read.max_count = to - from + 1;
+    STRATA_RETURN_IF_ERROR(log_->ScanAll(read, fold));
+    return error;
+  }
+  // A long range (a replay, a worker far behind): the log is read on another
+  // thread while this one folds.
+  projections_internal::ReadAhead ahead(log_, from, to);
+  while (true) {
+    STRATA_ASSIGN_OR_RETURN(absl::Span<const EventView> events, ahead.Next());
+    if (events.empty()) return error;
+    for (const EventView& e : events) {
+      if (!fold(e)) return error;
+    }
+  }
 }
 
 absl::Status ProjectionRuntime::Impl::CommitBatch(

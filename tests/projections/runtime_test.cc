@@ -163,6 +163,28 @@ TEST_F(RuntimeTest, TimeTravelEqualsFreshFold) {
   }
 }
 
+// A range of at least 16,384 events is read on a ReadAhead thread (several
+// chunks of 4,096): the fold sees every event once, in order, also when the
+// runtime closes mid-replay and the next one resumes from the checkpoint.
+TEST_F(RuntimeTest, LongReplayReadAheadEqualsFreshFold) {
+  std::mt19937 rng(7);
+  while (log_->Head() < 40'000) {
+    AppendN(absl::StrCat("s", rng() % 13), 400 + rng() % 200, rng() % 9 == 0 ? "Reset" : "Click");
+  }
+  const GlobalPosition head = log_->Head();
+  ASSERT_TRUE(runtime_->Register(std::make_shared<CounterProjection>()).ok());
+  OpenAll();  // closes the runtime while its worker is (most likely) reading ahead
+  ASSERT_TRUE(runtime_->Register(std::make_shared<CounterProjection>()).ok());
+  STRATA_ASSERT_OK(runtime_->WaitFor("counters", head, absl::Now() + kWait));
+  CounterProjection oracle;
+  const std::map<std::string, std::string> expected = FreshFold(*log_, oracle, head);
+  EXPECT_EQ(expected.at("total"), EncodeCounter(head));
+  EXPECT_EQ(ReadLive("counters"), expected);
+  for (GlobalPosition p : {GlobalPosition{10'000}, GlobalPosition{16'385}, head - 1}) {
+    EXPECT_EQ(ReadLive("counters", p), FreshFold(*log_, oracle, p)) << "as of " << p;
+  }
+}
+
 // A projection's own snapshot interval: reads as of any position replay at
 // most K-1 events (counted by the projection itself) and equal a fresh fold.
 TEST_F(RuntimeTest, ProjectionsOwnSnapshotIntervalBoundsTimeTravelReplay) {
