@@ -182,6 +182,8 @@ class EventLog::Impl {
     absl::flat_hash_set<std::string> tombstoned;                  // streams
     absl::flat_hash_map<std::string, std::string> metadata_json;  // stream -> last $metadata
     internal::IndexBatch index;                                   // the runs of the index streams
+    // The event id index entries, written after the rest in id order.
+    std::vector<std::pair<EventId, GlobalPosition>> id_entries;
   };
 
   void WriterLoop();
