@@ -77,6 +77,20 @@ class Projection {
 std::string EncodeCounter(uint64_t value);
 std::optional<uint64_t> DecodeCounter(absl::string_view value);
 
+// Marks the calling thread, while it lives, as folding a long range of the
+// log (a rebuild, or a worker far behind the head) rather than following the
+// head: per-event caches shared with live projections (defined::JsonEvents)
+// are then not worth filling, since no one else reads those events now.
+class LongRangeFold {
+ public:
+  LongRangeFold();
+  ~LongRangeFold();
+  LongRangeFold(const LongRangeFold&) = delete;
+  LongRangeFold& operator=(const LongRangeFold&) = delete;
+  // Whether a LongRangeFold lives on the calling thread.
+  static bool OnThisThread();
+};
+
 }  // namespace strata
 
 #endif  // STRATA_PROJECTIONS_PROJECTION_H_

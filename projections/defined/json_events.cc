@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "projections/projection.h"
 
 namespace strata::defined {
 namespace {
@@ -137,6 +138,18 @@ void ParsedEventRef::reset() {
 
 ParsedEventRef JsonEvents::For(const EventView& event) {
   if (slots_.empty()) return ParsedEventRef(std::make_shared<ParsedEvent>(&views_, nullptr));
+  if (LongRangeFold::OnThisThread()) {
+    // A replay: nobody else reads these events now. Parse into this thread's
+    // own event, whose memory stays warm, instead of turning over a slot of
+    // the ring (each cold) and evicting what live projections share.
+    thread_local std::shared_ptr<ParsedEvent> own;
+    if (own == nullptr || own->views_ != &views_ ||
+        own->holders_.load(std::memory_order_acquire) != 0) {
+      own = std::make_shared<ParsedEvent>(&views_, nullptr);
+    }
+    own->Reuse(event);
+    return ParsedEventRef(own);
+  }
   Slot& slot = slots_[event.position % slots_.size()];
   absl::MutexLock lock(&slot.mu);
   // Nobody holds the slot's previous event, and nobody can take it without

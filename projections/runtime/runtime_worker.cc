@@ -92,6 +92,7 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
   // A long range (a replay, a worker far behind): the log is read on another
   // thread while this one folds.
   projections_internal::ReadAhead ahead(log_, from, to);
+  const LongRangeFold long_range;
   while (true) {
     STRATA_ASSIGN_OR_RETURN(absl::Span<const EventView> events, ahead.Next());
     if (events.empty()) return error;

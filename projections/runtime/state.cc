@@ -14,6 +14,14 @@
 
 namespace strata {
 
+namespace {
+thread_local int long_range_folds = 0;
+}  // namespace
+
+LongRangeFold::LongRangeFold() { ++long_range_folds; }
+LongRangeFold::~LongRangeFold() { --long_range_folds; }
+bool LongRangeFold::OnThisThread() { return long_range_folds > 0; }
+
 std::string EncodeCounter(uint64_t value) {
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xFF);

@@ -10,6 +10,7 @@
 #include "projections/defined/defined_projection.h"
 #include "projections/defined/definition.h"
 #include "projections/defined/json.h"
+#include "projections/defined/json_events.h"
 #include "projections/defined/rows.h"
 #include "tests/projections/counter_projection.h"
 #include "tests/projections/defined_fixtures.h"
@@ -247,6 +248,26 @@ TEST(DefinedProjectionTest, FoldEqualsIndependentFoldAndSkipsBadEvents) {
   EXPECT_EQ(skipped->last, expected.last_skipped);
   EXPECT_THAT(skipped->last_error,
               HasSubstr(absl::StrCat("bad event at position ", expected.last_skipped)));
+}
+
+// The same fold on a replaying thread, through a shared JsonEvents: each event
+// parsed into the thread's own reused event gives the same rows.
+TEST(DefinedProjectionTest, ReplayFoldThroughSharedEventsEqualsIndependentFold) {
+  absl::StatusOr<Definition> def = Compile(ParseDefinition(OrdersDefinitionJson("orders", "skip")));
+  ASSERT_TRUE(def.ok()) << def.status();
+  auto shared = std::make_shared<JsonEvents>();
+  DefinedProjection projection(*def, 1, shared);
+  const std::vector<OrderEvent> events = GenerateOrders(3000, 7, 40);
+  MapWriter writer;
+  std::vector<Placed> placed;
+  {
+    const LongRangeFold replay;
+    STRATA_ASSERT_OK(ApplyAll(events, projection, writer, &placed));
+  }
+  const testing::OrdersFold expected = FoldOrders(events, placed, events.size(), /*skip=*/true);
+  ASSERT_GT(expected.skipped, 10u);
+  EXPECT_EQ(AllRows(writer), expected.Rows());
+  EXPECT_EQ(shared->hits() + shared->misses(), 0u);  // the ring was not used
 }
 
 TEST(DefinedProjectionTest, FailPolicyStopsAtTheFirstBadEventSayingWhy) {

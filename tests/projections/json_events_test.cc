@@ -120,6 +120,45 @@ TEST(JsonEventsTest, KeepsAnEventByPositionAndIdentityAndReplacesItsSlot) {
   EXPECT_GT(events.bytes(), 0u);
 }
 
+// On a thread folding a long range (a replay), events are parsed into the
+// thread's own event, reused while no one holds it, and the ring is left
+// alone: no hit, no miss, no bytes.
+TEST(JsonEventsTest, AReplayParsesForItselfAndLeavesTheRingAlone) {
+  JsonEvents events({}, /*slots=*/4);
+  const std::string one = R"({"n":1})";
+  const std::string two = R"({"n":2})";
+  ParsedEventRef live = events.For(JsonEvent(1, one));
+  ASSERT_TRUE(live->Data(JsonEvent(1, one)).ok());
+  EXPECT_EQ(events.misses(), 1u);
+  const size_t bytes = events.bytes();
+  {
+    const LongRangeFold replay;
+    EXPECT_TRUE(LongRangeFold::OnThisThread());
+    ParsedEventRef r1 = events.For(JsonEvent(1, one));
+    EXPECT_NE(r1, live);  // not the ring's, though the ring holds position 1
+    EXPECT_EQ(**(*r1->Data(JsonEvent(1, one)))->Find("/n"), Value::Int(1));
+    ParsedEvent* const own = r1.get();
+    // Held: the next event gets another one.
+    ParsedEventRef r2 = events.For(JsonEvent(2, two));
+    EXPECT_NE(r2.get(), own);
+    EXPECT_EQ(**(*r2->Data(JsonEvent(2, two)))->Find("/n"), Value::Int(2));
+    EXPECT_EQ(**(*r1->Data(JsonEvent(1, one)))->Find("/n"), Value::Int(1));
+    // Let go: reused for the next event, with that event's data.
+    ParsedEvent* const second = r2.get();
+    r1.reset();
+    r2.reset();
+    ParsedEventRef r3 = events.For(JsonEvent(3, one));
+    EXPECT_EQ(r3.get(), second);
+    EXPECT_EQ(**(*r3->Data(JsonEvent(3, one)))->Find("/n"), Value::Int(1));
+  }
+  EXPECT_FALSE(LongRangeFold::OnThisThread());
+  EXPECT_EQ(events.hits(), 0u);
+  EXPECT_EQ(events.misses(), 1u);
+  EXPECT_EQ(events.bytes(), bytes);
+  EXPECT_EQ(events.For(JsonEvent(1, one)), live);  // following the head again: shared
+  EXPECT_EQ(events.hits(), 1u);
+}
+
 TEST(JsonEventsTest, DataOfOtherContentTypesErrorsAndViews) {
   JsonViews views;
   views["application/x-view"] = [](const EventView& e) -> absl::StatusOr<std::string> {
