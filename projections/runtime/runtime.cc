@@ -18,7 +18,6 @@ namespace strata {
 namespace {
 
 // See GenerationCfOptions.
-constexpr size_t kMaxSuccessiveMerges = 8;
 constexpr size_t kGenerationWriteBufferBytes = 2 << 20;
 constexpr int kGenerationWriteBuffersMax = 4;
 
@@ -54,14 +53,9 @@ rocksdb::ColumnFamilyOptions ProjectionRuntime::Impl::GenerationCfOptions() cons
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.memtable_whole_key_filtering = true;
   cf.memtable_prefix_bloom_size_ratio = 0.05;
+  // Workers write whole values (CommitBatch). Stores written before did
+  // write counter merge operands, which reads and compactions still resolve.
   cf.merge_operator = merge_;
-  // Counters are merged, one operand per key per batch. Without a bound, a
-  // key updated by every live batch (a hot link's all-time count) gathers
-  // thousands of operands in the memtable, and each read resolves them all
-  // (a query's cost grew with the key's write history). With it, the
-  // insert that would make the chain longer reads the value and writes it
-  // whole: reads resolve at most this many operands per memtable.
-  cf.max_successive_merges = kMaxSuccessiveMerges;
   // Small memtables: every commit of a live batch adds a version of each key
   // it touches, and scans step over those versions until a flush drops them
   // (a hot link's 30-day analytics: p50 6.8 ms with 64 MiB, 1.1 ms with 2 MiB,

@@ -31,16 +31,14 @@ void ProjectionRuntime::Impl::StopWorker(Generation& g) {
   g.StopAndJoin();
 }
 
-absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generation>& g,
-                                                 GlobalPosition from, GlobalPosition to,
-                                                 GlobalPosition* failed_at) {
+absl::Status ProjectionRuntime::Impl::ApplyRange(
+    const std::shared_ptr<Generation>& g, GlobalPosition from, GlobalPosition to,
+    GlobalPosition* failed_at, const projections_internal::CachingStateReader& base) {
   std::shared_ptr<Projection> projection;
   {
     absl::MutexLock lock(&mu_);
     projection = g->projection;
   }
-  CurrentStateReader committed(db_.get(), g->cf, nullptr);
-  projections_internal::CachingStateReader base(&committed, kWorkerCacheBytesMax);
   OverlayWriter overlay(&base);
   const uint64_t k = projection->snapshot_interval_events() != 0
                          ? projection->snapshot_interval_events()
@@ -105,19 +103,19 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
 absl::Status ProjectionRuntime::Impl::CommitBatch(
     Generation& g, const OverlayWriter& overlay,
     const projections_internal::CachingStateReader& cache, GlobalPosition end, bool snapshot) {
+  // Every key the batch changed is written whole (a counter's value, not a
+  // merge operand), from the value the worker remembers: no merge chain grows
+  // under a hot key, so reads of it stay cheap, and no insert has to count the
+  // chain (max_successive_merges searched the memtable once per operand, the
+  // largest cost of a live click's batch). On a snapshot boundary the value at
+  // `end` of every key changed since the last snapshot also goes into its
+  // history; between snapshots, a dirty marker records that the key changed.
+  // Keys go into the batch in order, one kind after the other: the memtable's
+  // skip list inserts a key next to the previous one cheaply.
   rocksdb::WriteBatch batch;
-  if (!snapshot) {
-    overlay.AppendTo(&batch, g.cf, /*mark_dirty=*/true);
-    overlay.ForEachKey([&](const std::string& key) { cache.Forget(key); });
-  } else {
-    // Record the value at `end` of every key changed since the last snapshot.
-    // The batch's own keys are written whole (a counter's value, not a merge
-    // operand): their values are read for the history entry anyway, and a
-    // full value ends the key's merge chain, so reads of it stay cheap.
-    // Keys go into the batch in order, state keys first, then history keys:
-    // the memtable's skip list inserts a key next to the previous one cheaply.
-    // Keys changed by earlier batches since the last snapshot, in order.
-    std::vector<std::string> dirty;
+  // Snapshot: keys changed by earlier batches since the last snapshot, in order.
+  std::vector<std::string> dirty;
+  if (snapshot) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), g.cf));
     const std::string dirty_prefix(1, projections_internal::kDirtyPrefix);
     for (it->Seek(dirty_prefix); it->Valid() && it->key().starts_with(dirty_prefix); it->Next()) {
@@ -125,40 +123,46 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(
       dirty.emplace_back(it->key().data() + 1, it->key().size() - 1);
     }
     STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "scan dirty keys"));
-    // Merged with this batch's keys (also in order): each key once, with its
-    // value at `end`.
-    std::vector<std::pair<absl::string_view, std::optional<std::string>>> history;
-    history.reserve(dirty.size() + overlay.size());
-    size_t next_dirty = 0;
-    auto dirty_below = [&](const std::string* limit) -> absl::Status {
-      for (; next_dirty < dirty.size() && (limit == nullptr || dirty[next_dirty] < *limit);
-           ++next_dirty) {
-        STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Get(dirty[next_dirty]));
-        history.emplace_back(dirty[next_dirty], std::move(value));
-      }
-      return absl::OkStatus();
-    };
-    STRATA_RETURN_IF_ERROR(overlay.ForEachChange(
-        [&](const std::string& key,
-            const projections_internal::CachingStateReader::Next& after) -> absl::Status {
-          STRATA_RETURN_IF_ERROR(dirty_below(&key));
-          if (next_dirty < dirty.size() && dirty[next_dirty] == key) ++next_dirty;
-          STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Update(key, after));
-          const std::string state_key = projections_internal::StateKey(key);
-          if (value.has_value()) {
-            batch.Put(g.cf, state_key, *value);
-          } else {
-            batch.Delete(g.cf, state_key);
-          }
-          history.emplace_back(key, std::move(value));
-          return absl::OkStatus();
-        }));
-    STRATA_RETURN_IF_ERROR(dirty_below(nullptr));
-    for (const auto& [key, value] : history) {
+  }
+  // Each key once, with its value at `end`: for the history (snapshot: merged
+  // with the dirty keys, in order) or the dirty markers (keys only).
+  std::vector<std::pair<absl::string_view, std::optional<std::string>>> changed;
+  changed.reserve(dirty.size() + overlay.size());
+  size_t next_dirty = 0;
+  auto dirty_below = [&](const std::string* limit) -> absl::Status {
+    for (; next_dirty < dirty.size() && (limit == nullptr || dirty[next_dirty] < *limit);
+         ++next_dirty) {
+      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Get(dirty[next_dirty]));
+      changed.emplace_back(dirty[next_dirty], std::move(value));
+    }
+    return absl::OkStatus();
+  };
+  STRATA_RETURN_IF_ERROR(overlay.ForEachChange(
+      [&](const std::string& key,
+          const projections_internal::CachingStateReader::Next& after) -> absl::Status {
+        STRATA_RETURN_IF_ERROR(dirty_below(&key));
+        if (next_dirty < dirty.size() && dirty[next_dirty] == key) ++next_dirty;
+        STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Update(key, after));
+        const std::string state_key = projections_internal::StateKey(key);
+        if (value.has_value()) {
+          batch.Put(g.cf, state_key, *value);
+        } else {
+          batch.Delete(g.cf, state_key);
+        }
+        changed.emplace_back(key, snapshot ? std::move(value) : std::nullopt);
+        return absl::OkStatus();
+      }));
+  STRATA_RETURN_IF_ERROR(dirty_below(nullptr));
+  if (snapshot) {
+    for (const auto& [key, value] : changed) {
       batch.Put(g.cf, projections_internal::HistoryKey(key, end),
                 value.has_value() ? absl::StrCat("\x01", *value) : std::string(1, '\0'));
     }
     batch.Put(g.cf, projections_internal::SnapshotKey(end), "");
+  } else {
+    for (const auto& [key, value] : changed) {
+      batch.Put(g.cf, projections_internal::DirtyKey(key), "");
+    }
   }
   std::string checkpoint;
   internal::PutBigEndian64(&checkpoint, end);
@@ -200,6 +204,9 @@ void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
 }
 
 void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
+  // Valid while this worker is the generation's one writer, i.e. its life.
+  CurrentStateReader committed(db_.get(), g->cf, nullptr);
+  projections_internal::CachingStateReader cache(&committed, kWorkerCacheBytesMax);
   while (!g->stop.load()) {
     uint64_t epoch;  // read before the head, so a commit in between is not missed
     {
@@ -227,7 +234,7 @@ void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
       continue;
     }
     GlobalPosition failed_at = checkpoint + 1;
-    absl::Status s = ApplyRange(g, checkpoint + 1, head, &failed_at);
+    absl::Status s = ApplyRange(g, checkpoint + 1, head, &failed_at, cache);
     if (!s.ok()) {
       Fail(*g, s, failed_at);
       return;

@@ -272,13 +272,6 @@ absl::StatusOr<std::optional<std::string>> CachingStateReader::Update(const std:
   return value;
 }
 
-void CachingStateReader::Forget(const std::string& key) const {
-  auto it = cache_.find(key);
-  if (it == cache_.end()) return;
-  bytes_ -= Cost(it->first, it->second);
-  cache_.erase(it);
-}
-
 absl::StatusOr<std::optional<std::string>> OverlayWriter::Get(absl::string_view key) const {
   auto it = ops_.find(key);
   if (it == ops_.end()) return base_->Get(key);
@@ -392,35 +385,6 @@ void OverlayWriter::Add(absl::string_view key, uint64_t delta) {
       break;
     }
   }
-}
-
-void OverlayWriter::AppendTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
-                             bool mark_dirty) const {
-  // In key order: the memtable's skip list inserts a key next to the previous
-  // one cheaply.
-  const std::vector<const Entry*> sorted = Sorted();
-  for (const Entry* entry : sorted) {
-    const std::string& key = entry->first;
-    const Op& op = entry->second;
-    const std::string state_key = StateKey(key);
-    switch (op.kind) {
-      case Op::Kind::kPut:
-        batch->Put(cf, state_key, op.value);
-        break;
-      case Op::Kind::kDelete:
-        batch->Delete(cf, state_key);
-        break;
-      case Op::Kind::kAdd:
-        batch->Merge(cf, state_key, EncodeCounter(op.delta));
-        break;
-    }
-  }
-  if (!mark_dirty) return;
-  for (const auto* entry : sorted) batch->Put(cf, DirtyKey(entry->first), "");
-}
-
-void OverlayWriter::ForEachKey(const std::function<void(const std::string&)>& fn) const {
-  for (const auto& [key, op] : ops_) fn(key);
 }
 
 absl::Status OverlayWriter::ForEachChange(

@@ -110,14 +110,13 @@ class CachingStateReader : public StateReader {
                         const StateVisitor& visit) const override {
     return base_->ScanFrom(prefix, start, visit);
   }
-  // After a commit: `key` now holds `value` (nullopt: absent), or is unknown.
+  // `key` now holds `value` (nullopt: absent).
   void Remember(const std::string& key, std::optional<std::string> value) const;
   // Remembers `next(value)` as the value of `key` (read from the base when
   // not known) and returns it: one lookup where Get then Remember take two.
   using Next = std::function<absl::StatusOr<std::optional<std::string>>(
       const std::optional<std::string>& value)>;
   absl::StatusOr<std::optional<std::string>> Update(const std::string& key, const Next& next) const;
-  void Forget(const std::string& key) const;
 
  private:
   static size_t Cost(const std::string& key, const std::optional<std::string>& value) {
@@ -154,12 +153,6 @@ class OverlayWriter : public ProjectionWriter {
     ops_.reserve(keys);
   }
 
-  // Adds the state changes to `batch`: Put/Delete/Merge of 's' keys, and a
-  // dirty marker per key unless `mark_dirty` is false.
-  void AppendTo(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* cf,
-                bool mark_dirty) const;
-  // Calls `fn` for each key written.
-  void ForEachKey(const std::function<void(const std::string&)>& fn) const;
   // Calls `fn(key, after)` for each key written, in key order, where
   // `after(before)` is the key's value after the batch given `before`, its
   // value before it (nullopt: absent). Stops at the first error of `fn`.

@@ -70,11 +70,6 @@ TEST_F(StateCacheTest, ReadsEachKeyOnceAndServesWhatCommitsWrote) {
   EXPECT_EQ(Get(cache, "a"), "7");
   EXPECT_EQ(Get(cache, "b"), std::nullopt);
   EXPECT_EQ(counting.gets, 2);
-  // A merge it did not compute: forgotten, read again.
-  Put("a", "8");
-  cache.Forget("a");
-  EXPECT_EQ(Get(cache, "a"), "8");
-  EXPECT_EQ(counting.gets, 3);
 }
 
 TEST_F(StateCacheTest, StartsOverAtItsByteBound) {

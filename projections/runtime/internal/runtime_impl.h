@@ -160,8 +160,11 @@ class ProjectionRuntime::Impl {
   void Retire(std::shared_ptr<Generation> g);
   void RunWorker(std::shared_ptr<Generation> g);
   // Applies [from, to] and commits at every batch or snapshot boundary.
+  // `cache`: the worker's memory of the generation's committed state, kept
+  // from range to range (a live worker's ranges are a few events each).
   absl::Status ApplyRange(const std::shared_ptr<Generation>& g, GlobalPosition from,
-                          GlobalPosition to, GlobalPosition* failed_at);
+                          GlobalPosition to, GlobalPosition* failed_at,
+                          const projections_internal::CachingStateReader& cache);
   // `snapshot`: `end` is a multiple of the generation's snapshot interval.
   // `cache` is the overlay's base: told what the commit wrote.
   absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay,
