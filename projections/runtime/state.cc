@@ -231,17 +231,19 @@ absl::StatusOr<std::optional<std::string>> CachingStateReader::Get(absl::string_
 }
 
 void CachingStateReader::Remember(const std::string& key, std::optional<std::string> value) const {
-  const size_t cost = Cost(key, value);
   auto [it, inserted] = cache_.try_emplace(key);
-  if (!inserted) {
-    bytes_ -= Cost(it->first, it->second);
-  } else if (bytes_ + cost > bytes_max_) {
-    cache_.clear();
-    bytes_ = 0;
-    it = cache_.try_emplace(key).first;
-  }
-  bytes_ += cost;
+  if (!inserted) bytes_ -= Cost(it->first, it->second);
+  Store(it, std::move(value));
+}
+
+void CachingStateReader::Store(Map::iterator it, std::optional<std::string> value) const {
+  bytes_ += Cost(it->first, value);
   it->second = std::move(value);
+  if (bytes_ <= bytes_max_) return;
+  std::pair<std::string, std::optional<std::string>> kept = std::move(*it);
+  cache_.clear();
+  bytes_ = Cost(kept.first, kept.second);
+  cache_.insert(std::move(kept));
 }
 
 absl::StatusOr<std::optional<std::string>> CachingStateReader::Update(const std::string& key,
@@ -262,13 +264,7 @@ absl::StatusOr<std::optional<std::string>> CachingStateReader::Update(const std:
     cache_.erase(it);
     return value.status();
   }
-  it->second = *value;
-  bytes_ += Cost(key, it->second);
-  if (bytes_ > bytes_max_) {  // start over, keeping this key
-    cache_.clear();
-    bytes_ = Cost(key, *value);
-    cache_.emplace(key, *value);
-  }
+  Store(it, *value);
   return value;
 }
 

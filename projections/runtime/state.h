@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,14 +118,18 @@ class CachingStateReader : public StateReader {
   absl::StatusOr<std::optional<std::string>> Update(const std::string& key, const Next& next) const;
 
  private:
+  using Map = absl::flat_hash_map<std::string, std::optional<std::string>>;
   static size_t Cost(const std::string& key, const std::optional<std::string>& value) {
     return key.size() + (value.has_value() ? value->size() : 0) + 64;  // 64: the map's own
   }
+  // Stores `value` in `it`, whose old value is not counted in bytes_; past
+  // bytes_max_ the cache starts over, keeping only this key.
+  void Store(Map::iterator it, std::optional<std::string> value) const;
 
   const StateReader* base_;
   size_t bytes_max_;
   mutable size_t bytes_ = 0;
-  mutable absl::flat_hash_map<std::string, std::optional<std::string>> cache_;
+  mutable Map cache_;
 };
 
 // Writes of one batch kept in memory over a base reader; reads see them.
