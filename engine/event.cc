@@ -1,5 +1,6 @@
-// EventId (random version 4 UUIDs, the canonical text form parsed and written)
-// and the conversions between EventView and RecordedEvent. See event.h.
+// EventId (random version 4 and time-ordered version 7 UUIDs, the canonical
+// text form parsed and written) and the conversions between EventView and
+// RecordedEvent. See event.h.
 #include "engine/event.h"
 
 #include <random>
@@ -16,22 +17,50 @@ int HexValue(char c) {
   return -1;
 }
 
-}  // namespace
-
-EventId EventId::Random() {
+std::mt19937_64& Rng() {
   thread_local std::mt19937_64 rng([] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
   }());
+  return rng;
+}
+
+}  // namespace
+
+EventId EventId::Random() {
   EventId id;
   for (size_t i = 0; i < 16; i += 8) {
-    uint64_t r = rng();
+    uint64_t r = Rng()();
     for (size_t k = 0; k < 8; ++k) id.bytes[i + k] = static_cast<uint8_t>(r >> (8 * k));
   }
   id.bytes[6] = (id.bytes[6] & 0x0F) | 0x40;  // version 4
   id.bytes[8] = (id.bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
   return id;
+}
+
+EventId EventId::TimeOrdered(int64_t unix_ms, uint16_t counter) {
+  EventId id;
+  const uint64_t ms = static_cast<uint64_t>(unix_ms);
+  for (size_t k = 0; k < 6; ++k) id.bytes[k] = static_cast<uint8_t>(ms >> (8 * (5 - k)));
+  id.bytes[6] = static_cast<uint8_t>(0x70 | ((counter >> 8) & 0x0F));  // version 7
+  id.bytes[7] = static_cast<uint8_t>(counter);
+  const uint64_t r = Rng()();
+  for (size_t k = 0; k < 8; ++k) id.bytes[8 + k] = static_cast<uint8_t>(r >> (8 * k));
+  id.bytes[8] = (id.bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
+  return id;
+}
+
+EventId EventIdSequence::Next(int64_t now_us) {
+  const int64_t ms = now_us / 1000;
+  if (ms > ms_) {
+    ms_ = ms;
+    counter_ = 0;
+  } else if (++counter_ > 0x0FFF) {
+    ++ms_;  // this millisecond's ids are spent: borrow the next one
+    counter_ = 0;
+  }
+  return EventId::TimeOrdered(ms_, counter_);
 }
 
 std::optional<EventId> EventId::Parse(absl::string_view text) {

@@ -25,6 +25,11 @@ struct EventId {
 
   // A random (version 4) UUID.
   static EventId Random();
+  // A time-ordered (version 7, RFC 9562) UUID: `unix_ms` in the first 48
+  // bits, then the 12-bit `counter` (ids of one millisecond in order), then
+  // 62 random bits. Byte order is time order, so ids made one after the
+  // other land next to each other in a sorted index.
+  static EventId TimeOrdered(int64_t unix_ms, uint16_t counter);
   // Parses the canonical 36-character form (8-4-4-4-12 hex digits, either
   // case). Returns nullopt for anything else.
   static std::optional<EventId> Parse(absl::string_view text);
@@ -43,6 +48,19 @@ struct EventId {
   friend H AbslHashValue(H h, const EventId& id) {
     return H::combine(std::move(h), id.AsBytes());
   }
+};
+
+// Hands out the ids of events appended without one: version 7 UUIDs that
+// never go down, even when the clock does (a millisecond's 4,096 ids spent,
+// or a clock set back, go on from the last millisecond used). Not
+// thread-safe: one per writer.
+class EventIdSequence {
+ public:
+  EventId Next(int64_t now_us);
+
+ private:
+  int64_t ms_ = -1;
+  uint16_t counter_ = 0;
 };
 
 // An event as given to Append.

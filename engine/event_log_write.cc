@@ -341,7 +341,7 @@ AppendResult EventLog::Impl::AddEvents(const std::string& stream, StreamVersion 
   result.first_position = group.next;
   for (size_t i = 0; i < events.size(); ++i) {
     NewEvent& e = events[i];
-    if (!e.event_id.has_value()) e.event_id = EventId::Random();
+    if (!e.event_id.has_value()) e.event_id = id_sequence_.Next(group.now_us);
     EventView view;
     view.position = group.next;
     view.stream = stream;

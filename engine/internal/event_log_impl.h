@@ -250,6 +250,10 @@ class EventLog::Impl {
   absl::flat_hash_map<std::string, std::optional<StreamVersion>> last_version_cache_;
   absl::flat_hash_map<std::string, bool> tombstone_cache_;
   absl::flat_hash_map<std::string, StreamVersion> index_next_cache_;
+  // Ids of events appended without one: time-ordered, so the group's
+  // event_ids entries go in next to each other instead of all over the
+  // memtable (random ids cost a skip-list search from the top each).
+  EventIdSequence id_sequence_;
   absl::Status write_error_;  // sticky: set when a write failed
 
   LogStats stats_;

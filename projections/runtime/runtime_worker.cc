@@ -15,6 +15,8 @@ namespace {
 
 // What a worker remembers of its state between batches (CachingStateReader).
 constexpr size_t kWorkerCacheBytesMax = 64 << 20;
+// Keys a worker remembers as having a stored dirty marker (WorkerMemory).
+constexpr size_t kMarkedKeysMax = 1 << 20;
 // Ranges at least this long are read on a ReadAhead thread.
 constexpr uint64_t kReadAheadEventsMin = 4 * projections_internal::ReadAhead::kChunkEvents;
 
@@ -31,15 +33,15 @@ void ProjectionRuntime::Impl::StopWorker(Generation& g) {
   g.StopAndJoin();
 }
 
-absl::Status ProjectionRuntime::Impl::ApplyRange(
-    const std::shared_ptr<Generation>& g, GlobalPosition from, GlobalPosition to,
-    GlobalPosition* failed_at, const projections_internal::CachingStateReader& base) {
+absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generation>& g,
+                                                 GlobalPosition from, GlobalPosition to,
+                                                 GlobalPosition* failed_at, WorkerMemory& memory) {
   std::shared_ptr<Projection> projection;
   {
     absl::MutexLock lock(&mu_);
     projection = g->projection;
   }
-  OverlayWriter overlay(&base);
+  OverlayWriter overlay(&memory.cache);
   const uint64_t k = projection->snapshot_interval_events() != 0
                          ? projection->snapshot_interval_events()
                          : options_.snapshot_interval_events;
@@ -61,7 +63,7 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(
     // Stopping (a drop, a retire, shutdown) does not wait for the batch's end:
     // the uncommitted part is applied again from the checkpoint.
     if (!boundary) return !g->stop.load();
-    s = CommitBatch(*g, overlay, base, e.position, /*snapshot=*/e.position % k == 0);
+    s = CommitBatch(*g, overlay, memory, e.position, /*snapshot=*/e.position % k == 0);
     if (!s.ok()) {
       error = s;
       *failed_at = e.position;
@@ -100,18 +102,20 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(
   }
 }
 
-absl::Status ProjectionRuntime::Impl::CommitBatch(
-    Generation& g, const OverlayWriter& overlay,
-    const projections_internal::CachingStateReader& cache, GlobalPosition end, bool snapshot) {
+absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWriter& overlay,
+                                                  WorkerMemory& memory, GlobalPosition end,
+                                                  bool snapshot) {
   // Every key the batch changed is written whole (a counter's value, not a
   // merge operand), from the value the worker remembers: no merge chain grows
   // under a hot key, so reads of it stay cheap, and no insert has to count the
   // chain (max_successive_merges searched the memtable once per operand, the
   // largest cost of a live click's batch). On a snapshot boundary the value at
   // `end` of every key changed since the last snapshot also goes into its
-  // history; between snapshots, a dirty marker records that the key changed.
+  // history; between snapshots, a dirty marker records that the key changed
+  // (once: memory.marked remembers which markers are stored).
   // Keys go into the batch in order, one kind after the other: the memtable's
   // skip list inserts a key next to the previous one cheaply.
+  const projections_internal::CachingStateReader& cache = memory.cache;
   rocksdb::WriteBatch batch;
   // Snapshot: keys changed by earlier batches since the last snapshot, in order.
   std::vector<std::string> dirty;
@@ -161,7 +165,7 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(
     batch.Put(g.cf, projections_internal::SnapshotKey(end), "");
   } else {
     for (const auto& [key, value] : changed) {
-      batch.Put(g.cf, projections_internal::DirtyKey(key), "");
+      if (!memory.marked.contains(key)) batch.Put(g.cf, projections_internal::DirtyKey(key), "");
     }
   }
   std::string checkpoint;
@@ -173,6 +177,12 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(
   STRATA_RETURN_IF_ERROR(
       FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch"));
   HookPoint("projection.after_commit");
+  if (snapshot || memory.marked.size() + changed.size() > kMarkedKeysMax) {
+    memory.marked.clear();  // past the bound: markers are written again
+  }
+  if (!snapshot) {
+    for (const auto& [key, value] : changed) memory.marked.emplace(key);
+  }
   return absl::OkStatus();
 }
 
@@ -206,7 +216,7 @@ void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
 void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
   // Valid while this worker is the generation's one writer, i.e. its life.
   CurrentStateReader committed(db_.get(), g->cf, nullptr);
-  projections_internal::CachingStateReader cache(&committed, kWorkerCacheBytesMax);
+  WorkerMemory memory(&committed, kWorkerCacheBytesMax);
   while (!g->stop.load()) {
     uint64_t epoch;  // read before the head, so a commit in between is not missed
     {
@@ -234,7 +244,7 @@ void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
       continue;
     }
     GlobalPosition failed_at = checkpoint + 1;
-    absl::Status s = ApplyRange(g, checkpoint + 1, head, &failed_at, cache);
+    absl::Status s = ApplyRange(g, checkpoint + 1, head, &failed_at, memory);
     if (!s.ok()) {
       Fail(*g, s, failed_at);
       return;

@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -511,6 +512,68 @@ TEST(EventIdTest, RandomIsVersionFourAndDistinct) {
   EXPECT_EQ(a.bytes[6] >> 4, 4);         // version 4
   EXPECT_EQ(a.bytes[8] & 0xc0, 0x80);    // RFC 4122 variant
   EXPECT_EQ(a.ToString()[14], '4');
+}
+
+TEST(EventIdTest, TimeOrderedCarriesTheMillisecondCounterAndVersionSeven) {
+  // 2026-12-04T00:00:00.123Z
+  const int64_t ms = int64_t{1'796'342'400'123};
+  const EventId id = EventId::TimeOrdered(ms, 0x0ABC);
+  const std::string text = id.ToString();
+  EXPECT_EQ(text.substr(0, 8), absl::StrFormat("%08x", static_cast<uint32_t>(ms >> 16)));
+  EXPECT_EQ(text.substr(9, 4), absl::StrFormat("%04x", static_cast<uint32_t>(ms & 0xFFFF)));
+  EXPECT_EQ(text.substr(14, 4), "7abc");  // version 7, then the counter
+  EXPECT_EQ(id.bytes[8] & 0xc0, 0x80);    // RFC 4122 variant
+}
+
+TEST(EventIdTest, SequenceNeverGoesDownWhateverTheClockDoes) {
+  EventIdSequence ids;
+  const int64_t t0_us = int64_t{1'796'342'400'000'000};
+  std::vector<EventId> made;
+  for (int i = 0; i < 5; ++i) made.push_back(ids.Next(t0_us));  // one millisecond
+  made.push_back(ids.Next(t0_us + 1'000));                      // the next one
+  made.push_back(ids.Next(t0_us - 60'000'000));                 // clock set back a minute
+  for (int i = 0; i < 4'100; ++i) made.push_back(ids.Next(t0_us + 1'000));  // a ms spent
+  for (size_t i = 1; i < made.size(); ++i) {
+    ASSERT_LT(made[i - 1].AsBytes(), made[i].AsBytes()) << i;
+  }
+  auto ms_of = [](const EventId& id) {
+    int64_t ms = 0;
+    for (int k = 0; k < 6; ++k) ms = (ms << 8) | id.bytes[k];
+    return ms;
+  };
+  auto counter_of = [](const EventId& id) { return ((id.bytes[6] & 0x0F) << 8) | id.bytes[7]; };
+  EXPECT_EQ(ms_of(made[0]), t0_us / 1000);
+  EXPECT_EQ(counter_of(made[0]), 0);
+  EXPECT_EQ(counter_of(made[4]), 4);
+  EXPECT_EQ(ms_of(made[5]), t0_us / 1000 + 1);
+  EXPECT_EQ(counter_of(made[5]), 0);
+  EXPECT_EQ(ms_of(made[6]), t0_us / 1000 + 1);  // not back with the clock
+  EXPECT_EQ(counter_of(made[6]), 1);
+  // 4,096 ids per millisecond: the 4,095th after made[6] borrows ms + 2.
+  EXPECT_EQ(ms_of(made[6 + 4'094]), t0_us / 1000 + 1);
+  EXPECT_EQ(counter_of(made[6 + 4'094]), 4'095);
+  EXPECT_EQ(ms_of(made[6 + 4'095]), t0_us / 1000 + 2);
+  EXPECT_EQ(counter_of(made[6 + 4'095]), 0);
+  for (const EventId& id : made) EXPECT_EQ(id.bytes[6] >> 4, 7);
+}
+
+TEST_F(EventLogTest, EventsAppendedWithoutAnIdGetTimeOrderedOnes) {
+  ASSERT_TRUE(log_->Append("s-1", ExpectedVersion::Any(), {Ev("A"), Ev("B")}).ok());
+  ASSERT_TRUE(log_->Append("s-2", ExpectedVersion::Any(), {Ev("C")}).ok());
+  std::vector<RecordedEvent> all = ReadAllEvents();
+  ASSERT_EQ(all.size(), 3u);
+  const int64_t now_ms = absl::ToUnixMillis(absl::Now());
+  for (size_t i = 0; i < all.size(); ++i) {
+    const EventId& id = all[i].event_id;
+    EXPECT_EQ(id.bytes[6] >> 4, 7) << i;
+    int64_t ms = 0;
+    for (int k = 0; k < 6; ++k) ms = (ms << 8) | id.bytes[k];
+    EXPECT_EQ(ms, all[i].recorded_at_us / 1000) << i;  // the group's clock
+    EXPECT_LE(ms, now_ms);
+    if (i > 0) {
+      EXPECT_LT(all[i - 1].event_id.AsBytes(), id.AsBytes()) << i;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------

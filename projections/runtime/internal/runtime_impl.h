@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -159,18 +160,25 @@ class ProjectionRuntime::Impl {
   void StartWorker(const std::shared_ptr<Generation>& g) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Retire(std::shared_ptr<Generation> g);
   void RunWorker(std::shared_ptr<Generation> g);
+  // What a worker keeps from batch to batch for its life: it is the
+  // generation's one writer, so what it remembers of the store stays true.
+  struct WorkerMemory {
+    explicit WorkerMemory(const StateReader* committed, size_t cache_bytes_max)
+        : cache(committed, cache_bytes_max) {}
+    // The committed state's values (a live worker's ranges are a few events
+    // each, so the keys they touch would otherwise go to RocksDB each time).
+    projections_internal::CachingStateReader cache;
+    // Keys whose dirty marker is stored since the last snapshot: a batch that
+    // changes one of them again writes no marker for it.
+    absl::flat_hash_set<std::string> marked;
+  };
   // Applies [from, to] and commits at every batch or snapshot boundary.
-  // `cache`: the worker's memory of the generation's committed state, kept
-  // from range to range (a live worker's ranges are a few events each).
   absl::Status ApplyRange(const std::shared_ptr<Generation>& g, GlobalPosition from,
-                          GlobalPosition to, GlobalPosition* failed_at,
-                          const projections_internal::CachingStateReader& cache);
+                          GlobalPosition to, GlobalPosition* failed_at, WorkerMemory& memory);
   // `snapshot`: `end` is a multiple of the generation's snapshot interval.
-  // `cache` is the overlay's base: told what the commit wrote.
-  absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay,
-                           const projections_internal::CachingStateReader& cache,
-                           GlobalPosition end,
-                           bool snapshot);
+  // memory.cache is the overlay's base: told what the commit wrote.
+  absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, WorkerMemory& memory,
+                           GlobalPosition end, bool snapshot);
   void CutOver(const std::shared_ptr<Generation>& g);
   void Fail(Generation& g, const absl::Status& error, GlobalPosition position);
   void LogLine(const std::string& line, LogLevel level = LogLevel::kInfo) const;
