@@ -122,8 +122,10 @@ class ProjectionRuntime {
   std::vector<ProjectionStatus> Status() const;
 
   // Reads several projections at one position. Without `as_of`, the position
-  // is the lowest checkpoint among their live generations; with it, exactly
-  // `as_of` (the answer equals a fresh fold of the first `as_of` events).
+  // is the highest checkpoint among their live generations, the others
+  // caught up in memory, when none is more than 4,096 events behind it (else
+  // the lowest checkpoint); with it, exactly `as_of` (the answer equals a
+  // fresh fold of the first `as_of` events).
   // NotFound for an unknown name; FailedPrecondition when one has no live
   // generation yet (still building) or has failed; OutOfRange when `as_of` is
   // beyond the log's head.

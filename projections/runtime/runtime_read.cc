@@ -6,6 +6,13 @@
 #include "projections/runtime/internal/runtime_impl.h"
 
 namespace strata {
+namespace {
+
+// How far behind the highest checkpoint a projection may be for a read
+// without as_of to catch it up in memory (ProjectionRuntime::Read).
+constexpr GlobalPosition kCatchUpEventsMax = 4096;
+
+}  // namespace
 
 std::vector<ProjectionStatus> ProjectionRuntime::Impl::Status() const {
   const GlobalPosition head = log_->Head();
@@ -124,7 +131,7 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
         absl::StrCat("as_of_position ", *as_of, " is beyond the head (", log_->Head(), ")"));
   }
   std::vector<std::shared_ptr<Generation>> gens;
-  std::vector<std::shared_ptr<Projection>> code;  // for gens[i] == nullptr
+  std::vector<std::shared_ptr<Projection>> code;  // to fold or catch up gens[i]
   {
     absl::MutexLock lock(&mu_);
     for (const std::string& name : names) {
@@ -160,7 +167,7 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
                                                           e.live->error));
       }
       gens.push_back(e.live);
-      code.push_back(nullptr);
+      code.push_back(e.live->projection);
     }
   }
   // One RocksDB read view (a rocksdb::Snapshot) for every reader of the
@@ -185,8 +192,22 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
                             projections_internal::ReadCheckpoint(db_.get(), g->cf, view));
     checkpoints.push_back(cp);
   }
-  const GlobalPosition position =
-      as_of.has_value() ? *as_of : *std::min_element(checkpoints.begin(), checkpoints.end());
+  // Without as_of: the highest checkpoint, when every other is at most
+  // kCatchUpEventsMax behind it and has its code; each of those is read as
+  // its state plus the events it has yet to fold, replayed in memory. Live
+  // workers fed by the same log are a few events apart, and answering at the
+  // lowest checkpoint would make the ones ahead replay from their last
+  // snapshot, up to a snapshot interval each. Further apart: the lowest.
+  GlobalPosition position;
+  if (as_of.has_value()) {
+    position = *as_of;
+  } else {
+    const auto [lowest, highest] = std::minmax_element(checkpoints.begin(), checkpoints.end());
+    const bool catch_up =
+        *highest - *lowest <= kCatchUpEventsMax &&
+        std::all_of(code.begin(), code.end(), [](const auto& c) { return c != nullptr; });
+    position = catch_up ? *highest : *lowest;
+  }
   std::vector<std::unique_ptr<StateReader>> owned;
   std::vector<const StateReader*> readers;
   for (size_t i = 0; i < gens.size(); ++i) {
@@ -195,6 +216,10 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
       owned.push_back(std::move(r));
     } else if (checkpoints[i] == position) {
       owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, view));
+    } else if (checkpoints[i] < position) {
+      auto r = std::make_unique<OverlaidReader<CurrentStateReader>>(db_.get(), gens[i]->cf, view);
+      STRATA_RETURN_IF_ERROR(Replay(*code[i], checkpoints[i], position, r->overlay()));
+      owned.push_back(std::move(r));
     } else {
       STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r, ReaderAsOf(*gens[i], view, position));
       owned.push_back(std::move(r));
