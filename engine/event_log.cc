@@ -474,6 +474,12 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::StreamLastVersion(
   return impl_->StoredLastVersion(keys);
 }
 
+absl::StatusOr<bool> EventLog::StreamExists(absl::string_view stream) const {
+  STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
+  STRATA_ASSIGN_OR_RETURN(const Impl::VersionKeys keys, impl_->KeysOf(stream));
+  return impl_->HasFirstVersion(keys);
+}
+
 absl::StatusOr<std::vector<StreamSummary>> EventLog::ListStreams(absl::string_view prefix,
                                                                  absl::string_view after,
                                                                  size_t limit) const {

@@ -239,6 +239,11 @@ class EventLog {
 
   // The stream's last version, or nullopt for a stream with no events.
   absl::StatusOr<std::optional<StreamVersion>> StreamLastVersion(absl::string_view stream) const;
+  // Whether the stream has any event: one point lookup of its first version
+  // (versions are dense from 0), which a Bloom filter answers for most
+  // streams that have none; cheaper than StreamLastVersion's seek. The log is
+  // append-only, so once true, true for good.
+  absl::StatusOr<bool> StreamExists(absl::string_view stream) const;
 
   // The streams with events whose names start with `prefix`, in byte order
   // of their names, from the first after `after` (empty: from the first), at

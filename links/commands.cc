@@ -41,9 +41,9 @@ NewEvent MakeEvent(absl::string_view type, std::string data, absl::string_view c
 }
 
 absl::Status LinkExists(const EventLog& log, absl::string_view link_id) {
-  absl::StatusOr<std::optional<StreamVersion>> last = log.StreamLastVersion(LinkStream(link_id));
-  if (!last.ok()) return last.status();
-  if (!last->has_value()) {
+  absl::StatusOr<bool> exists = log.StreamExists(LinkStream(link_id));
+  if (!exists.ok()) return exists.status();
+  if (!*exists) {
     return absl::NotFoundError(absl::StrCat("link '", link_id, "' does not exist"));
   }
   return absl::OkStatus();
@@ -119,7 +119,8 @@ void Commands::Handle(const RecordClick& c, CommandDone done) const {
       valid = absl::InvalidArgumentError("clicked_at: must be after 1970-01-01T00:00:00Z");
     }
   }
-  // One seek on the link's stream: a click never replays the link's history.
+  // One point lookup of the link stream's first event: a click never replays
+  // the link's history.
   if (valid.ok()) valid = LinkExists(*log_, c.link_id);
   if (!valid.ok()) return done(valid);
   // Without clicked_at the payload says 0 and the click counts at the event's

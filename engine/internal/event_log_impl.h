@@ -120,6 +120,8 @@ class EventLog::Impl {
                                                              GlobalPosition limit) const;
   // The last version stored, committed or not.
   absl::StatusOr<std::optional<StreamVersion>> StoredLastVersion(const VersionKeys& keys) const;
+  // Whether version 0 of `keys` is stored (EventLog::StreamExists).
+  absl::StatusOr<bool> HasFirstVersion(const VersionKeys& keys) const;
   absl::StatusOr<std::vector<StreamSummary>> ListStreams(absl::string_view prefix,
                                                          absl::string_view after,
                                                          size_t limit) const;

@@ -557,6 +557,20 @@ TEST(EventIdTest, SequenceNeverGoesDownWhateverTheClockDoes) {
   for (const EventId& id : made) EXPECT_EQ(id.bytes[6] >> 4, 7);
 }
 
+TEST_F(EventLogTest, StreamExistsOnceItHasAnEvent) {
+  EXPECT_EQ(log_->StreamExists("a-1").value(), false);
+  ASSERT_TRUE(log_->Append("a-1", ExpectedVersion::Any(), {Ev("A")}).ok());
+  ASSERT_TRUE(log_->Append("a-10", ExpectedVersion::Any(), {Ev("A"), Ev("B")}).ok());
+  EXPECT_EQ(log_->StreamExists("a-1").value(), true);
+  EXPECT_EQ(log_->StreamExists("a-10").value(), true);
+  EXPECT_EQ(log_->StreamExists("a-").value(), false);  // a prefix of both names
+  EXPECT_EQ(log_->StreamExists("a-100").value(), false);
+  EXPECT_EQ(log_->StreamExists("").status().code(), absl::StatusCode::kInvalidArgument);
+  // Soft-deleted (truncated) streams keep their events: still there.
+  ASSERT_TRUE(log_->DeleteStream("a-1", ExpectedVersion::Any(), DeleteMode::kSoft).ok());
+  EXPECT_EQ(log_->StreamExists("a-1").value(), true);
+}
+
 TEST_F(EventLogTest, EventsAppendedWithoutAnIdGetTimeOrderedOnes) {
   ASSERT_TRUE(log_->Append("s-1", ExpectedVersion::Any(), {Ev("A"), Ev("B")}).ok());
   ASSERT_TRUE(log_->Append("s-2", ExpectedVersion::Any(), {Ev("C")}).ok());

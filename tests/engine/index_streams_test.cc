@@ -216,6 +216,9 @@ TEST_F(IndexStreamsTest, ReadsBackwardsFromAVersionWithCountsAndAsOfAPosition) {
   absl::StatusOr<std::optional<StreamVersion>> last = log_->StreamLastVersion("$et-Placed");
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(*last, 4u);
+  EXPECT_EQ(log_->StreamExists("$et-Placed").value(), true);
+  EXPECT_EQ(log_->StreamExists("$ce-order").value(), true);
+  EXPECT_EQ(log_->StreamExists("$ce-nobody").value(), false);
 }
 
 // One append of 5 events is one run per index: reads start, stop and turn
