@@ -299,19 +299,24 @@ TEST_F(RuntimeTest, ConsistentReadAcrossProjections) {
 
 // A projection whose worker stops before folding past `gate` until released;
 // the same code applied on any other thread (a read's catch-up) never waits.
+// The worker is the thread of the first Apply (the test reads nothing before
+// the worker has folded up to the gate).
 class GatedCounter : public CounterProjection {
  public:
   GatedCounter(std::string name, GlobalPosition gate)
       : CounterProjection(1, std::move(name)), gate_(gate) {}
   absl::Status Apply(const EventView& e, ProjectionWriter& w) override {
-    if (e.position > gate_) {
-      std::thread::id none;
-      worker_.compare_exchange_strong(none, std::this_thread::get_id());
-      if (worker_.load() == std::this_thread::get_id()) released_.WaitForNotification();
+    std::thread::id none;
+    worker_.compare_exchange_strong(none, std::this_thread::get_id());
+    if (e.position > gate_ && worker_.load() == std::this_thread::get_id()) {
+      released_.WaitForNotification();
     }
     return CounterProjection::Apply(e, w);
   }
-  void Release() { released_.Notify(); }
+  // Idempotent: also called when the test ends early.
+  void Release() {
+    if (!released_.HasBeenNotified()) released_.Notify();
+  }
 
  private:
   const GlobalPosition gate_;
@@ -325,6 +330,10 @@ class GatedCounter : public CounterProjection {
 TEST_F(RuntimeTest, ReadWithoutAsOfCatchesUpAProjectionAFewEventsBehind) {
   for (int i = 0; i < 10; ++i) AppendN("s", 3);  // 30 events
   auto slow = std::make_shared<GatedCounter>("slow", 30);
+  struct ReleaseAtExit {
+    GatedCounter* gated;
+    ~ReleaseAtExit() { gated->Release(); }
+  } release_at_exit{slow.get()};
   ASSERT_TRUE(runtime_->Register(std::make_shared<CounterProjection>(1, "fast")).ok());
   ASSERT_TRUE(runtime_->Register(slow).ok());
   STRATA_ASSERT_OK(runtime_->WaitFor("slow", 30, absl::Now() + kWait));
