@@ -43,6 +43,10 @@ struct ProjectionRuntimeOptions {
   uint64_t snapshot_interval_events = 10'000;
   // Most events a worker applies per committed batch. Default: 10,000.
   uint64_t batch_events_max = 10'000;
+  // How long a read without as_of of several projections a few events apart
+  // waits for the ones behind to reach the highest checkpoint before
+  // answering at the lowest (ProjectionRuntime::Read). Default: 10 ms.
+  absl::Duration laggard_wait = absl::Milliseconds(10);
   // Block cache for projection state, bytes. Default: 64 MiB.
   size_t block_cache_bytes = 64 << 20;
   // RocksDB environment for fault-injection tests; must outlive the runtime.
@@ -122,10 +126,10 @@ class ProjectionRuntime {
   std::vector<ProjectionStatus> Status() const;
 
   // Reads several projections at one position. Without `as_of`, the position
-  // is the highest checkpoint among their live generations, the others
-  // caught up in memory, when none is more than 4,096 events behind it (else
-  // the lowest checkpoint); with it, exactly `as_of` (the answer equals a
-  // fresh fold of the first `as_of` events).
+  // is the lowest checkpoint among their live generations (when they differ
+  // by at most 4,096 events, after waiting up to options.laggard_wait for the
+  // ones behind to reach the highest); with it, exactly `as_of` (the answer
+  // equals a fresh fold of the first `as_of` events).
   // NotFound for an unknown name; FailedPrecondition when one has no live
   // generation yet (still building) or has failed; OutOfRange when `as_of` is
   // beyond the log's head.

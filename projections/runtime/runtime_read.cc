@@ -9,8 +9,8 @@ namespace strata {
 namespace {
 
 // How far behind the highest checkpoint a projection may be for a read
-// without as_of to catch it up in memory (ProjectionRuntime::Read).
-constexpr GlobalPosition kCatchUpEventsMax = 4096;
+// without as_of to wait for it (ProjectionRuntime::Read).
+constexpr GlobalPosition kLaggardEventsMax = 4096;
 
 }  // namespace
 
@@ -131,7 +131,7 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
         absl::StrCat("as_of_position ", *as_of, " is beyond the head (", log_->Head(), ")"));
   }
   std::vector<std::shared_ptr<Generation>> gens;
-  std::vector<std::shared_ptr<Projection>> code;  // to fold or catch up gens[i]
+  std::vector<std::shared_ptr<Projection>> code;  // for gens[i] == nullptr
   {
     absl::MutexLock lock(&mu_);
     for (const std::string& name : names) {
@@ -167,47 +167,56 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
                                                           e.live->error));
       }
       gens.push_back(e.live);
-      code.push_back(e.live->projection);
+      code.push_back(nullptr);
     }
   }
   // One RocksDB read view (a rocksdb::Snapshot) for every reader of the
   // answer. A secondary (read-only) instance changes only when told to catch
   // up, so it needs none (and has none to give).
-  const rocksdb::Snapshot* view = options_.read_only ? nullptr : db_->GetSnapshot();
   struct Release {
     rocksdb::DB* db;
     const rocksdb::Snapshot* s;
     ~Release() {
       if (s != nullptr) db->ReleaseSnapshot(s);
     }
-  } release{db_.get(), view};
-
+  } view{db_.get(), nullptr};
   std::vector<GlobalPosition> checkpoints;
-  for (const auto& g : gens) {
-    if (g == nullptr) {
-      checkpoints.push_back(log_->Head());  // a fold can stop anywhere
-      continue;
+  auto look = [&]() -> absl::Status {
+    if (view.s != nullptr) db_->ReleaseSnapshot(view.s);
+    view.s = options_.read_only ? nullptr : db_->GetSnapshot();
+    checkpoints.clear();
+    for (const auto& g : gens) {
+      if (g == nullptr) {
+        checkpoints.push_back(log_->Head());  // a fold can stop anywhere
+        continue;
+      }
+      STRATA_ASSIGN_OR_RETURN(GlobalPosition cp,
+                              projections_internal::ReadCheckpoint(db_.get(), g->cf, view.s));
+      checkpoints.push_back(cp);
     }
-    STRATA_ASSIGN_OR_RETURN(GlobalPosition cp,
-                            projections_internal::ReadCheckpoint(db_.get(), g->cf, view));
-    checkpoints.push_back(cp);
-  }
-  // Without as_of: the highest checkpoint, when every other is at most
-  // kCatchUpEventsMax behind it and has its code; each of those is read as
-  // its state plus the events it has yet to fold, replayed in memory. Live
-  // workers fed by the same log are a few events apart, and answering at the
-  // lowest checkpoint would make the ones ahead replay from their last
-  // snapshot, up to a snapshot interval each. Further apart: the lowest.
-  GlobalPosition position;
-  if (as_of.has_value()) {
-    position = *as_of;
-  } else {
+    return absl::OkStatus();
+  };
+  STRATA_RETURN_IF_ERROR(look());
+  // Without as_of the answer is at the lowest checkpoint, every read model's
+  // state there stored (a read never answers ahead of what survives a
+  // crash). Live workers fed by one log are usually a few events apart: the
+  // ones ahead would then be read as of the lowest, a replay from their last
+  // snapshot (up to a snapshot interval each), so the read first gives the
+  // ones behind a moment to reach the highest, and looks again.
+  if (!as_of.has_value() && !options_.read_only && gens.size() > 1) {
     const auto [lowest, highest] = std::minmax_element(checkpoints.begin(), checkpoints.end());
-    const bool catch_up =
-        *highest - *lowest <= kCatchUpEventsMax &&
-        std::all_of(code.begin(), code.end(), [](const auto& c) { return c != nullptr; });
-    position = catch_up ? *highest : *lowest;
+    if (*lowest < *highest && *highest - *lowest <= kLaggardEventsMax) {
+      const GlobalPosition target = *highest;
+      const absl::Time deadline = absl::Now() + options_.laggard_wait;
+      bool caught_up = true;
+      for (size_t i = 0; i < gens.size() && caught_up; ++i) {
+        if (checkpoints[i] < target) caught_up = WaitFor(names[i], target, deadline).ok();
+      }
+      if (caught_up) STRATA_RETURN_IF_ERROR(look());
+    }
   }
+  const GlobalPosition position =
+      as_of.has_value() ? *as_of : *std::min_element(checkpoints.begin(), checkpoints.end());
   std::vector<std::unique_ptr<StateReader>> owned;
   std::vector<const StateReader*> readers;
   for (size_t i = 0; i < gens.size(); ++i) {
@@ -215,13 +224,10 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
       STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r, Fold(*code[i], position));
       owned.push_back(std::move(r));
     } else if (checkpoints[i] == position) {
-      owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, view));
-    } else if (checkpoints[i] < position) {
-      auto r = std::make_unique<OverlaidReader<CurrentStateReader>>(db_.get(), gens[i]->cf, view);
-      STRATA_RETURN_IF_ERROR(Replay(*code[i], checkpoints[i], position, r->overlay()));
-      owned.push_back(std::move(r));
+      owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, view.s));
     } else {
-      STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r, ReaderAsOf(*gens[i], view, position));
+      STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r,
+                              ReaderAsOf(*gens[i], view.s, position));
       owned.push_back(std::move(r));
     }
     readers.push_back(owned.back().get());

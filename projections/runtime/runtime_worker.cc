@@ -253,7 +253,7 @@ void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
 }
 
 absl::Status ProjectionRuntime::Impl::WaitFor(const std::string& name, GlobalPosition position,
-                                              absl::Time deadline) {
+                                              absl::Time deadline) const {
   // Read-only: no worker moves a checkpoint, so there is nothing to wait for.
   if (options_.read_only) deadline = absl::InfinitePast();
   absl::MutexLock lock(&mu_);

@@ -140,7 +140,7 @@ class ProjectionRuntime::Impl {
   absl::Status Checkpoint(const std::string& dir) const {
     return internal::WriteCheckpoint(db_.get(), dir);
   }
-  absl::Status WaitFor(const std::string& name, GlobalPosition position, absl::Time deadline);
+  absl::Status WaitFor(const std::string& name, GlobalPosition position, absl::Time deadline) const;
   std::vector<ProjectionStatus> Status() const;
   absl::Status Read(const std::vector<std::string>& names, std::optional<GlobalPosition> as_of,
                     const ConsistentReadFn& fn) const;
