@@ -35,7 +35,7 @@ JOBS=${JOBS:-2}
 # consistent reads, failure); the link read models on the real runtime.
 TSAN_TARGETS_SET=${TSAN_TARGETS:+1}
 TSAN_TARGETS=${TSAN_TARGETS:-event_log_test stream_metadata_test projection_runtime_test read_ahead_test links_test json_events_test}
-TSAN_TESTS=${TSAN_TESTS:-'^(EventLogTest|EventLogReadTest|StreamMetadataTest|RuntimeTest|ReadAheadTest|LinksRuntimeTest|JsonEventsTest)\.'}
+TSAN_TESTS=${TSAN_TESTS:-'^(EventLogTest|EventLogReadTest|StreamMetadataTest|RuntimeTest|LaggardReadTest|ReadAheadTest|LinksRuntimeTest|JsonEventsTest)\.'}
 
 start=$(date +%s)
 cmake -S . -B "$BUILD_DIR" -G Ninja \
