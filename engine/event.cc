@@ -17,23 +17,25 @@ int HexValue(char c) {
   return -1;
 }
 
-std::mt19937_64& Rng() {
+// Fills bytes [from, 16) of `id` (`from`: 0 or 8) with this thread's random
+// numbers.
+void FillRandom(EventId& id, size_t from) {
   thread_local std::mt19937_64 rng([] {
     std::random_device rd;
     std::seed_seq seq{rd(), rd(), rd(), rd()};
     return std::mt19937_64(seq);
   }());
-  return rng;
+  for (size_t i = from; i < id.bytes.size(); i += 8) {
+    const uint64_t r = rng();
+    for (size_t k = 0; k < 8; ++k) id.bytes[i + k] = static_cast<uint8_t>(r >> (8 * k));
+  }
 }
 
 }  // namespace
 
 EventId EventId::Random() {
   EventId id;
-  for (size_t i = 0; i < 16; i += 8) {
-    uint64_t r = Rng()();
-    for (size_t k = 0; k < 8; ++k) id.bytes[i + k] = static_cast<uint8_t>(r >> (8 * k));
-  }
+  FillRandom(id, 0);
   id.bytes[6] = (id.bytes[6] & 0x0F) | 0x40;  // version 4
   id.bytes[8] = (id.bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
   return id;
@@ -45,8 +47,7 @@ EventId EventId::TimeOrdered(int64_t unix_ms, uint16_t counter) {
   for (size_t k = 0; k < 6; ++k) id.bytes[k] = static_cast<uint8_t>(ms >> (8 * (5 - k)));
   id.bytes[6] = static_cast<uint8_t>(0x70 | ((counter >> 8) & 0x0F));  // version 7
   id.bytes[7] = static_cast<uint8_t>(counter);
-  const uint64_t r = Rng()();
-  for (size_t k = 0; k < 8; ++k) id.bytes[8 + k] = static_cast<uint8_t>(r >> (8 * k));
+  FillRandom(id, 8);
   id.bytes[8] = (id.bytes[8] & 0x3F) | 0x80;  // RFC 4122 variant
   return id;
 }

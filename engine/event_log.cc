@@ -477,7 +477,10 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::StreamLastVersion(
 absl::StatusOr<bool> EventLog::StreamExists(absl::string_view stream) const {
   STRATA_RETURN_IF_ERROR(internal::ValidateStreamName(stream));
   STRATA_ASSIGN_OR_RETURN(const Impl::VersionKeys keys, impl_->KeysOf(stream));
-  return impl_->HasFirstVersion(keys);
+  absl::StatusOr<GlobalPosition> first = impl_->PositionOfVersion(keys, 0);
+  if (absl::IsNotFound(first.status())) return false;
+  if (!first.ok()) return first.status();
+  return true;
 }
 
 absl::StatusOr<std::vector<StreamSummary>> EventLog::ListStreams(absl::string_view prefix,

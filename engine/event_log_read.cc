@@ -80,14 +80,6 @@ absl::StatusOr<std::optional<StreamVersion>> EventLog::Impl::StoredLastVersion(
   return head;
 }
 
-absl::StatusOr<bool> EventLog::Impl::HasFirstVersion(const VersionKeys& keys) const {
-  rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys.cf, StreamKey(keys.name, 0), &value);
-  if (s.IsNotFound()) return false;
-  STRATA_RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("read first version of '", keys.name, "'")));
-  return true;
-}
-
 absl::StatusOr<std::vector<StreamSummary>> EventLog::Impl::ListStreams(absl::string_view prefix,
                                                                        absl::string_view after,
                                                                        size_t limit) const {

@@ -120,8 +120,9 @@ class EventLog::Impl {
                                                              GlobalPosition limit) const;
   // The last version stored, committed or not.
   absl::StatusOr<std::optional<StreamVersion>> StoredLastVersion(const VersionKeys& keys) const;
-  // Whether version 0 of `keys` is stored (EventLog::StreamExists).
-  absl::StatusOr<bool> HasFirstVersion(const VersionKeys& keys) const;
+  // The position of `version` (NotFound when it is not stored).
+  absl::StatusOr<GlobalPosition> PositionOfVersion(const VersionKeys& keys,
+                                                   StreamVersion version) const;
   absl::StatusOr<std::vector<StreamSummary>> ListStreams(absl::string_view prefix,
                                                          absl::string_view after,
                                                          size_t limit) const;
@@ -212,8 +213,6 @@ class EventLog::Impl {
   absl::StatusOr<std::optional<StreamVersion>> CurrentLastVersion(
       const std::string& stream,
       const absl::flat_hash_map<std::string, std::optional<StreamVersion>>& group_heads);
-  absl::StatusOr<GlobalPosition> PositionOfVersion(const VersionKeys& keys,
-                                                   StreamVersion version) const;
   // The next version of the index with that `indexes` key name:
   // index_next_cache_'s, else the store's.
   absl::StatusOr<StreamVersion> NextIndexVersion(const std::string& key_name) const;
