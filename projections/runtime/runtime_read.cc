@@ -181,18 +181,22 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
     }
   } view{db_.get(), nullptr};
   std::vector<GlobalPosition> checkpoints;
+  std::vector<GlobalPosition> changed;  // Generation::changed_at, read after the view
   auto look = [&]() -> absl::Status {
     if (view.s != nullptr) db_->ReleaseSnapshot(view.s);
     view.s = options_.read_only ? nullptr : db_->GetSnapshot();
     checkpoints.clear();
+    changed.clear();
     for (const auto& g : gens) {
       if (g == nullptr) {
         checkpoints.push_back(log_->Head());  // a fold can stop anywhere
+        changed.push_back(Generation::kUnknownChange);
         continue;
       }
       STRATA_ASSIGN_OR_RETURN(GlobalPosition cp,
                               projections_internal::ReadCheckpoint(db_.get(), g->cf, view.s));
       checkpoints.push_back(cp);
+      changed.push_back(g->changed_at.load());
     }
     return absl::OkStatus();
   };
@@ -201,11 +205,18 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
   // state there stored (a read never answers ahead of what survives a
   // crash). Live workers fed by one log are usually a few events apart: the
   // ones ahead would then be read as of the lowest, a replay from their last
-  // snapshot (up to a snapshot interval each), so the read first gives the
-  // ones behind a moment to reach the highest, and looks again.
+  // snapshot (up to a snapshot interval each), unless their state has not
+  // changed since the lowest. So when one did change, the read first gives
+  // the ones behind a moment to reach the highest, and looks again.
+  auto needs_replay = [&](GlobalPosition position) {
+    for (size_t i = 0; i < gens.size(); ++i) {
+      if (checkpoints[i] > position && changed[i] > position) return true;
+    }
+    return false;
+  };
   if (!as_of.has_value() && !options_.read_only && gens.size() > 1) {
     const auto [lowest, highest] = std::minmax_element(checkpoints.begin(), checkpoints.end());
-    if (*lowest < *highest && *highest - *lowest <= kLaggardEventsMax) {
+    if (*lowest < *highest && *highest - *lowest <= kLaggardEventsMax && needs_replay(*lowest)) {
       const GlobalPosition target = *highest;
       const absl::Time deadline = absl::Now() + options_.laggard_wait;
       bool caught_up = true;
@@ -223,7 +234,9 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
     if (gens[i] == nullptr) {
       STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r, Fold(*code[i], position));
       owned.push_back(std::move(r));
-    } else if (checkpoints[i] == position) {
+    } else if (checkpoints[i] == position ||
+               (checkpoints[i] > position && changed[i] <= position)) {
+      // The state at the checkpoint: the same as at `position`.
       owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, view.s));
     } else {
       STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r,

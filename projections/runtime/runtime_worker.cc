@@ -46,11 +46,13 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
                          ? projection->snapshot_interval_events()
                          : options_.snapshot_interval_events;
   GlobalPosition batch_start = from;
+  GlobalPosition last_write = 0;  // in this batch: the last event that wrote
   absl::Status error;
   // One fold step per event: a batch ends after batch_events_max events or on
   // a snapshot boundary, whichever comes first. False ends the range (an
   // error, kept in `error`, or a stop).
   auto fold = [&](const EventView& e) -> bool {
+    const uint64_t writes = overlay.writes();
     absl::Status s = projection->Apply(e, overlay);
     if (s.ok()) s = overlay.status();
     if (!s.ok()) {
@@ -58,11 +60,14 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
       *failed_at = e.position;
       return false;
     }
+    if (overlay.writes() != writes) last_write = e.position;
     const bool boundary = e.position == to || e.position % k == 0 ||
                           e.position - batch_start + 1 >= options_.batch_events_max;
     // Stopping (a drop, a retire, shutdown) does not wait for the batch's end:
     // the uncommitted part is applied again from the checkpoint.
     if (!boundary) return !g->stop.load();
+    if (last_write != 0) g->changed_at = last_write;  // before the commit (Generation)
+    last_write = 0;
     s = CommitBatch(*g, overlay, memory, e.position, /*snapshot=*/e.position % k == 0);
     if (!s.ok()) {
       error = s;
@@ -217,6 +222,10 @@ void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
   // Valid while this worker is the generation's one writer, i.e. its life.
   CurrentStateReader committed(db_.get(), g->cf, nullptr);
   WorkerMemory memory(&committed, kWorkerCacheBytesMax);
+  {
+    absl::MutexLock lock(&mu_);
+    g->changed_at = g->checkpoint;  // what came before is not known
+  }
   while (!g->stop.load()) {
     uint64_t epoch;  // read before the head, so a commit in between is not missed
     {

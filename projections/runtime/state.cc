@@ -340,6 +340,7 @@ OverlayWriter::Op& OverlayWriter::Slot(absl::string_view key) {
 }
 
 void OverlayWriter::Put(absl::string_view key, absl::string_view value) {
+  ++writes_;
   if (!CheckKey(key)) return;
   Op& op = Slot(key);
   op.kind = Op::Kind::kPut;
@@ -347,6 +348,7 @@ void OverlayWriter::Put(absl::string_view key, absl::string_view value) {
 }
 
 void OverlayWriter::Delete(absl::string_view key) {
+  ++writes_;
   if (!CheckKey(key)) return;
   Op& op = Slot(key);
   op.kind = Op::Kind::kDelete;
@@ -354,6 +356,7 @@ void OverlayWriter::Delete(absl::string_view key) {
 }
 
 void OverlayWriter::Add(absl::string_view key, uint64_t delta) {
+  ++writes_;
   if (!CheckKey(key)) return;
   auto [it, inserted] = ops_.try_emplace(key);
   Op& op = it->second;

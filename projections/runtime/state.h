@@ -149,6 +149,8 @@ class OverlayWriter : public ProjectionWriter {
   const absl::Status& status() const { return status_; }
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }  // keys written
+  // Put, Delete and Add calls since construction (Clear keeps counting).
+  uint64_t writes() const { return writes_; }
   // Empties the overlay for the next batch, keeping room for as many keys.
   void Clear() {
     const size_t keys = ops_.size();
@@ -178,6 +180,7 @@ class OverlayWriter : public ProjectionWriter {
 
   const StateReader* base_;
   absl::flat_hash_map<std::string, Op> ops_;
+  uint64_t writes_ = 0;
   absl::Status status_;
 };
 

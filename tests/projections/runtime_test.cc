@@ -394,6 +394,61 @@ TEST_F(LaggardReadTest, FurtherBehindTheReadAnswersAtTheLowestCheckpointAtOnce) 
   EXPECT_EQ(ReadTotals(), std::make_tuple(uint64_t{4'127}, uint64_t{4'127}, GlobalPosition{4'127}));
 }
 
+// Counts the events of stream "s" only (other events write nothing) and every
+// Apply call, on any thread.
+class SparseCounter : public Projection {
+ public:
+  std::string name() const override { return "sparse"; }
+  ProjectionVersion version() const override { return 1; }
+  absl::Status Apply(const EventView& e, ProjectionWriter& w) override {
+    ++applied;
+    if (e.stream == "s") w.Add("total", 1);
+    return absl::OkStatus();
+  }
+  std::atomic<uint64_t> applied{0};
+};
+
+// A read model whose state has not changed since the answer's position is
+// read as it is (no replay), and the read does not wait for the others.
+TEST_F(LaggardReadTest, AModelUnchangedSinceTheLowestCheckpointIsReadWithoutReplayOrWait) {
+  ProjectionRuntimeOptions options;
+  options.laggard_wait = absl::Seconds(30);
+  OpenAll(options);
+  for (int i = 0; i < 10; ++i) AppendN("s", 3);
+  auto slow = std::make_shared<GatedCounter>("slow", 30);
+  struct ReleaseAtExit {
+    GatedCounter* gated;
+    ~ReleaseAtExit() { gated->Release(); }
+  } release_at_exit{slow.get()};
+  auto sparse = std::make_shared<SparseCounter>();
+  ASSERT_TRUE(runtime_->Register(sparse).ok());
+  ASSERT_TRUE(runtime_->Register(slow).ok());
+  STRATA_ASSERT_OK(runtime_->WaitFor("slow", 30, absl::Now() + kWait));
+  AppendN("t", 5);  // positions 31-35: sparse writes nothing
+  STRATA_ASSERT_OK(runtime_->WaitFor("sparse", 35, absl::Now() + kWait));
+  sparse->applied = 0;
+  auto read = [&](std::vector<std::string> names, std::optional<GlobalPosition> as_of) {
+    std::pair<uint64_t, GlobalPosition> out{};
+    STRATA_EXPECT_OK(
+        runtime_->Read(names, as_of, [&](auto readers, GlobalPosition p) -> absl::Status {
+          auto total = readers.back()->GetCounter("total");
+          if (!total.ok()) return total.status();
+          out = {*total, p};
+          return absl::OkStatus();
+        }));
+    return out;
+  };
+  const absl::Time start = absl::Now();
+  EXPECT_EQ(read({"slow", "sparse"}, std::nullopt),
+            std::make_pair(uint64_t{30}, GlobalPosition{30}));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));  // not the 30 s wait for slow
+  EXPECT_EQ(read({"sparse"}, 32), std::make_pair(uint64_t{30}, GlobalPosition{32}));
+  EXPECT_EQ(sparse->applied.load(), 0u);  // both answered from the stored state
+  // Before its last change the state is replayed from the snapshot (none: from 0).
+  EXPECT_EQ(read({"sparse"}, 20), std::make_pair(uint64_t{20}, GlobalPosition{20}));
+  EXPECT_EQ(sparse->applied.load(), 20u);
+}
+
 TEST_F(RuntimeTest, FailingProjectionStopsAloneWithErrorAndPosition) {
   ASSERT_TRUE(runtime_->Register(std::make_shared<strata::testing::PoisonedProjection>()).ok());
   ASSERT_TRUE(runtime_->Register(std::make_shared<CounterProjection>()).ok());

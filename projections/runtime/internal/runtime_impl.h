@@ -89,6 +89,15 @@ struct Generation {
   std::deque<std::pair<absl::Time, GlobalPosition>> rate_samples;
   uint64_t events_applied = 0;  // positions folded by this process's worker
 
+  // The position of the last event that wrote to the state, as far as this
+  // process's worker knows (kUnknownChange before it starts, and in read-only
+  // mode). The state at the checkpoint is then also the state at every
+  // position from there on, so a read as of one needs no replay. The worker
+  // raises it before the batch commits: read after a RocksDB snapshot, it is
+  // never below the last change that snapshot holds.
+  static constexpr GlobalPosition kUnknownChange = ~GlobalPosition{0};
+  std::atomic<GlobalPosition> changed_at{kUnknownChange};
+
   std::thread worker;
   std::atomic<bool> stop{false};
   std::mutex join_mu;  // one joiner at a time: close and retire may race
