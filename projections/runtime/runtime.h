@@ -43,6 +43,10 @@ struct ProjectionRuntimeOptions {
   uint64_t snapshot_interval_events = 10'000;
   // Most events a worker applies per committed batch. Default: 10,000.
   uint64_t batch_events_max = 10'000;
+  // Most keys changed since the last snapshot that a worker remembers (to
+  // write their history at the next one); past it, the next batch ends on a
+  // snapshot early. Default: 524,288 (some 50 MiB of keys).
+  size_t dirty_keys_max = 1 << 19;
   // How long a read without as_of of several projections a few events apart
   // waits for the ones behind to reach the highest checkpoint before
   // answering at the lowest (ProjectionRuntime::Read). Default: 10 ms.

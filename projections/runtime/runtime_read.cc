@@ -103,6 +103,25 @@ absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::Fold(
 
 absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::ReaderAsOf(
     const Generation& g, const rocksdb::Snapshot* view, GlobalPosition position) const {
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<OverlaidReader<HistoryStateReader>> reader,
+                          SnapshotAndReplay(g, view, position));
+  return reader;
+}
+
+absl::Status ProjectionRuntime::Impl::KeysChangedSinceSnapshot(
+    const Generation& g, GlobalPosition position, absl::flat_hash_set<std::string>& keys) const {
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<OverlaidReader<HistoryStateReader>> reader,
+                          SnapshotAndReplay(g, nullptr, position));
+  return reader->overlay().ForEachChange(
+      [&](const std::string& key, const projections_internal::CachingStateReader::Next&) {
+        keys.insert(key);
+        return absl::OkStatus();
+      });
+}
+
+absl::StatusOr<std::unique_ptr<OverlaidReader<HistoryStateReader>>>
+ProjectionRuntime::Impl::SnapshotAndReplay(const Generation& g, const rocksdb::Snapshot* view,
+                                           GlobalPosition position) const {
   std::shared_ptr<Projection> projection;
   {
     absl::MutexLock lock(&mu_);

@@ -15,8 +15,6 @@ namespace {
 
 // What a worker remembers of its state between batches (CachingStateReader).
 constexpr size_t kWorkerCacheBytesMax = 64 << 20;
-// Keys a worker remembers as having a stored dirty marker (WorkerMemory).
-constexpr size_t kMarkedKeysMax = 1 << 20;
 // Ranges at least this long are read on a ReadAhead thread.
 constexpr uint64_t kReadAheadEventsMin = 4 * projections_internal::ReadAhead::kChunkEvents;
 
@@ -61,14 +59,15 @@ absl::Status ProjectionRuntime::Impl::ApplyRange(const std::shared_ptr<Generatio
       return false;
     }
     if (overlay.writes() != writes) last_write = e.position;
-    const bool boundary = e.position == to || e.position % k == 0 ||
-                          e.position - batch_start + 1 >= options_.batch_events_max;
+    const bool snapshot = e.position % k == 0 || memory.dirty.size() >= options_.dirty_keys_max;
+    const bool boundary =
+        snapshot || e.position == to || e.position - batch_start + 1 >= options_.batch_events_max;
     // Stopping (a drop, a retire, shutdown) does not wait for the batch's end:
     // the uncommitted part is applied again from the checkpoint.
     if (!boundary) return !g->stop.load();
     if (last_write != 0) g->changed_at = last_write;  // before the commit (Generation)
     last_write = 0;
-    s = CommitBatch(*g, overlay, memory, e.position, /*snapshot=*/e.position % k == 0);
+    s = CommitBatch(*g, overlay, memory, e.position, snapshot);
     if (!s.ok()) {
       error = s;
       *failed_at = e.position;
@@ -114,43 +113,19 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWr
   // merge operand), from the value the worker remembers: no merge chain grows
   // under a hot key, so reads of it stay cheap, and no insert has to count the
   // chain (max_successive_merges searched the memtable once per operand, the
-  // largest cost of a live click's batch). On a snapshot boundary the value at
-  // `end` of every key changed since the last snapshot also goes into its
-  // history; between snapshots, a dirty marker records that the key changed
-  // (once: memory.marked remembers which markers are stored).
-  // Keys go into the batch in order, one kind after the other: the memtable's
-  // skip list inserts a key next to the previous one cheaply.
+  // largest cost of a live click's batch). On a snapshot the value at `end`
+  // of every key changed since the last snapshot (memory.dirty and this
+  // batch's) also goes into its history. Keys go into the batch in order, one
+  // kind after the other: the memtable's skip list inserts a key next to the
+  // previous one cheaply.
   const projections_internal::CachingStateReader& cache = memory.cache;
   rocksdb::WriteBatch batch;
-  // Snapshot: keys changed by earlier batches since the last snapshot, in order.
-  std::vector<std::string> dirty;
-  if (snapshot) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), g.cf));
-    const std::string dirty_prefix(1, projections_internal::kDirtyPrefix);
-    for (it->Seek(dirty_prefix); it->Valid() && it->key().starts_with(dirty_prefix); it->Next()) {
-      batch.Delete(g.cf, it->key());
-      dirty.emplace_back(it->key().data() + 1, it->key().size() - 1);
-    }
-    STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "scan dirty keys"));
-  }
-  // Each key once, with its value at `end`: for the history (snapshot: merged
-  // with the dirty keys, in order) or the dirty markers (keys only).
-  std::vector<std::pair<absl::string_view, std::optional<std::string>>> changed;
-  changed.reserve(dirty.size() + overlay.size());
-  size_t next_dirty = 0;
-  auto dirty_below = [&](const std::string* limit) -> absl::Status {
-    for (; next_dirty < dirty.size() && (limit == nullptr || dirty[next_dirty] < *limit);
-         ++next_dirty) {
-      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Get(dirty[next_dirty]));
-      changed.emplace_back(dirty[next_dirty], std::move(value));
-    }
-    return absl::OkStatus();
-  };
+  // Snapshot: each changed key once, with its value at `end`.
+  std::vector<std::pair<absl::string_view, std::optional<std::string>>> history;
+  if (snapshot) history.reserve(memory.dirty.size() + overlay.size());
   STRATA_RETURN_IF_ERROR(overlay.ForEachChange(
       [&](const std::string& key,
           const projections_internal::CachingStateReader::Next& after) -> absl::Status {
-        STRATA_RETURN_IF_ERROR(dirty_below(&key));
-        if (next_dirty < dirty.size() && dirty[next_dirty] == key) ++next_dirty;
         STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Update(key, after));
         const std::string state_key = projections_internal::StateKey(key);
         if (value.has_value()) {
@@ -158,20 +133,26 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWr
         } else {
           batch.Delete(g.cf, state_key);
         }
-        changed.emplace_back(key, snapshot ? std::move(value) : std::nullopt);
+        if (snapshot) {
+          history.emplace_back(key, std::move(value));
+        } else {
+          memory.dirty.insert(key);  // a failed commit ends the worker and its memory
+        }
         return absl::OkStatus();
       }));
-  STRATA_RETURN_IF_ERROR(dirty_below(nullptr));
   if (snapshot) {
-    for (const auto& [key, value] : changed) {
+    for (const std::string& key : memory.dirty) {
+      if (overlay.Contains(key)) continue;  // the batch's value is already there
+      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> value, cache.Get(key));
+      history.emplace_back(key, std::move(value));
+    }
+    std::sort(history.begin(), history.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [key, value] : history) {
       batch.Put(g.cf, projections_internal::HistoryKey(key, end),
                 value.has_value() ? absl::StrCat("\x01", *value) : std::string(1, '\0'));
     }
     batch.Put(g.cf, projections_internal::SnapshotKey(end), "");
-  } else {
-    for (const auto& [key, value] : changed) {
-      if (!memory.marked.contains(key)) batch.Put(g.cf, projections_internal::DirtyKey(key), "");
-    }
   }
   std::string checkpoint;
   internal::PutBigEndian64(&checkpoint, end);
@@ -182,13 +163,22 @@ absl::Status ProjectionRuntime::Impl::CommitBatch(Generation& g, const OverlayWr
   STRATA_RETURN_IF_ERROR(
       FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "commit projection batch"));
   HookPoint("projection.after_commit");
-  if (snapshot || memory.marked.size() + changed.size() > kMarkedKeysMax) {
-    memory.marked.clear();  // past the bound: markers are written again
-  }
-  if (!snapshot) {
-    for (const auto& [key, value] : changed) memory.marked.emplace(key);
-  }
+  if (snapshot) memory.dirty.clear();
   return absl::OkStatus();
+}
+
+absl::Status ProjectionRuntime::Impl::RecoverDirtyKeys(const Generation& g,
+                                                       GlobalPosition checkpoint,
+                                                       WorkerMemory& memory) {
+  STRATA_RETURN_IF_ERROR(KeysChangedSinceSnapshot(g, checkpoint, memory.dirty));
+  const std::string markers(1, projections_internal::kDirtyPrefix);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), g.cf));
+  it->Seek(markers);
+  STRATA_RETURN_IF_ERROR(FromRocksDb(it->status(), "scan dirty markers"));
+  if (!it->Valid() || !it->key().starts_with(markers)) return absl::OkStatus();
+  const std::string markers_end(1, projections_internal::kDirtyPrefix + 1);
+  return FromRocksDb(db_->DeleteRange(rocksdb::WriteOptions(), g.cf, markers, markers_end),
+                     "delete dirty markers");
 }
 
 void ProjectionRuntime::Impl::CutOver(const std::shared_ptr<Generation>& g) {
@@ -222,9 +212,15 @@ void ProjectionRuntime::Impl::RunWorker(std::shared_ptr<Generation> g) {
   // Valid while this worker is the generation's one writer, i.e. its life.
   CurrentStateReader committed(db_.get(), g->cf, nullptr);
   WorkerMemory memory(&committed, kWorkerCacheBytesMax);
+  GlobalPosition start;
   {
     absl::MutexLock lock(&mu_);
-    g->changed_at = g->checkpoint;  // what came before is not known
+    start = g->checkpoint;
+  }
+  g->changed_at = start;  // what came before is not known
+  if (absl::Status s = RecoverDirtyKeys(*g, start, memory); !s.ok()) {
+    Fail(*g, s, start);
+    return;
   }
   while (!g->stop.load()) {
     uint64_t epoch;  // read before the head, so a commit in between is not missed

@@ -149,6 +149,7 @@ class OverlayWriter : public ProjectionWriter {
   const absl::Status& status() const { return status_; }
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }  // keys written
+  bool Contains(absl::string_view key) const { return ops_.contains(key); }
   // Put, Delete and Add calls since construction (Clear keeps counting).
   uint64_t writes() const { return writes_; }
   // Empties the overlay for the next batch, keeping room for as many keys.

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/projections/counter_projection.h"
+#include "tests/testutil/plain_store.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace strata {
@@ -193,6 +194,41 @@ TEST_F(RuntimeTest, LiveBatchesAcrossARestartKeepTimeTravelExact) {
   }
 }
 
+// Keys changed after the last snapshot and before a restart, and never again,
+// still reach the next snapshot's history: the restarted worker recovers them
+// by replaying the events since that snapshot. The dirty markers that stores
+// written before 2026-12-05 hold are deleted on the way.
+TEST_F(RuntimeTest, KeysChangedOnlyBeforeARestartReachTheNextSnapshot) {
+  ProjectionRuntimeOptions options;
+  options.snapshot_interval_events = 10;
+  OpenAll(options);
+  ASSERT_TRUE(runtime_->Register(std::make_shared<CounterProjection>()).ok());
+  AppendN("a", 24);  // snapshots at 10 and 20; 21-24 change stream/a and last/a
+  STRATA_ASSERT_OK(runtime_->WaitFor("counters", 24, absl::Now() + kWait));
+  runtime_.reset();
+  const std::string generation_cf = "p/counters/v1/g1";
+  {
+    strata::testing::PlainStore store(dir_.Sub("projections"));
+    ASSERT_NE(store.cf(generation_cf), nullptr);
+    ASSERT_TRUE(
+        store.db()->Put(rocksdb::WriteOptions(), store.cf(generation_cf), "dlast/a", "").ok());
+  }
+  OpenAll(options);
+  ASSERT_TRUE(runtime_->Register(std::make_shared<CounterProjection>()).ok());
+  AppendN("b", 23);  // snapshots at 30 and 40: stream/a and last/a unchanged
+  STRATA_ASSERT_OK(runtime_->WaitFor("counters", 47, absl::Now() + kWait));
+  CounterProjection oracle;
+  for (GlobalPosition p = 0; p <= 47; ++p) {
+    EXPECT_EQ(ReadLive("counters", p), FreshFold(*log_, oracle, p)) << "as of " << p;
+  }
+  runtime_.reset();
+  strata::testing::PlainStore store(dir_.Sub("projections"));
+  std::string value;
+  EXPECT_TRUE(store.db()
+                  ->Get(rocksdb::ReadOptions(), store.cf(generation_cf), "dlast/a", &value)
+                  .IsNotFound());
+}
+
 // A range of at least 16,384 events is read on a ReadAhead thread (several
 // chunks of 4,096): the fold sees every event once, in order, also when the
 // runtime closes mid-replay and the next one resumes from the checkpoint.
@@ -244,6 +280,35 @@ TEST_F(RuntimeTest, ProjectionsOwnSnapshotIntervalBoundsTimeTravelReplay) {
     EXPECT_EQ(ReadLive("counters", p), FreshFold(*log_, oracle, p)) << "as of " << p;
     const uint64_t replayed = projection->applied.load() - before;
     EXPECT_EQ(replayed, p == head ? 0 : p % 13) << "as of " << p;
+  }
+}
+
+// A worker that remembers options.dirty_keys_max changed keys ends its next
+// batch on a snapshot, off the snapshot interval: here every 4th event (each
+// event to a new stream changes 2 new keys and 2 it changed before).
+TEST_F(RuntimeTest, ManyChangedKeysBringTheNextSnapshotForward) {
+  class Counted : public CounterProjection {
+   public:
+    absl::Status Apply(const EventView& e, ProjectionWriter& w) override {
+      applied.fetch_add(1);
+      return CounterProjection::Apply(e, w);
+    }
+    std::atomic<uint64_t> applied{0};
+  };
+  ProjectionRuntimeOptions options;
+  options.snapshot_interval_events = 100'000;  // never reached here
+  options.batch_events_max = 1;
+  options.dirty_keys_max = 8;
+  OpenAll(options);
+  auto projection = std::make_shared<Counted>();
+  ASSERT_TRUE(runtime_->Register(projection).ok());
+  for (int i = 0; i < 22; ++i) AppendN(absl::StrCat("s", i), 1);
+  STRATA_ASSERT_OK(runtime_->WaitFor("counters", 22, absl::Now() + kWait));
+  CounterProjection oracle;
+  for (GlobalPosition p = 1; p < 22; ++p) {
+    const uint64_t before = projection->applied.load();
+    EXPECT_EQ(ReadLive("counters", p), FreshFold(*log_, oracle, p)) << "as of " << p;
+    EXPECT_EQ(projection->applied.load() - before, p % 4) << "as of " << p;
   }
 }
 

@@ -71,6 +71,10 @@ using runtime_internal::kIdleWake;
 using runtime_internal::kRateWindow;
 using runtime_internal::ValidProjectionName;
 
+// A reader over an in-memory overlay of replayed events (runtime_read.cc).
+template <typename Base>
+class OverlaidReader;
+
 // One generation of one projection version: its column family, its worker.
 struct Generation {
   uint64_t id = 0;
@@ -177,15 +181,21 @@ class ProjectionRuntime::Impl {
     // The committed state's values (a live worker's ranges are a few events
     // each, so the keys they touch would otherwise go to RocksDB each time).
     projections_internal::CachingStateReader cache;
-    // Keys whose dirty marker is stored since the last snapshot: a batch that
-    // changes one of them again writes no marker for it.
-    absl::flat_hash_set<std::string> marked;
+    // Keys changed since the last snapshot: the next one writes their
+    // history. A worker starting after a restart recovers them by replaying
+    // the events since that snapshot (KeysChangedSinceSnapshot).
+    absl::flat_hash_set<std::string> dirty;
   };
+  // Fills memory.dirty for a worker starting at `checkpoint`, and deletes the
+  // dirty markers that stores written before 2026-12-05 hold.
+  absl::Status RecoverDirtyKeys(const Generation& g, GlobalPosition checkpoint,
+                                WorkerMemory& memory);
   // Applies [from, to] and commits at every batch or snapshot boundary.
   absl::Status ApplyRange(const std::shared_ptr<Generation>& g, GlobalPosition from,
                           GlobalPosition to, GlobalPosition* failed_at, WorkerMemory& memory);
-  // `snapshot`: `end` is a multiple of the generation's snapshot interval.
-  // memory.cache is the overlay's base: told what the commit wrote.
+  // `snapshot`: the batch ends on a snapshot (a multiple of the snapshot
+  // interval, or memory.dirty is large). memory.cache is the overlay's base:
+  // told what the commit wrote.
   absl::Status CommitBatch(Generation& g, const OverlayWriter& overlay, WorkerMemory& memory,
                            GlobalPosition end, bool snapshot);
   void CutOver(const std::shared_ptr<Generation>& g);
@@ -207,6 +217,13 @@ class ProjectionRuntime::Impl {
   absl::StatusOr<std::unique_ptr<StateReader>> ReaderAsOf(const Generation& g,
                                                           const rocksdb::Snapshot* view,
                                                           GlobalPosition position) const;
+  // The same reader, whose overlay holds what the replay wrote.
+  absl::StatusOr<std::unique_ptr<OverlaidReader<HistoryStateReader>>> SnapshotAndReplay(
+      const Generation& g, const rocksdb::Snapshot* view, GlobalPosition position) const;
+  // Adds to `keys` the keys that `g`'s events after its newest snapshot at or
+  // below `position`, up to `position`, wrote.
+  absl::Status KeysChangedSinceSnapshot(const Generation& g, GlobalPosition position,
+                                        absl::flat_hash_set<std::string>& keys) const;
 
   const std::string dir_;
   EventLog* const log_;
