@@ -89,7 +89,6 @@ rocksdb::ReadOptions ReadAt(const rocksdb::Snapshot* view) {
 }  // namespace
 
 std::string StateKey(absl::string_view key) { return absl::StrCat("s", key); }
-std::string DirtyKey(absl::string_view key) { return absl::StrCat("d", key); }
 std::string HistoryKey(absl::string_view key, GlobalPosition snapshot) {
   std::string out = absl::StrCat("h", key);
   out.push_back('\0');

@@ -24,13 +24,12 @@ namespace strata::projections_internal {
 
 // Key prefixes inside a generation's column family.
 inline constexpr char kStatePrefix = 's';    // 's' key -> current value
-inline constexpr char kDirtyPrefix = 'd';    // 'd' key -> "" (changed since last snapshot)
+inline constexpr char kDirtyPrefix = 'd';    // 'd' key -> "": stores before 2026-12-05 only
 inline constexpr char kHistoryPrefix = 'h';  // 'h' key 0x00 S(8, BE) -> 0x01 value | 0x00
 inline constexpr char kMetaCheckpoint[] = "mcheckpoint";  // -> position (8, BE)
 inline constexpr char kMetaSnapshotPrefix[] = "msnap";    // "msnap" S(8, BE) -> ""
 
 std::string StateKey(absl::string_view key);
-std::string DirtyKey(absl::string_view key);
 std::string HistoryKey(absl::string_view key, GlobalPosition snapshot);
 std::string SnapshotKey(GlobalPosition snapshot);
 
