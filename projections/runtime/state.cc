@@ -143,7 +143,16 @@ absl::StatusOr<std::optional<std::string>> CurrentStateReader::Get(absl::string_
 absl::Status CurrentStateReader::ScanFrom(absl::string_view prefix, absl::string_view start,
                                           const StateVisitor& visit) const {
   const std::string bound = StateKey(prefix);
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ReadAt(view_), cf_));
+  // The first key after every key that starts with `bound` ('s' + ...: never
+  // all 0xff bytes). RocksDB then stops at it instead of stepping on into the
+  // next prefix and the versions of its keys.
+  std::string end = bound;
+  while (static_cast<uint8_t>(end.back()) == 0xff) end.pop_back();
+  end.back() = static_cast<char>(static_cast<uint8_t>(end.back()) + 1);
+  const rocksdb::Slice end_slice(end);
+  rocksdb::ReadOptions options = ReadAt(view_);
+  options.iterate_upper_bound = &end_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, cf_));
   for (it->Seek(StateKey(std::max(prefix, start))); it->Valid() && it->key().starts_with(bound);
        it->Next()) {
     absl::string_view key = ToView(it->key()).substr(1);

@@ -138,5 +138,31 @@ TEST_F(StateCacheTest, UpdateKeepsItsKeyWhenItStartsOver) {
   EXPECT_EQ(counting.gets, 4);
 }
 
+// A prefix scan sees exactly the keys that start with the prefix, also when
+// the prefix ends in 0xff bytes (the scan's end is the next key up from the
+// last byte below 0xff).
+TEST_F(StateCacheTest, ScanFromSeesExactlyThePrefixAlsoWhenItEndsInFfBytes) {
+  for (const std::string key : {"p\xff", "p\xff\x01", "p\xff\xff", "p\xff\xff\x07", "q", "p"}) {
+    Put(key, "v");
+  }
+  CurrentStateReader real(db_.get(), db_->DefaultColumnFamily(), nullptr);
+  auto scan = [&](const std::string& prefix, const std::string& start) {
+    std::vector<std::string> keys;
+    absl::Status s = real.ScanFrom(prefix, start, [&](absl::string_view key, absl::string_view) {
+      keys.emplace_back(key);
+      return true;
+    });
+    EXPECT_TRUE(s.ok()) << s;
+    return keys;
+  };
+  using Keys = std::vector<std::string>;
+  EXPECT_EQ(scan("p\xff", ""), (Keys{"p\xff", "p\xff\x01", "p\xff\xff", "p\xff\xff\x07"}));
+  EXPECT_EQ(scan("p\xff\xff", ""), (Keys{"p\xff\xff", "p\xff\xff\x07"}));
+  EXPECT_EQ(scan("p\xff", "p\xff\x02"), (Keys{"p\xff\xff", "p\xff\xff\x07"}));
+  EXPECT_EQ(scan("p", ""), (Keys{"p", "p\xff", "p\xff\x01", "p\xff\xff", "p\xff\xff\x07"}));
+  EXPECT_EQ(scan("a", ""), (Keys{"a"}));
+  EXPECT_EQ(scan("c", ""), Keys{});
+}
+
 }  // namespace
 }  // namespace strata::projections_internal
