@@ -101,13 +101,6 @@ absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::Fold(
   return reader;
 }
 
-absl::StatusOr<std::unique_ptr<StateReader>> ProjectionRuntime::Impl::ReaderAsOf(
-    const Generation& g, const rocksdb::Snapshot* view, GlobalPosition position) const {
-  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<OverlaidReader<HistoryStateReader>> reader,
-                          SnapshotAndReplay(g, view, position));
-  return reader;
-}
-
 absl::Status ProjectionRuntime::Impl::KeysChangedSinceSnapshot(
     const Generation& g, GlobalPosition position, absl::flat_hash_set<std::string>& keys) const {
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<OverlaidReader<HistoryStateReader>> reader,
@@ -227,15 +220,20 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
   // snapshot (up to a snapshot interval each), unless their state has not
   // changed since the lowest. So when one did change, the read first gives
   // the ones behind a moment to reach the highest, and looks again.
-  auto needs_replay = [&](GlobalPosition position) {
+  // Whether gens[i]'s stored state in the view is its state at `position`:
+  // it is at `position`, or ahead with no change since.
+  auto stored_at = [&](size_t i, GlobalPosition position) {
+    return checkpoints[i] == position || (checkpoints[i] > position && changed[i] <= position);
+  };
+  auto all_stored_at = [&](GlobalPosition position) {
     for (size_t i = 0; i < gens.size(); ++i) {
-      if (checkpoints[i] > position && changed[i] > position) return true;
+      if (!stored_at(i, position)) return false;
     }
-    return false;
+    return true;
   };
   if (!as_of.has_value() && !options_.read_only && gens.size() > 1) {
     const auto [lowest, highest] = std::minmax_element(checkpoints.begin(), checkpoints.end());
-    if (*lowest < *highest && *highest - *lowest <= kLaggardEventsMax && needs_replay(*lowest)) {
+    if (*lowest < *highest && *highest - *lowest <= kLaggardEventsMax && !all_stored_at(*lowest)) {
       const GlobalPosition target = *highest;
       const absl::Time deadline = absl::Now() + options_.laggard_wait;
       bool caught_up = true;
@@ -253,13 +251,11 @@ absl::Status ProjectionRuntime::Impl::Read(const std::vector<std::string>& names
     if (gens[i] == nullptr) {
       STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r, Fold(*code[i], position));
       owned.push_back(std::move(r));
-    } else if (checkpoints[i] == position ||
-               (checkpoints[i] > position && changed[i] <= position)) {
-      // The state at the checkpoint: the same as at `position`.
+    } else if (stored_at(i, position)) {
       owned.push_back(std::make_unique<CurrentStateReader>(db_.get(), gens[i]->cf, view.s));
     } else {
-      STRATA_ASSIGN_OR_RETURN(std::unique_ptr<StateReader> r,
-                              ReaderAsOf(*gens[i], view.s, position));
+      STRATA_ASSIGN_OR_RETURN(std::unique_ptr<OverlaidReader<HistoryStateReader>> r,
+                              SnapshotAndReplay(*gens[i], view.s, position));
       owned.push_back(std::move(r));
     }
     readers.push_back(owned.back().get());

@@ -213,11 +213,7 @@ class ProjectionRuntime::Impl {
   absl::StatusOr<std::unique_ptr<StateReader>> Fold(Projection& projection,
                                                     GlobalPosition position) const;
   // A reader of `g` exactly at `position`, in `view`: the durable snapshot at
-  // or below it plus a replay of the events after it.
-  absl::StatusOr<std::unique_ptr<StateReader>> ReaderAsOf(const Generation& g,
-                                                          const rocksdb::Snapshot* view,
-                                                          GlobalPosition position) const;
-  // The same reader, whose overlay holds what the replay wrote.
+  // or below it plus a replay of the events after it, in its overlay.
   absl::StatusOr<std::unique_ptr<OverlaidReader<HistoryStateReader>>> SnapshotAndReplay(
       const Generation& g, const rocksdb::Snapshot* view, GlobalPosition position) const;
   // Adds to `keys` the keys that `g`'s events after its newest snapshot at or
